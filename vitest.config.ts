@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
     // The machines here have about one core of real throughput; more workers only thrash.
     maxWorkers: 2,
   },
