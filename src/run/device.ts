@@ -1,0 +1,49 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+
+export type Device = 'cpu' | 'cuda';
+
+/** What onnxruntime-node reports about its execution providers (`bundled: false` = binaries not installed). */
+type BackendInfo = { name: string; bundled: boolean };
+
+function installedBackends(): BackendInfo[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => BackendInfo[] }).listSupportedBackends;
+  return list ? list() : [{ name: 'cpu', bundled: true }];
+}
+
+/**
+ * Parses `--device` and checks that the installed onnxruntime-node can use it. The npm package bundles
+ * only the CPU provider; its CUDA provider is a separate download made by the package's install script
+ * (skipped in this project), so `cuda` is refused with the way to get it rather than silently running on CPU.
+ */
+export function resolveDevice(text: string, backends: BackendInfo[] = installedBackends()): Device {
+  if (text !== 'cpu' && text !== 'cuda') throw new UserError('--device', `expected cpu or cuda, got '${text}'`);
+  if (text === 'cuda') {
+    const cuda = backends.find((b) => b.name === 'cuda');
+    if (!cuda || !cuda.bundled) {
+      throw new UserError(
+        '--device',
+        'this onnxruntime-node has no CUDA execution provider (only the CPU build is installed); ' +
+          'fetch its CUDA 12 binaries with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs network and CUDA 12) or use --device cpu',
+      );
+    }
+  }
+  return text;
+}
+
+/** Parses `--threads`; the default is every core the process may use. */
+export function parseThreads(text: string | undefined): number {
+  if (text === undefined) return availableParallelism();
+  if (!/^[1-9][0-9]*$/.test(text.trim())) throw new UserError('--threads', `expected a positive integer, got '${text}'`);
+  return Number(text);
+}
+
+/** Session options for a device and thread count (the compiler merges them into its own). */
+export function sessionOptionsFor(device: Device, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+  };
+}
