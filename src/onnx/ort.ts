@@ -1,0 +1,44 @@
+/**
+ * Thin onnxruntime-node glue: open a session on an in-memory IR model and run it on Float32 inputs.
+ * One intra-op thread: on these machines it is both the fastest and deterministic setting.
+ */
+import * as ort from 'onnxruntime-node';
+import { encodeModel } from './codec.js';
+import type { Model } from './ir.js';
+
+export interface SessionOptions {
+  /** Intra-op threads; default 1. */
+  threads?: number;
+}
+
+/** Creates an inference session for `model` (encoded in memory), with ORT's warnings silenced. */
+export async function createSession(model: Model | Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+  return ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+  });
+}
+
+/** Runs `model` once on float32 inputs (name → data and dims); returns every output as float32 data + dims. */
+export async function runModel(
+  model: Model | Uint8Array,
+  inputs: Record<string, { data: Float32Array; dims: number[] }>,
+  options: SessionOptions = {},
+): Promise<Map<string, { data: Float32Array; dims: number[] }>> {
+  const session = await createSession(model, options);
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, { data, dims }] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', data, dims);
+    const results = await session.run(feeds);
+    const out = new Map<string, { data: Float32Array; dims: number[] }>();
+    for (const [name, tensor] of Object.entries(results)) {
+      const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>, Number);
+      out.set(name, { data, dims: [...tensor.dims] });
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Test-only helpers for ONNX tests (imported by *.test.ts files and test/canonize.test.ts only):
+ * the conformance models and their stored inputs/logits, and a deterministic random input.
+ */
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import h5wasm, { Dataset } from 'h5wasm/node';
+
+/** `../shared/conformance/lrp` beside the checkout. */
+export const conformanceDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance', 'lrp');
+
+/** The conformance models: base name, input shape of one sample. */
+export const conformanceModels: Array<{ name: string; sampleShape: number[] }> = [
+  { name: 'cnn_bn', sampleShape: [3, 32, 32] },
+  { name: 'mlp_bn', sampleShape: [20] },
+  { name: 'resnet_basic', sampleShape: [3, 32, 32] },
+];
+
+/** The stored `input` [4, …] and `logits` [4, classes] of a conformance model. */
+export async function conformanceData(name: string): Promise<{ input: Float32Array; inputDims: number[]; logits: Float32Array; logitsDims: number[] }> {
+  await h5wasm.ready;
+  const file = new h5wasm.File(join(conformanceDir, `${name}.h5`), 'r');
+  try {
+    const input = file.get('input') as Dataset;
+    const logits = file.get('logits') as Dataset;
+    return {
+      input: Float32Array.from(input.value as Float32Array),
+      inputDims: [...(input.shape ?? [])],
+      logits: Float32Array.from(logits.value as Float32Array),
+      logitsDims: [...(logits.shape ?? [])],
+    };
+  } finally {
+    file.close();
+  }
+}
+
+/** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
+export function randomFloats(length: number, seed = 1): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** Largest |a − b| / (max |b| + tiny) over two arrays of equal length. */
+export function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
