@@ -1,12 +1,190 @@
-import type { Command } from 'commander';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { openAttributionSet } from '../io/attribution.js';
+import { openDataset, type Dataset } from '../io/dataset.js';
+import { getColorMap, palette } from '../render/cmap.js';
+import { IMAGE_FORMATS, type ImageFormat } from '../render/encode.js';
+import { renderHeatmaps, writeColorbar } from '../render/job.js';
+import { replacePngPalette } from '../render/png.js';
+import { selectRows } from '../render/selection.js';
+import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
+import { writeAtomically } from '../util/atomic.js';
+import { createProgress } from '../util/progress.js';
 
-// Placeholder until its issue lands: registered so that `xai-tools --help` lists the pipeline.
+interface HeatmapOptions {
+  output?: string;
+  cmap: string;
+  level: number;
+  symmetric: boolean;
+  vmin?: number;
+  vmax?: number;
+  indices?: string;
+  labels?: string;
+  overlay: boolean;
+  dataset?: string;
+  datasetType?: 'hdf5' | 'image_directory' | 'image_folder';
+  grid?: string;
+  gridFill?: number;
+  format: ImageFormat;
+  quality: number;
+  compression: number;
+  batchSize: number;
+  listCmaps: boolean;
+  colorbar?: string;
+  recolor?: string;
+  quiet: boolean;
+}
+
+const number = (name: string) => (value: string): number => {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${name} must be a number`);
+  return v;
+};
+const integer = (name: string, lo: number, hi: number) => (value: string): number => {
+  const v = Number(value);
+  if (!/^\d+$/.test(value.trim()) || v < lo || v > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}`);
+  return v;
+};
+
+/** `COLSxROWS` or `auto`. */
+function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
+  if (spec === 'auto') return 'auto';
+  const m = /^(\d+)x(\d+)$/i.exec(spec.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError('--grid', `"${spec}" is not COLSxROWS (e.g. 8x4) or auto`);
+  return { cols: Number(m[1]), rows: Number(m[2]) };
+}
+
+/** Creates the output directory if needed and checks that we can write into it. */
+function prepareOutputDir(dir: string): void {
+  try {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new UserError(dir, 'output path exists and is not a directory');
+    } else {
+      mkdirSync(dir, { recursive: true });
+    }
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(dir, `output directory is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function resolveColorMap(spec: string) {
+  try {
+    return getColorMap(spec);
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError('--cmap', error.message);
+    throw error;
+  }
+}
+
+function formatFromPath(path: string, fallback: ImageFormat): ImageFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  return fallback === 'jpeg' ? 'png' : fallback;
+}
+
+/** `--recolor in.png`: new palette, same indices; written to -o (file or directory) or in place. */
+async function recolor(options: HeatmapOptions): Promise<void> {
+  const input = options.recolor!;
+  if (!existsSync(input)) throw new UserError(input, 'no such file');
+  const bytes = new Uint8Array(readFileSync(input));
+  const out = replacePngPalette(input, bytes, palette(resolveColorMap(options.cmap), options.level));
+  let target = options.output ?? input;
+  if (options.output && existsSync(options.output) && statSync(options.output).isDirectory()) target = join(options.output, basename(input));
+  await writeAtomically(target, (tmp) => writeFileSync(tmp, out));
+}
+
+function datasetSpecFor(path: string, type: HeatmapOptions['datasetType']): { type: 'hdf5' | 'image_directory' | 'image_folder'; path: string } {
+  if (!existsSync(path)) throw new UserError(path, 'dataset not found');
+  return { type: type ?? (statSync(path).isDirectory() ? 'image_folder' : 'hdf5'), path };
+}
+
+async function run(attributions: string[], options: HeatmapOptions): Promise<void> {
+  if (options.listCmaps) {
+    process.stdout.write(`${formatColorMapList(terminalSupportsColor(), options.level)}\n`);
+    return;
+  }
+  const cmap = resolveColorMap(options.cmap);
+  if (options.recolor) return recolor(options);
+
+  if (options.colorbar) {
+    prepareOutputDir(join(options.colorbar, '..'));
+    await writeColorbar(options.colorbar, cmap, options.level, formatFromPath(options.colorbar, options.format), undefined, { png: { level: 9 }, quality: options.quality });
+    if (attributions.length === 0) return;
+  }
+  if (attributions.length === 0) throw new UserError(undefined, 'no attribution file given (see xai-tools heatmap --help)');
+  if (!options.output) throw new UserError(undefined, 'missing -o/--output DIR for the heatmaps');
+  if (options.overlay && !options.dataset) throw new UserError('--overlay', 'needs --dataset D.h5|DIR (the input images)');
+  if (options.vmin !== undefined && options.vmax !== undefined && !(options.vmin < options.vmax)) {
+    throw new UserError('--vmin', `must be smaller than --vmax (got ${options.vmin} and ${options.vmax})`);
+  }
+  const grid = options.grid === undefined ? undefined : parseGrid(options.grid);
+
+  const reader = await openAttributionSet(attributions);
+  let dataset: Dataset | undefined;
+  try {
+    const rows = selectRows(attributions.join(', '), reader.indices(), reader.labels(), { indices: options.indices, labels: options.labels });
+    if (rows.length === 0) throw new UserError(attributions[0], 'the selection matches no samples');
+    prepareOutputDir(options.output);
+    if (options.overlay) dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
+    const progress = await createProgress({ quiet: options.quiet });
+    const files = await renderHeatmaps(reader, {
+      outDir: options.output,
+      cmap,
+      level: options.level,
+      symmetric: options.symmetric,
+      vmin: options.vmin,
+      vmax: options.vmax,
+      rows,
+      format: options.format,
+      encode: { png: { level: options.compression }, quality: options.quality },
+      grid,
+      gridFill: options.gridFill,
+      overlay: dataset,
+      batchSize: options.batchSize,
+      progress,
+    });
+    if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${options.output}\n`);
+  } finally {
+    dataset?.close();
+    reader.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('heatmap')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new UserError(undefined, 'heatmap is not implemented yet');
+    .description(
+      'Render attributions as heatmap images, identical to Zennit\'s imgify: channels summed, normalised per sample, ' +
+        '8-bit indices with the colour map as PNG palette (re-colourable with --recolor). One file per sample, named ' +
+        '<index>-label<label>.png, or grid sheets; heatmaps.csv lists what was written.',
+    )
+    .argument('[attributions...]', 'attribution HDF5 file(s) (several files are read as one, rows in file order)')
+    .option('-o, --output <path>', 'output directory (or, with --recolor, the output file or directory; default: in place)')
+    .option('--cmap <name|cmsl>', 'colour map: a name from --list-cmaps or a CMSL source such as "00f,80:fff,f00"', 'coldnhot')
+    .option('--level <x>', 'colour-map level: >1 saturates earlier, <1 compresses towards the centre colour', number('--level'), 1)
+    .option('--symmetric', 'symmetric bounds (−max|a|, +max|a|) so relevance 0 is the centre colour (Zennit\'s usual choice); default min/max', false)
+    .option('--vmin <x>', 'fixed lower bound (overrides the computed one)', number('--vmin'))
+    .option('--vmax <x>', 'fixed upper bound (overrides the computed one)', number('--vmax'))
+    .option('--indices <spec>', 'dataset sample indices to render: 0:100, 5, 1,4,9, 10:, 0:100:10 (default: all rows)')
+    .option('--labels <list>', 'only samples with these labels, e.g. 3,7 (default: all)')
+    .option('--overlay', 'blend the heatmap over a grey version of the input image (RGB output; needs --dataset)', false)
+    .option('--dataset <path>', 'dataset with the input images: HDF5 file or image directory')
+    .addOption(new Option('--dataset-type <type>', 'dataset type (default: hdf5 for a file, image_folder for a directory)').choices(['hdf5', 'image_directory', 'image_folder']))
+    .option('--grid <COLSxROWS|auto>', 'grid sheets of COLS×ROWS samples (Zennit\'s gridify); auto: one sheet, floor(√N) columns (default: one file per sample)')
+    .option('--grid-fill <index>', 'palette index for empty grid cells (default: the sheet\'s minimum, as Zennit)', integer('--grid-fill', 0, 255))
+    .addOption(new Option('--format <format>', 'png: indexed PNG with the colour map as palette; rgb-png; jpeg').choices([...IMAGE_FORMATS]).default('png'))
+    .option('--quality <n>', 'JPEG quality', integer('--quality', 1, 100), 90)
+    .option('--compression <level>', 'PNG deflate level 0-9 (1 is fast and nearly as small for heatmaps)', integer('--compression', 0, 9), 1)
+    .option('--batch-size <n>', 'attribution rows read per batch', integer('--batch-size', 1, 1 << 20), 64)
+    .option('--list-cmaps', 'list the colour maps (with a colour preview when the terminal supports it) and exit', false)
+    .option('--colorbar <file>', 'also write a 256×24 colour bar of --cmap/--level to this file (.png or .jpg); alone when no attribution file is given')
+    .option('--recolor <png>', 'swap the palette of an indexed heatmap PNG for --cmap/--level, keeping its indices')
+    .option('-q, --quiet', 'no progress output', false)
+    .action(async (attributions: string[], options: HeatmapOptions) => {
+      await run(attributions, options);
     });
 }
