@@ -2,6 +2,7 @@
  * Test-only helpers for ONNX tests (imported by *.test.ts files and test/canonize.test.ts only):
  * the conformance models and their stored inputs/logits, and a deterministic random input.
  */
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import h5wasm, { Dataset } from 'h5wasm/node';
@@ -58,4 +59,13 @@ export function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>
     scale = Math.max(scale, Math.abs(b[i]!));
   }
   return diff / scale;
+}
+
+/** The repository's `fixtures/onnx` directory (small torch exports, see make_fixtures.py). */
+export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'onnx');
+
+/** A fixture's sample input and torch's output (`<name>.io.json`). */
+export function fixtureIo(name: string): { inputShape: number[]; input: Float32Array; output: Float32Array } {
+  const io = JSON.parse(readFileSync(join(fixturesDir, `${name}.io.json`), 'utf8')) as { input_shape: number[]; input: number[]; output: number[] };
+  return { inputShape: io.input_shape, input: Float32Array.from(io.input), output: Float32Array.from(io.output) };
 }
