@@ -36,3 +36,16 @@ export function removePendingTemporaries(): void {
   }
   pending.clear();
 }
+
+/**
+ * For writers with an explicit open/commit/abort lifecycle (streaming HDF5 writers) that cannot wrap
+ * their work in `writeAtomically`: registers a temporary path so an interrupt still removes it.
+ */
+export function trackTemporary(tmp: string): void {
+  pending.add(tmp);
+}
+
+/** Forgets a temporary registered with `trackTemporary` (after it was renamed or removed). */
+export function untrackTemporary(tmp: string): void {
+  pending.delete(tmp);
+}
