@@ -1,0 +1,156 @@
+import createScatterplot from 'regl-scatterplot';
+
+export type Tool = 'pan' | 'rectangle' | 'lasso';
+
+export interface PlotPoints {
+  x: Float32Array;
+  y: Float32Array;
+  /** Colour slot of each point (index into `colors`). */
+  slot: Int32Array;
+}
+
+interface Handlers {
+  /** Fired after a user selection (rectangle, lasso, click) with the full new set of point positions. */
+  onSelect(positions: number[]): void;
+  /** A point position under the cursor, or -1 when the cursor leaves it. */
+  onHover(position: number): void;
+}
+
+type Scatterplot = ReturnType<typeof createScatterplot>;
+
+/**
+ * The 2-D embedding canvas: a thin layer over regl-scatterplot (WebGL, smooth with 100 000
+ * points) that maps our tools and modifiers onto it. Shift adds to the selection and Alt removes
+ * from it in every tool; in pan mode, Ctrl-drag draws a lasso.
+ */
+export class EmbeddingPlot {
+  private readonly plot: Scatterplot;
+  private drawn = false;
+  private count = 0;
+  private programmatic = false;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    handlers: Handlers,
+  ) {
+    const { width, height } = canvas.getBoundingClientRect();
+    this.plot = createScatterplot({
+      canvas,
+      width: Math.max(1, width),
+      height: Math.max(1, height),
+      pointSize: 4,
+      pointSizeSelected: 2,
+      pointOutlineWidth: 1,
+      opacityInactiveScale: 0.5,
+      opacityInactiveMax: 0.5,
+      lassoColor: [0.1, 0.45, 0.95, 1],
+      lassoMinDelay: 5,
+      lassoMinDist: 2,
+      lassoInitiator: false,
+      lassoOnLongPress: false,
+      deselectOnDblClick: true,
+      deselectOnEscape: true,
+      actionKeyMap: { lasso: 'ctrl', merge: 'shift', remove: 'alt' },
+      colorBy: 'valueA',
+      performanceMode: false,
+    } as Parameters<typeof createScatterplot>[0]);
+    this.plot.subscribe('select', ({ points }: { points: number[] }) => {
+      if (!this.programmatic) handlers.onSelect([...points]);
+    });
+    this.plot.subscribe('deselect', () => {
+      if (!this.programmatic) handlers.onSelect([]);
+    });
+    // Index 0 is a real point: compare with undefined/-1, never truthiness (the reference's bug).
+    this.plot.subscribe('pointOver', (position: number) => handlers.onHover(position));
+    this.plot.subscribe('pointOut', () => handlers.onHover(-1));
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
+  }
+
+  private resize(): void {
+    const { width, height } = this.canvas.getBoundingClientRect();
+    if (width > 0 && height > 0) this.plot.set({ width, height });
+  }
+
+  setTool(tool: Tool): void {
+    if (tool === 'pan') this.plot.set({ mouseMode: 'panZoom' });
+    else this.plot.set({ mouseMode: 'lasso', lassoType: tool === 'rectangle' ? 'rectangle' : 'freeform' } as never);
+  }
+
+  setTheme(dark: boolean): void {
+    this.plot.set({ backgroundColor: dark ? [0.09, 0.1, 0.12, 1] : [1, 1, 1, 1], pointColorActive: dark ? [1, 1, 1, 1] : [0, 0, 0, 1] } as never);
+  }
+
+  /** Replaces the points, scaled to fill the view with their aspect ratio kept. */
+  async show(points: PlotPoints, colors: string[], selected: number[]): Promise<void> {
+    const n = points.x.length;
+    const [x, y] = normalise(points.x, points.y);
+    const z = new Float32Array(n);
+    for (let i = 0; i < n; i++) z[i] = points.slot[i];
+    // Big dots for a few points, fine ones for 100 000 (overplotting hides structure otherwise).
+    const size = n < 500 ? 9 : n < 5000 ? 6 : n < 30000 ? 4 : 2.5;
+    this.plot.set({ pointColor: colors.length ? colors : ['#3b7dd8'], pointSize: size, pointSizeSelected: 2 } as never);
+    await this.plot.draw({ x, y, z } as never, { zDataType: 'categorical', select: selected } as never);
+    this.count = n;
+    this.drawn = true;
+    this.plot.zoomToOrigin?.();
+  }
+
+  /** Sets the highlighted points without reporting it back as a user selection. */
+  select(positions: number[]): void {
+    if (!this.drawn) return;
+    this.programmatic = true;
+    try {
+      if (positions.length) this.plot.select(positions, { preventEvent: true });
+      else this.plot.deselect({ preventEvent: true });
+    } finally {
+      this.programmatic = false;
+    }
+  }
+
+  /** Canvas-relative screen position of every point (used by tests and the hover card). */
+  screenPosition(position: number): [number, number] | undefined {
+    return this.drawn ? (this.plot.getScreenPosition(position) as [number, number] | undefined) : undefined;
+  }
+
+  get pointCount(): number {
+    return this.count;
+  }
+
+  get instance(): Scatterplot {
+    return this.plot;
+  }
+}
+
+/** Maps data coordinates into [-0.95, 0.95] (regl-scatterplot's normalised space), keeping aspect. */
+function normalise(xs: Float32Array, ys: Float32Array): [Float32Array, Float32Array] {
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (Number.isFinite(x)) {
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+    }
+    if (Number.isFinite(y)) {
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (!Number.isFinite(x0)) [x0, x1] = [0, 1];
+  if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
+  const span = Math.max(x1 - x0, y1 - y0) || 1;
+  const scale = 1.9 / span;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  const nx = new Float32Array(xs.length);
+  const ny = new Float32Array(ys.length);
+  for (let i = 0; i < xs.length; i++) {
+    // Non-finite coordinates (broken embeddings) are parked at the centre instead of breaking the plot.
+    nx[i] = Number.isFinite(xs[i]) ? (xs[i] - cx) * scale : 0;
+    ny[i] = Number.isFinite(ys[i]) ? (ys[i] - cy) * scale : 0;
+  }
+  return [nx, ny];
+}

@@ -1,0 +1,58 @@
+import { api, type SampleInfo } from './api.js';
+import { $, applySampling, el } from './dom.js';
+import type { ViewState } from './state.js';
+
+export const PAGE_SIZE = 24;
+
+export function pageCount(selected: number): number {
+  return Math.max(1, Math.ceil(selected / PAGE_SIZE));
+}
+
+/** One line per label kind, for the tile tooltip and the hover card. */
+export function describeSample(info: SampleInfo): { text: string; correct: boolean | undefined } {
+  const truth = info.labels.map((l) => `${l.name || '?'} (${l.index})`).join(', ') || '–';
+  const lines = [`sample ${info.index}`, `label: ${truth}`];
+  let correct: boolean | undefined;
+  if (info.predictions?.length) {
+    const top = info.predictions[0];
+    correct = info.labels.some((l) => l.index === top.index);
+    lines.push(`predicted: ${info.predictions.slice(0, 3).map((p) => `${p.name || '?'} (${p.index}) ${p.score.toPrecision(3)}`).join(', ')}`);
+  } else if (!info.hasAttribution) lines.push('no attribution');
+  return { text: lines.join('\n'), correct };
+}
+
+/**
+ * The strip of selected samples: one page at a time, each tile showing input, heatmap or overlay
+ * per the display mode, framed in its cluster colour, with true and predicted labels.
+ */
+export async function renderStrip(state: ViewState, clusterColor: (sample: number) => string, isCurrent: () => boolean): Promise<void> {
+  const strip = $('strip');
+  const total = state.selection.length;
+  const pages = pageCount(total);
+  const page = Math.min(state.page, pages - 1);
+  $('selection-count').textContent = total ? `(${total.toLocaleString('en')} samples)` : '';
+  $('page-label').textContent = total ? `page ${page + 1} of ${pages}` : '';
+  ($('page-prev') as HTMLButtonElement).disabled = page <= 0;
+  ($('page-next') as HTMLButtonElement).disabled = page >= pages - 1;
+  if (!total) {
+    strip.replaceChildren(el('div', { className: 'empty', textContent: 'Select points in the plot (rectangle or lasso tool) or click a cluster to see its samples here.' }));
+    return;
+  }
+  const indices = state.selection.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+  const infos = await api.samples(state.project, indices);
+  if (!isCurrent()) return;
+  strip.replaceChildren(
+    ...infos.map((info) => {
+      const { text, correct } = describeSample(info);
+      const mode = info.hasAttribution ? state.mode : 'input';
+      const img = el('img', { src: api.imageUrl(state.project, info.index, mode, state.colormap), alt: `sample ${info.index}`, loading: 'lazy', decoding: 'async' });
+      img.style.borderColor = clusterColor(info.index);
+      applySampling(img, state.sampling);
+      const caption = el('div', { className: `caption${correct === false ? ' wrong' : ''}`, textContent: `#${info.index} ${info.labels[0]?.name ?? ''}` });
+      const tile = el('figure', { className: 'tile', title: text }, [img, caption]);
+      tile.style.margin = '0';
+      tile.dataset.index = String(info.index);
+      return tile;
+    }),
+  );
+}
