@@ -22,6 +22,11 @@ export interface AttributionWriterOptions {
   withIndex: boolean;
   /** [] (default) for one integer label per row, stored uint16; [K] for n-hot rows, stored uint8. */
   labelShape?: number[];
+  /**
+   * Resumable runs (src/run): write here instead of a temporary beside `path`. The file is not removed
+   * on interrupt (`suspend` keeps it) so `reopen` can continue it; `commit` still renames it to `path`.
+   */
+  partialPath?: string;
 }
 
 export interface AttributionBatch {
@@ -77,8 +82,9 @@ export class AttributionWriter {
     }
     if (!Number.isInteger(options.numClasses) || options.numClasses < 1) throw new Error(`invalid class count ${options.numClasses}`);
     if (labelShape.length > 1) throw new Error('labels are scalars or 1-D n-hot vectors');
-    const tmp = temporaryPathFor(path);
-    trackTemporary(tmp);
+    const resumable = options.partialPath !== undefined;
+    const tmp = options.partialPath ?? temporaryPathFor(path);
+    if (!resumable) trackTemporary(tmp);
     let file: H5File | undefined;
     try {
       file = await openH5(tmp, 'w');
@@ -91,7 +97,7 @@ export class AttributionWriter {
         const prediction = createGrowable(h5, 'prediction', [options.numClasses], '<f4', 4);
         return { attribution, label, prediction, index };
       });
-      return new AttributionWriter(path, tmp, h5, { ...options, labelShape }, datasets);
+      return new AttributionWriter(path, tmp, h5, { ...options, labelShape, partialPath: options.partialPath ?? '' }, datasets);
     } catch (error) {
       try {
         file?.close();
@@ -149,6 +155,59 @@ export class AttributionWriter {
     const out = new Uint8Array(label.length);
     for (let i = 0; i < label.length; i++) out[i] = label[i] ? 1 : 0;
     return out;
+  }
+
+  /**
+   * Reopens a partial file written with `partialPath` and cuts it back to its first `rows` rows (rows
+   * past that belong to a batch whose write a kill interrupted). Appends then continue after them.
+   */
+  static async reopen(path: string, options: AttributionWriterOptions & { partialPath: string }, rows: number): Promise<AttributionWriter> {
+    const labelShape = options.labelShape ?? [];
+    const tmp = options.partialPath;
+    const file = await openH5(tmp, 'a');
+    try {
+      const datasets = {
+        attribution: requireDataset(tmp, file, 'attribution'),
+        label: requireDataset(tmp, file, 'label'),
+        prediction: requireDataset(tmp, file, 'prediction'),
+        index: options.withIndex ? requireDataset(tmp, file, 'index') : undefined,
+      };
+      const expected: Array<[Dataset | undefined, number[]]> = [
+        [datasets.attribution, options.sampleShape],
+        [datasets.label, labelShape],
+        [datasets.prediction, [options.numClasses]],
+        [datasets.index, []],
+      ];
+      for (const [ds, rowShape] of expected) {
+        if (!ds) continue;
+        const shape = shapeOf(ds);
+        if (shape.length !== rowShape.length + 1 || rowShape.some((d, i) => shape[i + 1] !== d)) {
+          throw new UserError(tmp, `'${ds.path}' has shape (${shape.join(', ')}), which does not fit this run; start over with --overwrite`);
+        }
+        if (shape[0]! < rows) throw new UserError(tmp, `'${ds.path}' has ${shape[0]} rows, fewer than the ${rows} recorded as finished; start over with --overwrite`);
+      }
+      h5Call(tmp, 'cannot cut back unfinished rows', () => {
+        for (const [ds, rowShape] of expected) if (ds && shapeOf(ds)[0] !== rows) ds.resize([rows, ...rowShape]);
+      });
+      const writer = new AttributionWriter(path, tmp, file, { ...options, labelShape }, datasets);
+      writer.rows = rows;
+      return writer;
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Writes every appended row to disk (HDF5 flush), so a kill after this loses none of them. */
+  flush(): void {
+    h5Call(this.path, 'cannot flush', () => this.file.flush());
+  }
+
+  /** Closes a resumable (`partialPath`) file and keeps it for `reopen`. */
+  suspend(): void {
+    if (this.closed) return;
+    this.closed = true;
+    h5Call(this.tmpPath, 'cannot close', () => this.file.close());
   }
 
   /** Closes the file and renames it into place. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import { normalizeBatch, parseInputSize, parsePreprocess, planGeometry, zBoxBounds } from './preprocess.js';
+import { normalizeBatch, parseInputSize, parsePreprocess, zBoxBounds } from './preprocess.js';
 
 describe('preprocessing options', () => {
   it('parses the input size', () => {
@@ -48,7 +48,7 @@ describe('normalisation', () => {
     const spec = parsePreprocess({ inputSize: '2,1', normalize: 'imagenet' });
     // One sample, 3 channels, 1x2 pixels: black then white in every channel.
     const batch = Float32Array.from([0, 1, 0, 1, 0, 1]);
-    normalizeBatch(batch, 3, spec);
+    normalizeBatch(batch, [1, 3, 1, 2], spec);
     const { low, high } = zBoxBounds(spec, 3);
     for (let c = 0; c < 3; c++) {
       expect(batch[2 * c]).toBeCloseTo(low[c]!, 6);
@@ -61,26 +61,9 @@ describe('normalisation', () => {
   it('normalises every sample of a batch and leaves [0,1] alone without a normalisation', () => {
     const spec = parsePreprocess({ inputSize: '1', mean: '0.5', std: '0.5' });
     const batch = Float32Array.from([0, 0.5, 1, 0.25]); // 4 samples of 1x1x1
-    normalizeBatch(batch, 1, spec);
+    normalizeBatch(batch, [4, 1, 1, 1], spec);
     expect([...batch]).toEqual([-1, 0, 1, -0.5]);
     const plain = parsePreprocess({ inputSize: '1' });
     expect(zBoxBounds(plain, 3)).toEqual({ low: [0, 0, 0], high: [1, 1, 1] });
-  });
-});
-
-describe('geometry', () => {
-  it('matches torchvision Resize(256) + CenterCrop(224)', () => {
-    const spec = parsePreprocess({ inputSize: '224', resize: 'shorter=256', crop: 'center' });
-    // 640x480 landscape: height -> 256, width int(256*640/480) = 341; crop offsets round((341-224)/2) = 58 (ties to even), 16.
-    expect(planGeometry(spec, 640, 480)).toEqual({ resizeWidth: 341, resizeHeight: 256, crop: { left: 58, top: 16, width: 224, height: 224 } });
-    // 333x500 portrait: width -> 256, height int(256*500/333) = 384.
-    expect(planGeometry(spec, 333, 500)).toEqual({ resizeWidth: 256, resizeHeight: 384, crop: { left: 16, top: 80, width: 224, height: 224 } });
-    // (227-224)/2 = 1.5 rounds to 2 as in Python.
-    expect(planGeometry(parsePreprocess({ inputSize: '224', resize: 'shorter=227' }), 227, 227).crop.left).toBe(2);
-    expect(planGeometry(parsePreprocess({ inputSize: '224', resize: 'shorter=225' }), 225, 225).crop.left).toBe(0);
-  });
-
-  it('stretches with an exact resize', () => {
-    expect(planGeometry(parsePreprocess({ inputSize: '32,16' }), 640, 480)).toEqual({ resizeWidth: 32, resizeHeight: 16, crop: { left: 0, top: 0, width: 32, height: 16 } });
   });
 });

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import type { ImagePreprocess } from '../io/image.js';
 
 /**
  * How a model expects its input images: the geometry (size, resize, crop) applied while decoding and
@@ -124,10 +125,11 @@ function channelStats(spec: PreprocessSpec, c: number): { mean: number; std: num
   return mean.length === 1 ? { mean: mean[0]!, std: std[0]! } : { mean: mean[c]!, std: std[c]! };
 }
 
-/** Normalises a [B,C,H,W] batch of [0,1] pixels in place: (x − mean[c]) / std[c]. */
-export function normalizeBatch(data: Float32Array, channels: number, spec: PreprocessSpec): void {
+/** Normalises a batch of [0,1] pixels of shape [B,C,H,W] in place: (x − mean[c]) / std[c]. */
+export function normalizeBatch(data: Float32Array, shape: readonly [number, number, number, number], spec: PreprocessSpec): void {
   if (!spec.normalize) return;
-  const plane = spec.width * spec.height;
+  const [, channels, height, width] = shape;
+  const plane = height * width;
   const sample = channels * plane;
   for (let c = 0; c < channels; c++) {
     const { mean, std } = channelStats(spec, c);
@@ -154,44 +156,6 @@ export function zBoxBounds(spec: PreprocessSpec, channels: number): { low: numbe
   return { low, high };
 }
 
-/** Where to resize to and what to cut out afterwards, for a source image of `sourceWidth`×`sourceHeight`. */
-export interface GeometryPlan {
-  resizeWidth: number;
-  resizeHeight: number;
-  crop: { left: number; top: number; width: number; height: number };
-}
-
-/**
- * The geometry of torchvision's `Resize` + `CenterCrop`: the shorter side becomes `shorterSide` and the
- * longer one is scaled and truncated like torchvision (`int(S · long / short)`); the crop offsets are
- * rounded like `CenterCrop` (Python's `round((size − crop) / 2)`, ties to even).
- */
-export function planGeometry(spec: PreprocessSpec, sourceWidth: number, sourceHeight: number): GeometryPlan {
-  let resizeWidth = spec.width;
-  let resizeHeight = spec.height;
-  if (spec.resize === 'shorter') {
-    const s = spec.shorterSide;
-    if (sourceWidth <= sourceHeight) {
-      resizeWidth = s;
-      resizeHeight = Math.floor((s * sourceHeight) / sourceWidth);
-    } else {
-      resizeHeight = s;
-      resizeWidth = Math.floor((s * sourceWidth) / sourceHeight);
-    }
-  }
-  const left = spec.crop === 'center' ? roundHalfEven((resizeWidth - spec.width) / 2) : 0;
-  const top = spec.crop === 'center' ? roundHalfEven((resizeHeight - spec.height) / 2) : 0;
-  return { resizeWidth, resizeHeight, crop: { left, top, width: spec.width, height: spec.height } };
-}
-
-/** Python's `round` (ties to even), which torchvision's `CenterCrop` uses for its offsets. */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  if (diff !== 0.5) return Math.round(x);
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
 /** One line for logs: `224x224, shorter side 256, center crop, normalised (imagenet-like) ...`. */
 export function describePreprocess(spec: PreprocessSpec): string {
   const parts = [`${spec.width}x${spec.height}`];
@@ -199,4 +163,16 @@ export function describePreprocess(spec: PreprocessSpec): string {
   if (spec.crop === 'center') parts.push('center crop');
   if (spec.normalize) parts.push(`mean ${spec.normalize.mean.join(',')} std ${spec.normalize.std.join(',')}`);
   return parts.join(', ');
+}
+
+/**
+ * The decoding options for the image datasets of src/io. Bilinear resampling, like torchvision's
+ * default `Resize`; images already at the input size are used pixel for pixel.
+ */
+export function imagePreprocessFor(spec: PreprocessSpec): ImagePreprocess {
+  return {
+    resize: spec.resize === 'exact' ? { mode: 'exact', width: spec.width, height: spec.height } : { mode: 'shorter', size: spec.shorterSide },
+    crop: spec.crop === 'center' ? { width: spec.width, height: spec.height } : undefined,
+    kernel: 'linear',
+  };
 }
