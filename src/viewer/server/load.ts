@@ -1,20 +1,16 @@
 import { UserError } from '../../errors.js';
 import { readProject } from '../../io/project.js';
 import type { ViewerProject } from './model.js';
-import { openProject, type ProjectSpec } from './workspace.js';
+import { openProject } from './workspace.js';
 
 export interface LoadFailure {
   file: string;
   reason: string;
 }
 
-function specOf(project: ReturnType<typeof readProject>): ProjectSpec {
-  return project as unknown as ProjectSpec;
-}
-
 /** Loads one project file with everything it references (files opened read-only, data read lazily). */
 export async function loadProject(file: string, taken: Set<string>): Promise<ViewerProject> {
-  return openProject(specOf(readProject(file)), file, taken);
+  return openProject(readProject(file), file, taken);
 }
 
 function reasonOf(error: unknown, file: string): string {

@@ -58,7 +58,9 @@ export class Query {
 
   /** A comma-separated list of integers in [min, max], at least one, at most `maxCount`. */
   integerList(name: string, range: { min: number; max: number }, maxCount: number): number[] {
-    const raw = this.string(name);
+    const raw = this.values.get(name);
+    if (raw === undefined) throw badRequest(`missing query parameter '${name}'`);
+    if (raw.length === 0) throw badRequest(`query parameter '${name}' is empty`);
     const parts = raw.split(',');
     if (parts.length > maxCount) throw badRequest(`query parameter '${name}' lists ${parts.length} values; at most ${maxCount} are allowed`);
     return parts.map((part) => parseInteger(part, `query parameter '${name}'`, range));
