@@ -480,12 +480,13 @@ class AttributionSet implements AttributionReader {
       const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
       if (!same(part.sampleShape, first.sampleShape)) throw new UserError(part.paths[0], `attribution shape [${part.sampleShape.join(', ')}] differs from [${first.sampleShape.join(', ')}] in ${first.paths[0]}`);
       if (part.numClasses !== first.numClasses) throw new UserError(part.paths[0], `predictions have ${part.numClasses} classes, ${first.paths[0]} has ${first.numClasses}`);
-      if (!same(part.labelShape, first.labelShape)) throw new UserError(part.paths[0], `label shape differs from ${first.paths[0]}`);
     }
     this.paths = parts.flatMap((p) => p.paths);
     this.sampleShape = first.sampleShape;
     this.numClasses = first.numClasses;
-    this.labelShape = first.labelShape;
+    // Shards may mix scalar and n-hot labels (ViRelAy accepts both per file); the set then speaks scalars.
+    const shapes = new Set(parts.map((p) => p.labelShape.join(',')));
+    this.labelShape = shapes.size === 1 ? first.labelShape : [];
     this.hasIndex = parts.some((p) => p.hasIndex);
     this.starts = [];
     let total = 0;
@@ -535,7 +536,12 @@ class AttributionSet implements AttributionReader {
     const multi = this.labelShape.length > 0;
     return {
       attribution: this.concat(rows.map((r) => r.attribution), (n) => new Float32Array(n)),
-      label: multi ? this.concat(rows.map((r) => r.label as Float32Array), (n) => new Float32Array(n)) : this.concat(rows.map((r) => r.label as Int32Array), (n) => new Int32Array(n)),
+      label: multi
+        ? this.concat(rows.map((r) => r.label as Float32Array), (n) => new Float32Array(n))
+        : this.concat(
+            rows.map((r) => (r.label instanceof Int32Array ? r.label : firstLabels(r.label, r.index.length, r.label.length / Math.max(1, r.index.length)))),
+            (n) => new Int32Array(n),
+          ),
       prediction: this.concat(rows.map((r) => r.prediction), (n) => new Float32Array(n)),
       index: this.concat(rows.map((r) => r.index), (n) => new Int32Array(n)),
     };

@@ -2,6 +2,7 @@
  * Checks that a project's files fit together the way ViRelAy needs them to (formats.md §1–§5),
  * refusing with one clear UserError at the first problem, and summarises what it links.
  */
+import { relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { openAnalysis, type AnalysisFileReader } from './analysis.js';
 import { openAttributionReader, type AttributionReader } from './attribution.js';
@@ -137,10 +138,11 @@ export function formatSummary(summary: ProjectSummary): string[] {
     `classes: ${summary.classes}`,
     `attribution files: ${summary.attributions.length}${summary.attributions.length ? ` (${summary.attributions.reduce((n, a) => n + a.rows, 0)} rows)` : ''}`,
   ];
-  for (const a of summary.attributions) lines.push(`  ${a.path}: ${a.rows} rows of ${a.sampleShape.join('×')}, ${a.numClasses} classes${a.hasIndex ? ', indexed' : ''}`);
+  const shown = (path: string): string => relative(process.cwd(), path) || path;
+  for (const a of summary.attributions) lines.push(`  ${shown(a.path)}: ${a.rows} rows of ${a.sampleShape.join('×')}, ${a.numClasses} classes${a.hasIndex ? ', indexed' : ''}`);
   lines.push(`analyses: ${summary.analyses.length}`);
   for (const a of summary.analyses) {
-    lines.push(`  ${a.method}: ${a.files.length} file(s), ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`);
+    lines.push(`  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`);
   }
   return lines;
 }
