@@ -1,12 +1,61 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { canonize, lowerMarkers } from '../lrp/canonize/index.js';
+import { readModel, writeModel } from '../onnx/codec.js';
 
-// Placeholder until its issue lands: registered so that `xai-tools --help` lists the pipeline.
+interface CanonizeCommandOptions {
+  output: string;
+  mergeBatchnorm: boolean;
+  keepSoftmax: boolean;
+  inputShape?: number[];
+  quiet: boolean;
+}
+
+/** `1,3,224,224` → [1, 3, 224, 224]. */
+function parseShape(value: string): number[] {
+  const dims = value.split(/[,x]/).map((d) => d.trim());
+  if (dims.length === 0 || dims.some((d) => !/^\d+$/.test(d) || Number(d) < 1)) {
+    throw new InvalidArgumentError(`"${value}" is not a shape like 1,3,224,224 (positive integers separated by commas)`);
+  }
+  return dims.map(Number);
+}
+
 export function register(program: Command): void {
   program
     .command('canonize')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new UserError(undefined, 'canonize is not implemented yet');
+    .description(
+      'rewrite an ONNX model into the canonical form LRP rules expect: fold constants, drop Identity/Dropout, ' +
+        'fuse MatMul+Add into Gemm, fold BatchNormalization into the preceding Conv/ConvTranspose/Gemm, ' +
+        'recognise x*Sigmoid(x) as SiLU, strip a trailing Softmax; prints what it changed',
+    )
+    .argument('<model>', 'ONNX model to canonize (opset 11 to 18)')
+    .requiredOption('-o, --output <file>', 'where to write the canonical model (written atomically; required)')
+    .option('--no-merge-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding layer (default: fold)')
+    .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)', false)
+    .option('--input-shape <dims>', 'concrete input shape (e.g. 1,3,224,224) to fold shape computations such as x.view(x.size(0), -1); bakes that batch size into the model (default: none, the model stays batch-size independent)', parseShape)
+    .option('-q, --quiet', 'do not print the list of changes (default: print it)', false)
+    .action(async (modelPath: string, options: CanonizeCommandOptions) => {
+      const model = readModel(modelPath);
+      const inputCount = model.graph.inputs.length;
+      if (options.inputShape && inputCount !== 1) {
+        throw new UserError('--input-shape', `the model has ${inputCount} inputs; --input-shape needs exactly one`);
+      }
+      const { model: canonical, changes } = canonize(model, {
+        mergeBatchNorm: options.mergeBatchnorm,
+        keepSoftmax: options.keepSoftmax,
+        inputShape: options.inputShape,
+      });
+      // SiLU markers are for the relevance compiler only; the written model must run anywhere.
+      lowerMarkers(canonical);
+      try {
+        await writeModel(options.output, canonical);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new UserError(options.output, `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`);
+      }
+      if (!options.quiet) {
+        const lines = changes.length > 0 ? changes : ['nothing to change: the model is already canonical'];
+        process.stdout.write(`${lines.join('\n')}\nwrote ${options.output} (${canonical.graph.nodes.length} nodes, was ${model.graph.nodes.length})\n`);
+      }
     });
 }

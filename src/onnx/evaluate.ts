@@ -213,9 +213,10 @@ function squeezeKernel(node: Node, inputs: Array<Tensor | undefined>, opset: num
   return withDims(node, x, x.dims.filter((_, i) => !set.has(i)));
 }
 
-export function reshapeDims(node: Node, inDims: Array<number | null>, target: number[]): Array<number | null> {
+/** Output dims of Reshape; `target` may hold null for entries only known at run time. */
+export function reshapeDims(node: Node, inDims: Array<number | null>, target: Array<number | null>): Array<number | null> {
   const allowZero = attrInt(node, 'allowzero', 0) === 1;
-  const out: Array<number | null> = target.map((d, i) => (d === 0 && !allowZero ? (inDims[i] ?? null) : d));
+  const out: Array<number | null> = target.map((d, i) => (d === 0 && !allowZero ? (i < inDims.length ? inDims[i]! : null) : d));
   const minus = out.indexOf(-1);
   if (minus >= 0) {
     const total = inDims.some((d) => d === null) ? null : sizeOf(inDims as number[]);

@@ -50,6 +50,15 @@ describe('inferShapes', () => {
     });
   }
 
+  it('propagates partly known shape vectors without a concrete input shape (dynamic batch)', () => {
+    const model = readModel(join(fixturesDir, 'zoo_op17.onnx'));
+    const facts = inferValues(model);
+    const reshape = model.graph.nodes.find((n) => n.opType === 'Reshape')!;
+    expect(facts.get(reshape.inputs[1]!)!.partial).toEqual([null, 40, 10]);
+    expect(facts.get(reshape.outputs[0]!)!.shape).toEqual([null, 40, 10]);
+    expect(facts.get(model.graph.outputs[0]!.name)!.shape).toEqual([null, 5]);
+  });
+
   it('names the node when an op is unknown to shape inference', () => {
     const b = new GraphBuilder();
     b.addInput('x', 'float32', [1, 4]);

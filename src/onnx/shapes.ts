@@ -33,6 +33,12 @@ export interface ValueFacts {
   shape?: SDim[];
   /** The value, when it is constant (initializers and constant subgraphs up to `MAX_FOLD_ELEMENTS`). */
   value?: Tensor;
+  /**
+   * For small integer vectors computed from shapes (`Shape → Gather → Concat …`) whose value is only
+   * partly known: the elements, null where only known at run time (e.g. the batch size). Lets
+   * `Reshape(x, [batch, 40, 10])` get the shape [null, 40, 10] without a concrete input shape.
+   */
+  partial?: SDim[];
 }
 
 /** Constant subgraph results larger than this are not materialised (they stay computed at run time). */
@@ -187,8 +193,12 @@ const flatten: ShapeHandler = (node, ctx) => {
 
 const reshape: ShapeHandler = (node, ctx) => {
   const x = input(node, ctx, 0);
-  const target = constInts(ctx, 1);
-  if (!target || !x.shape) return [{ dataType: x.dataType, shape: target ? target.map((d) => (d > 0 ? d : null)) : undefined }];
+  const target = constInts(ctx, 1) ?? ctx.ins[1]?.partial;
+  if (!target) {
+    const length = ctx.ins[1]?.shape?.[0];
+    return [{ dataType: x.dataType, shape: typeof length === 'number' ? new Array<SDim>(length).fill(null) : undefined }];
+  }
+  if (!x.shape) return [{ dataType: x.dataType, shape: target.map((d) => (d !== null && d > 0 ? d : null)) }];
   return [{ dataType: x.dataType, shape: reshapeDims(node, x.shape, target) }];
 };
 
@@ -453,6 +463,61 @@ for (const op of [
 ]) handlers[op] = same();
 for (const op of ['Not', 'IsNaN', 'IsInf']) handlers[op] = (node, ctx) => [{ dataType: 'bool', shape: input(node, ctx, 0).shape }];
 
+// ---------------------------------------------------------------------------------------------
+// Partially known integer vectors (shape arithmetic on values with dynamic dims)
+
+const PARTIAL_MAX = 16;
+
+/** Elements of a small integer vector: its value when constant, else its partial value. */
+function partialOf(f: ValueFacts | undefined): SDim[] | undefined {
+  if (!f) return undefined;
+  if (f.value) return f.value.dims.length <= 1 && f.value.data.length <= PARTIAL_MAX && f.dataType !== 'float32' && f.dataType !== 'float64' ? toNumbers(f.value) : undefined;
+  return f.partial;
+}
+
+type PartialRule = (node: Node, ins: Array<ValueFacts | undefined>) => SDim[] | undefined;
+
+const partialArith = (f: (a: number, b: number) => number): PartialRule => (_node, ins) => {
+  const a = partialOf(ins[0]);
+  const b = partialOf(ins[1]);
+  if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => {
+    const x = a[a.length === 1 ? 0 : i]!;
+    const y = b[b.length === 1 ? 0 : i]!;
+    return x === null || y === null ? null : f(x, y);
+  });
+};
+
+/** How ops combine partial values; the result is a vector (rank-0 results are stored as 1 element). */
+const partialRules: Record<string, PartialRule> = {
+  Shape: (node, ins) => {
+    const shape = ins[0]?.shape;
+    if (!shape) return undefined;
+    const rank = shape.length;
+    const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
+    return shape.slice(clamp(attrInt(node, 'start', 0)), clamp(attrInt(node, 'end', rank)));
+  },
+  Gather: (node, ins) => {
+    const data = partialOf(ins[0]);
+    const indices = ins[1]?.value ? toNumbers(ins[1].value) : undefined;
+    if (!data || !indices || attrInt(node, 'axis', 0) !== 0) return undefined;
+    return indices.map((i) => data[i < 0 ? i + data.length : i] ?? null);
+  },
+  Unsqueeze: (_node, ins) => partialOf(ins[0]),
+  Squeeze: (_node, ins) => partialOf(ins[0]),
+  Identity: (_node, ins) => partialOf(ins[0]),
+  Cast: (node, ins) => (castTarget(node).startsWith('int') ? partialOf(ins[0]) : undefined),
+  Concat: (_node, ins) => {
+    const parts = ins.map(partialOf);
+    return parts.every((p) => p !== undefined) ? parts.flat() : undefined;
+  },
+  Add: partialArith((a, b) => a + b),
+  Sub: partialArith((a, b) => a - b),
+  Mul: partialArith((a, b) => a * b),
+  Div: partialArith((a, b) => Math.trunc(a / b)),
+};
+
 /** Op types (`domain:Op` outside ai.onnx) that shape inference understands. */
 export function supportsShapeInference(node: Node): boolean {
   return (node.domain ? `${node.domain}:${node.opType}` : node.opType) in handlers;
@@ -495,6 +560,11 @@ export function inferValues(model: Model, inputShapes?: number[] | Record<string
           return { dataType: info?.dataType ?? 'float32', shape: info?.shape?.map((d) => (typeof d === 'number' ? d : null)) };
         });
       }
+    }
+    const rule = node.domain === '' && outs.length === 1 && !outs[0]!.value ? partialRules[node.opType] : undefined;
+    if (rule) {
+      const partial = rule(node, ins);
+      if (partial && partial.length <= PARTIAL_MAX) outs[0]!.partial = partial;
     }
     node.outputs.forEach((name, i) => {
       if (name && outs![i]) facts.set(name, outs![i]!);
