@@ -1,0 +1,168 @@
+/**
+ * Composites: which rule each node gets. A composite is data — an ordered `first` list (tried until
+ * one node matched it, Zennit's SpecialFirstLayerMapComposite) and an ordered `layers` list (first
+ * match wins; no match → the exact gradient). Built-ins follow Zennit's defaults (spec §5.3).
+ */
+import type { Node } from '../onnx/ir.js';
+import { UserError } from '../errors.js';
+import { matchesKind, type LayerKind } from './kinds.js';
+import { makeRule, type RuleInstance } from './rules.js';
+import { DEFAULT_EPSILON } from './stabilizer.js';
+
+/** `kind` (a layer kind or `linear`), `op:<OpType>`, or `name:/<regex>/` on node or weight names. */
+export interface Matcher {
+  kind?: string;
+  op?: string;
+  name?: RegExp;
+}
+
+export interface RuleEntry {
+  match: Matcher;
+  rule: RuleInstance;
+}
+
+export interface RuleSpec {
+  first: RuleEntry[];
+  layers: RuleEntry[];
+}
+
+export interface CompositeParams {
+  epsilon?: number;
+  stabilizer?: number;
+  gamma?: number;
+  low?: number | number[];
+  high?: number | number[];
+  alpha?: number;
+  beta?: number;
+  betaSmooth?: number;
+  zeroParams?: Array<'weight' | 'bias'>;
+}
+
+const kind = (k: string): Matcher => ({ kind: k });
+
+interface CompositeDefinition {
+  description: string;
+  build: (p: CompositeParams) => RuleSpec;
+}
+
+/** Zennit's base list for the LRP composites: activations and batch norms pass, sums and avg-pools Norm. */
+function lrpBase(p: CompositeParams): RuleEntry[] {
+  const stab = p.stabilizer ?? DEFAULT_EPSILON;
+  return [
+    { match: kind('activation'), rule: makeRule('pass') },
+    { match: kind('sum'), rule: makeRule('norm', { stabilizer: stab }) },
+    { match: kind('avgpool'), rule: makeRule('norm', { stabilizer: stab }) },
+    { match: kind('batchnorm'), rule: makeRule('pass') },
+  ];
+}
+const zp = (p: CompositeParams) => (p.zeroParams && p.zeroParams.length > 0 ? { zero_params: p.zeroParams } : {});
+const stabOf = (p: CompositeParams) => ({ stabilizer: p.stabilizer ?? DEFAULT_EPSILON });
+const epsilonDense = (p: CompositeParams): RuleEntry => ({ match: kind('dense'), rule: makeRule('epsilon', { epsilon: p.epsilon ?? DEFAULT_EPSILON, ...zp(p) }) });
+const convRule = (p: CompositeParams, name: string, extra: Record<string, unknown> = {}): RuleEntry => ({
+  match: kind('convolution'),
+  rule: makeRule(name, { ...extra, ...stabOf(p), ...zp(p) }),
+});
+const alphaBeta = (p: CompositeParams) => ({ alpha: p.alpha ?? 2, beta: p.beta ?? 1 });
+const flatFirst = (p: CompositeParams): RuleEntry[] => [{ match: kind('linear'), rule: makeRule('flat', { ...stabOf(p), ...zp(p) }) }];
+const reluOnly = (name: string, params: Record<string, unknown> = {}): RuleSpec => ({
+  first: [],
+  layers: [{ match: { op: 'Relu' }, rule: makeRule(name, params) }],
+});
+
+export const COMPOSITES: Record<string, CompositeDefinition> = {
+  'epsilon-gamma-box': {
+    description: 'first convolution z-box(low, high), other convolutions gamma, dense epsilon',
+    build: (p) => {
+      if (p.low === undefined || p.high === undefined) throw new UserError('--low/--high', 'epsilon-gamma-box needs --low and --high (the input domain bounds)');
+      return {
+        first: [{ match: kind('convolution'), rule: makeRule('z-box', { low: p.low, high: p.high, ...stabOf(p), ...zp(p) }) }],
+        layers: [...lrpBase(p), convRule(p, 'gamma', { gamma: p.gamma ?? 0.25 }), epsilonDense(p)],
+      };
+    },
+  },
+  'epsilon-plus': {
+    description: 'convolutions z-plus, dense epsilon',
+    build: (p) => ({ first: [], layers: [...lrpBase(p), convRule(p, 'z-plus'), epsilonDense(p)] }),
+  },
+  'epsilon-plus-flat': {
+    description: 'first linear layer flat, convolutions z-plus, dense epsilon',
+    build: (p) => ({ first: flatFirst(p), layers: [...lrpBase(p), convRule(p, 'z-plus'), epsilonDense(p)] }),
+  },
+  'epsilon-alpha2-beta1': {
+    description: 'convolutions alpha-beta (2, 1), dense epsilon',
+    build: (p) => ({ first: [], layers: [...lrpBase(p), convRule(p, 'alpha-beta', alphaBeta(p)), epsilonDense(p)] }),
+  },
+  'epsilon-alpha2-beta1-flat': {
+    description: 'first linear layer flat, convolutions alpha-beta (2, 1), dense epsilon',
+    build: (p) => ({ first: flatFirst(p), layers: [...lrpBase(p), convRule(p, 'alpha-beta', alphaBeta(p)), epsilonDense(p)] }),
+  },
+  'excitation-backprop': {
+    description: 'every linear layer z-plus, sums and average pooling norm; activations keep their gradient',
+    build: (p) => {
+      const stab = p.stabilizer ?? DEFAULT_EPSILON;
+      return {
+        first: [],
+        layers: [
+          { match: kind('sum'), rule: makeRule('norm', { stabilizer: stab }) },
+          { match: kind('avgpool'), rule: makeRule('norm', { stabilizer: stab }) },
+          { match: kind('linear'), rule: makeRule('z-plus', { ...stabOf(p), ...zp(p) }) },
+        ],
+      };
+    },
+  },
+  'guided-backprop': { description: 'ReLUs guided backprop, everything else gradient', build: () => reluOnly('guided-backprop') },
+  deconvnet: { description: 'ReLUs deconvnet, everything else gradient', build: () => reluOnly('deconvnet') },
+  'beta-smooth': {
+    description: 'ReLUs beta-smooth (softplus-β derivative), everything else gradient',
+    build: (p) => reluOnly('beta-smooth', { beta_smooth: p.betaSmooth ?? 10 }),
+  },
+};
+
+export const COMPOSITE_NAMES = Object.keys(COMPOSITES);
+
+export function buildComposite(name: string, params: CompositeParams): RuleSpec {
+  const def = COMPOSITES[name];
+  if (!def) throw new UserError('--composite', `unknown composite "${name}" (known: ${COMPOSITE_NAMES.join(', ')}, none)`);
+  return def.build(params);
+}
+
+/** User entries go before the composite's own (they win), as Zennit prepends user layer maps. */
+export function prependRules(base: RuleSpec | null, user: RuleSpec): RuleSpec {
+  if (!base) return user;
+  return { first: [...user.first, ...base.first], layers: [...user.layers, ...base.layers] };
+}
+
+export function matches(m: Matcher, node: Node, nodeKind: LayerKind, weightNames: string[]): boolean {
+  if (m.kind !== undefined && !matchesKind(nodeKind, m.kind)) return false;
+  if (m.op !== undefined && node.opType !== m.op) return false;
+  if (m.name !== undefined && !m.name.test(node.name) && !weightNames.some((w) => m.name!.test(w))) return false;
+  return true;
+}
+
+export interface Assignment {
+  node: Node;
+  kind: LayerKind;
+  rule: RuleInstance | null;
+  /** True when the rule came from the `first` list. */
+  first: boolean;
+}
+
+/**
+ * Assigns rules in graph order: until one node matched a `first` entry, `first` is tried before
+ * `layers`; exactly one node ever gets a `first` rule.
+ */
+export function assignRules(nodes: Array<{ node: Node; kind: LayerKind; weights: string[] }>, spec: RuleSpec | null): Assignment[] {
+  let firstTaken = false;
+  return nodes.map(({ node, kind: k, weights }) => {
+    if (!spec) return { node, kind: k, rule: null, first: false };
+    if (!firstTaken) {
+      const hit = spec.first.find((e) => matches(e.match, node, k, weights));
+      if (hit) {
+        firstTaken = true;
+        return { node, kind: k, rule: hit.rule, first: true };
+      }
+    }
+    const hit = spec.layers.find((e) => matches(e.match, node, k, weights));
+    return { node, kind: k, rule: hit?.rule ?? null, first: false };
+  });
+}

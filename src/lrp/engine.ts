@@ -1,0 +1,159 @@
+/**
+ * The attribution engine: compile a model once for an input shape and a batch size, then run it
+ * batch after batch. JavaScript only builds graphs and moves batches; every per-element operation
+ * (forward pass, relevance pass, noise, path interpolation, accumulation, occlusion masks) runs
+ * inside onnxruntime.
+ *
+ *   const attributor = await compileAttributor(model, { batchSize: 16, spec: buildComposite('epsilon-plus', {}) });
+ *   const { relevance, logits } = await attributor.run(batch, labels);   // or run(batch, 'prediction')
+ *   await attributor.close();
+ *
+ * Batches smaller than `batchSize` are zero-padded (samples never interact, so padding is exact).
+ */
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+import type { Model } from '../onnx/ir.js';
+import { encodeModel } from '../onnx/codec.js';
+import type { Assignment, RuleSpec } from './composites.js';
+import { compileRelevanceGraph, INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE } from './compiler.js';
+import { buildMethodGraph, forwardOnly, occlusionPlan, type MethodOptions, type MethodGraph } from './attributors.js';
+
+export type Target = Int32Array | 'prediction';
+
+export interface AttributorOptions {
+  /** Samples per run (the graph is compiled for exactly this many; smaller batches are padded). */
+  batchSize: number;
+  /** Shape of one sample; default: the model's declared input shape without the batch axis. */
+  sampleShape?: number[];
+  /** Rules (composite and/or rule map); null = plain gradient. Ignored by occlusion. */
+  spec: RuleSpec | null;
+  method?: MethodOptions;
+  /** onnxruntime intra-op threads (default 1: fastest and deterministic on these machines). */
+  threads?: number;
+  /** Names the model in error messages. */
+  source?: string;
+}
+
+export interface CompiledAttributor {
+  /** Shape of one sample (without the batch axis). */
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  readonly batchSize: number;
+  /** Rule of every node on the relevance path (null = exact gradient). */
+  readonly assignments: Assignment[];
+  /** Attribution ([n, …inputShape]) and logits ([n, classes]) of n ≤ batchSize samples. */
+  run(batch: Float32Array, target: Target): Promise<{ relevance: Float32Array; logits: Float32Array }>;
+  close(): Promise<void>;
+}
+
+/** The model's declared sample shape (without batch), or undefined where a dim is symbolic. */
+export function declaredSampleShape(model: Model): Array<number | null> | undefined {
+  const input = model.graph.inputs[0];
+  return input?.shape?.slice(1).map((d) => (typeof d === 'number' ? d : null));
+}
+
+function resolveSampleShape(model: Model, options: AttributorOptions): number[] {
+  const declared = declaredSampleShape(model);
+  const wanted = options.sampleShape;
+  if (!wanted) {
+    if (!declared || declared.some((d) => d === null)) throw new UserError(options.source, 'the model input has symbolic dimensions besides the batch axis; give the sample shape');
+    return declared as number[];
+  }
+  if (declared) {
+    const fits = declared.length === wanted.length && declared.every((d, i) => d === null || d === wanted[i]);
+    if (!fits) {
+      throw new UserError(options.source, `the model expects samples of shape (${declared.map((d) => d ?? '?').join(', ')}), the data has (${wanted.join(', ')})`);
+    }
+  }
+  return wanted;
+}
+
+async function openSession(model: Model, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(encodeModel(model), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+  });
+}
+
+function oneHot(target: Int32Array, rows: number, classes: number, source: string | undefined): Float32Array {
+  const seed = new Float32Array(rows * classes);
+  for (let i = 0; i < target.length; i++) {
+    const t = target[i]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) throw new UserError(source, `target class ${t} of sample ${i} is outside the model's ${classes} classes`);
+    seed[i * classes + t] = 1;
+  }
+  return seed;
+}
+
+export async function compileAttributor(model: Model, options: AttributorOptions): Promise<CompiledAttributor> {
+  const { batchSize, source } = options;
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('--batch-size', `must be a positive integer, got ${batchSize}`);
+  const sampleShape = resolveSampleShape(model, options);
+  const method: MethodOptions = options.method ?? { kind: 'gradient' };
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+
+  // Occlusion needs no relevance pass: it runs the forward model on many occluded copies at once,
+  // plus the plain forward pass at the batch size for the returned logits.
+  const occluding = method.kind === 'occlusion';
+  const compiled = compileRelevanceGraph(model, { inputShape: [batchSize, ...sampleShape], spec: occluding ? null : options.spec, source });
+  if (compiled.logitsShape.length !== 2) {
+    throw new UserError(source, `the model output must be [batch, classes], it is (${compiled.logitsShape.join(', ')})`);
+  }
+  const numClasses = compiled.logitsShape[1]!;
+  const forward = forwardOnly(compiled.model);
+  const body = occluding
+    ? compileRelevanceGraph(model, { inputShape: [batchSize * occlusionPlan(method, sampleShape).chunk, ...sampleShape], spec: null, source })
+    : compiled;
+  const methodGraph: MethodGraph = buildMethodGraph(body, method, { batchSize, sampleShape, numClasses, forward });
+  const session = await openSession(methodGraph.model, threads);
+  let forwardSession: ort.InferenceSession | undefined;
+
+  const pad = (data: Float32Array, rowSize: number): Float32Array => {
+    if (data.length === batchSize * rowSize) return data;
+    const out = new Float32Array(batchSize * rowSize);
+    out.set(data);
+    return out;
+  };
+  const dims = [batchSize, ...sampleShape];
+
+  const forwardLogits = async (x: Float32Array): Promise<Float32Array> => {
+    forwardSession ??= await openSession(methodGraph.forward, threads);
+    const out = await forwardSession.run({ [INPUT]: new ort.Tensor('float32', x, dims) });
+    return out[LOGITS]!.data as Float32Array;
+  };
+
+  /** Predicted classes from a forward-only pass (for methods whose graph takes a seed). */
+  const predict = async (x: Float32Array): Promise<Int32Array> => {
+    const logits = await forwardLogits(x);
+    return Int32Array.from({ length: batchSize }, (_, i) => {
+      let best = 0;
+      for (let c = 1; c < numClasses; c++) if (logits[i * numClasses + c]! > logits[i * numClasses + best]!) best = c;
+      return best;
+    });
+  };
+
+  return {
+    inputShape: sampleShape,
+    numClasses,
+    batchSize,
+    assignments: compiled.assignments,
+    async run(batch, target) {
+      const n = batch.length / sampleSize;
+      if (!Number.isInteger(n) || n < 1 || n > batchSize) throw new Error(`batch of ${batch.length} values is not 1..${batchSize} samples of ${sampleSize}`);
+      if (target !== 'prediction' && target.length !== n) throw new Error(`${target.length} targets for ${n} samples`);
+      const x = pad(batch, sampleSize);
+      const classes = target === 'prediction' ? await predict(x) : target;
+      const seed = new ort.Tensor('float32', oneHot(classes.subarray(0, n), batchSize, numClasses, source), [batchSize, numClasses]);
+      const result = await methodGraph.run(session, new ort.Tensor('float32', x, dims), seed, () => forwardLogits(x));
+      return { relevance: result.relevance.subarray(0, n * sampleSize), logits: result.logits.subarray(0, n * numClasses) };
+    },
+    async close() {
+      await session.release();
+      if (forwardSession) await forwardSession.release();
+    },
+  };
+}
+
+export { INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE };

@@ -1,0 +1,351 @@
+/**
+ * The table of LRP rules (spec §3). Each rule says which nodes it applies to, validates its
+ * parameters (zod; the names follow Zennit: epsilon, stabilizer, zero_params, gamma, alpha, beta,
+ * low, high, beta_smooth) and builds its relevance subgraph from the node's (modified) weights.
+ *
+ * Graph knowledge shortens the subgraphs: when the node's input is known to be ≥ 0 (it comes from a
+ * ReLU, a max-pool of one, …) every x⁻ branch is exactly zero and is not emitted; branches sharing an
+ * operand run as one wider Conv/MatMul (see linear.ts).
+ */
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import type { Node } from '../onnx/ir.js';
+import type { Emitter } from './emitter.js';
+import {
+  adjointMany, adjointSum, forward, forwardSum, negative, onesLike, plusScaled, positive, squared,
+  type LinearLayer,
+} from './linear.js';
+import { emitStabilizedRatio, stabilizer, type Stabilizer } from './stabilizer.js';
+import type { InputRelevance } from './vjp.js';
+
+export interface RuleContext {
+  em: Emitter;
+  node: Node;
+  /** The node read as a linear layer, when it is one. */
+  layer: LinearLayer | null;
+  /** The activation input that receives the relevance, and its index among the node's inputs. */
+  x: string;
+  xIndex: number;
+  /** Relevance arriving at the node's (first) output, and that output as computed forward. */
+  R: string;
+  z: string;
+  /** True when x is known to be ≥ 0 everywhere. */
+  nonNegative: boolean;
+  /** The node's exact VJP applied to an output-shaped tensor. */
+  vjp: (s: string) => InputRelevance;
+}
+
+const stabilizerSchema = z.union([
+  z.number(),
+  z.strictObject({ epsilon: z.number().nonnegative(), clip: z.boolean().optional(), norm_scale: z.boolean().optional() }),
+]);
+const zeroParamsSchema = z.union([z.enum(['weight', 'bias']), z.array(z.enum(['weight', 'bias']))]);
+const boundSchema = z.union([z.number(), z.array(z.number()).min(1)]);
+
+type StabilizerParam = z.infer<typeof stabilizerSchema>;
+type ZeroParams = z.infer<typeof zeroParamsSchema>;
+
+function toStabilizer(value: StabilizerParam | undefined): Stabilizer {
+  if (value === undefined) return stabilizer();
+  if (typeof value === 'number') return stabilizer(value);
+  return stabilizer(value.epsilon, { clip: value.clip, normScale: value.norm_scale });
+}
+
+/** Which nodes a rule can be attached to. */
+export type RuleTarget = 'linear' | 'any' | 'elementwise';
+
+interface RuleDefinition {
+  description: string;
+  target: RuleTarget;
+  schema: z.ZodType<Record<string, unknown>>;
+  /** Extra checks on valid-looking parameters (e.g. α − β = 1). */
+  validate?: (params: Record<string, unknown>) => string | null;
+  build: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
+}
+
+/** Weight and bias after `zero_params`. */
+function effective(layer: LinearLayer, zeroParams: ZeroParams | undefined): { W: Float32Array; b: Float32Array | null; modified: boolean } {
+  const zeroed = new Set(typeof zeroParams === 'string' ? [zeroParams] : zeroParams ?? []);
+  const W = zeroed.has('weight') ? new Float32Array(layer.weight.length) : layer.weight;
+  const b = zeroed.has('bias') ? null : layer.bias;
+  return { W, b, modified: zeroed.size > 0 };
+}
+const part = (b: Float32Array | null, f: (w: Float32Array) => Float32Array): Float32Array | null => (b ? f(b) : null);
+
+function onlyX(ctx: RuleContext, value: string): InputRelevance {
+  return ctx.node.inputs.map((_, i) => (i === ctx.xIndex ? value : null));
+}
+function linearLayer(ctx: RuleContext): LinearLayer {
+  if (!ctx.layer) throw new Error(`rule needs a linear layer: ${ctx.node.name}`);
+  return ctx.layer;
+}
+
+/** x⁺ and x⁻ (x⁻ null when x ≥ 0 is known). */
+function splitSigns(ctx: RuleContext): { xp: string; xn: string | null } {
+  if (ctx.nonNegative) return { xp: ctx.x, xn: null };
+  return { xp: ctx.em.relu(ctx.x), xn: ctx.em.negativePart(ctx.x) };
+}
+
+/**
+ * za = L(Wa, x⁺) + L(Wb, x⁻) + ba and zb = L(Wb, x⁺) + L(Wa, x⁻) + bb — the two "cross" denominators
+ * of AlphaBeta and Gamma, each input's two variants computed by one wide op.
+ */
+function crossForward(ctx: RuleContext, xp: string, xn: string | null, Wa: Float32Array, Wb: Float32Array, ba: Float32Array | null, bb: Float32Array | null): [string, string] {
+  const layer = linearLayer(ctx);
+  const [pa, pb] = forward(ctx.em, layer, xp, [{ weight: Wa, bias: ba }, { weight: Wb, bias: bb }]) as [string, string];
+  if (!xn) return [pa, pb];
+  const [na, nb] = forward(ctx.em, layer, xn, [{ weight: Wb, bias: null }, { weight: Wa, bias: null }]) as [string, string];
+  return [ctx.em.add(pa, na), ctx.em.add(pb, nb)];
+}
+
+/** x⁺ ⊙ Σ adj(Wa_k, s_k) + x⁻ ⊙ Σ adj(Wb_k, s_k): the reducer of the sign-split rules. */
+function crossAdjoint(ctx: RuleContext, xp: string, xn: string | null, pairs: Array<{ s: string; Wa: Float32Array; Wb: Float32Array }>): string {
+  const { em } = ctx;
+  const layer = linearLayer(ctx);
+  const positivePart = em.mul(xp, adjointSum(em, layer, pairs.map((p) => ({ s: p.s, weight: p.Wa }))));
+  if (!xn) return positivePart;
+  return em.add(positivePart, em.mul(xn, adjointSum(em, layer, pairs.map((p) => ({ s: p.s, weight: p.Wb })))));
+}
+
+/** Rin_i = x_i ⊙ VJP_i(R / stab(z)) for every computed input: Norm, and Epsilon on non-linear nodes. */
+function proportional(ctx: RuleContext, stab: Stabilizer): InputRelevance {
+  const s = emitStabilizedRatio(ctx.em, ctx.R, ctx.z, stab);
+  return ctx.vjp(s).map((g, i) => (g ? ctx.em.mul(ctx.node.inputs[i]!, g) : null));
+}
+
+/** A bound (low/high of ZBox) as a constant broadcastable to x: scalar or one value per channel. */
+function boundTensor(em: Emitter, value: number | number[], x: string, name: string): string {
+  const shape = em.shape(x);
+  if (typeof value === 'number' || value.length === 1) {
+    const v = typeof value === 'number' ? value : value[0]!;
+    return em.constant(new Float32Array(shape.slice(1).reduce((a, b) => a * b, 1)).fill(v), [1, ...shape.slice(1)]);
+  }
+  const channels = shape[1];
+  if (value.length !== channels) {
+    throw new UserError(undefined, `z-box ${name} has ${value.length} values, but the layer input has ${channels} channels`);
+  }
+  const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+  const data = new Float32Array(channels * inner);
+  for (let c = 0; c < channels; c++) data.fill(value[c]!, c * inner, (c + 1) * inner);
+  return em.constant(data, [1, ...shape.slice(1)]);
+}
+
+const common = { stabilizer: stabilizerSchema.optional(), zero_params: zeroParamsSchema.optional() };
+
+export const RULES: Record<string, RuleDefinition> = {
+  epsilon: {
+    description: 'Epsilon: Rin = x ⊙ adj(W, R / stab_ε(Wx + b))',
+    target: 'any',
+    schema: z.strictObject({ epsilon: stabilizerSchema.optional(), zero_params: zeroParamsSchema.optional() }),
+    build: (ctx, p) => {
+      const stab = toStabilizer(p.epsilon as StabilizerParam | undefined);
+      if (!ctx.layer) return proportional(ctx, stab);
+      const { W, b, modified } = effective(ctx.layer, p.zero_params as ZeroParams | undefined);
+      const z = modified ? forward(ctx.em, ctx.layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
+      const s = emitStabilizedRatio(ctx.em, ctx.R, z, stab);
+      return onlyX(ctx, ctx.em.mul(ctx.x, adjointSum(ctx.em, ctx.layer, [{ s, weight: W }])));
+    },
+  },
+  'z-plus': {
+    description: 'ZPlus (= AlphaBeta(1, 0)): positive contributions only',
+    target: 'linear',
+    schema: z.strictObject(common),
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const Wp = positive(W);
+      const Wn = negative(W);
+      const { xp, xn } = splitSigns(ctx);
+      const terms = [{ u: xp, weight: Wp }, ...(xn ? [{ u: xn, weight: Wn }] : [])];
+      const z = forwardSum(ctx.em, layer, terms, part(b, positive));
+      const s = emitStabilizedRatio(ctx.em, ctx.R, z, stab);
+      return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s, Wa: Wp, Wb: Wn }]));
+    },
+  },
+  'alpha-beta': {
+    description: 'AlphaBeta: α·(positive contributions) − β·(negative contributions), α − β = 1',
+    target: 'linear',
+    schema: z.strictObject({ alpha: z.number().optional(), beta: z.number().optional(), ...common }),
+    validate: (p) => {
+      const alpha = (p.alpha as number | undefined) ?? 2;
+      const beta = (p.beta as number | undefined) ?? 1;
+      if (alpha < 0 || beta < 0) return 'alpha and beta must be non-negative';
+      if (alpha - beta !== 1) return `alpha - beta must be 1 (got alpha=${alpha}, beta=${beta})`;
+      return null;
+    },
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const alpha = (p.alpha as number | undefined) ?? 2;
+      const beta = (p.beta as number | undefined) ?? 1;
+      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const Wp = positive(W);
+      const Wn = negative(W);
+      const { xp, xn } = splitSigns(ctx);
+      const { em } = ctx;
+      // With β = 0 the β branch contributes exactly 0·finite (the stabilised denominator is never 0).
+      if (beta === 0 && stab.epsilon > 0) {
+        const terms = [{ u: xp, weight: Wp }, ...(xn ? [{ u: xn, weight: Wn }] : [])];
+        const za = forwardSum(em, layer, terms, part(b, positive));
+        const sa = em.scale(emitStabilizedRatio(em, ctx.R, za, stab), alpha);
+        return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sa, Wa: Wp, Wb: Wn }]));
+      }
+      const [za, zb] = crossForward(ctx, xp, xn, Wp, Wn, part(b, positive), part(b, negative));
+      const sa = em.scale(emitStabilizedRatio(em, ctx.R, za, stab), alpha);
+      const sb = em.scale(emitStabilizedRatio(em, ctx.R, zb, stab), -beta);
+      return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sa, Wa: Wp, Wb: Wn }, { s: sb, Wa: Wn, Wb: Wp }]));
+    },
+  },
+  gamma: {
+    description: 'Gamma: favour positive contributions by γ (generalised, sign-aware)',
+    target: 'linear',
+    schema: z.strictObject({ gamma: z.number().optional(), ...common }),
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const gamma = (p.gamma as number | undefined) ?? 0.25;
+      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const Wu = plusScaled(W, positive(W), gamma);
+      const Wd = plusScaled(W, negative(W), gamma);
+      const bu = b ? plusScaled(b, positive(b), gamma) : null;
+      const bd = b ? plusScaled(b, negative(b), gamma) : null;
+      const { em } = ctx;
+      const { xp, xn } = splitSigns(ctx);
+      const [zp, zn] = crossForward(ctx, xp, xn, Wu, Wd, bu, bd);
+      // Masks come from the real output z (with the real bias): z = 0 passes nothing.
+      const zero = em.scalar(0);
+      const sp = emitStabilizedRatio(em, em.where(em.greater(ctx.z, zero), ctx.R, zero), zp, stab);
+      const sn = emitStabilizedRatio(em, em.where(em.less(ctx.z, zero), ctx.R, zero), zn, stab);
+      return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sp, Wa: Wu, Wb: Wd }, { s: sn, Wa: Wd, Wb: Wu }]));
+    },
+  },
+  'z-box': {
+    description: 'ZBox: bounded input domain [low, high] (for the first layer)',
+    target: 'linear',
+    schema: z.strictObject({ low: boundSchema, high: boundSchema, ...common }),
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const { em } = ctx;
+      const { W, b, modified } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const low = boundTensor(em, p.low as number | number[], ctx.x, 'low');
+      const high = boundTensor(em, p.high as number | number[], ctx.x, 'high');
+      const Wp = positive(W);
+      const Wn = negative(W);
+      const zx = modified ? forward(em, layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
+      const [zl] = forward(em, layer, low, [{ weight: Wp, bias: part(b, positive) }]);
+      const [zh] = forward(em, layer, high, [{ weight: Wn, bias: part(b, negative) }]);
+      const z = em.sub(em.sub(zx, zl!), zh!);
+      const s = emitStabilizedRatio(em, ctx.R, z, stab);
+      const [a, ap, an] = adjointMany(em, layer, s, [W, Wp, Wn]) as [string, string, string];
+      return onlyX(ctx, em.sub(em.sub(em.mul(ctx.x, a), em.mul(low, ap)), em.mul(high, an)));
+    },
+  },
+  'w-square': {
+    description: 'WSquare: input replaced by ones, parameters squared (bias too unless zeroed)',
+    target: 'linear',
+    schema: z.strictObject(common),
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const { em } = ctx;
+      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const W2 = squared(W);
+      const ones = boundTensor(em, 1, ctx.x, 'ones');
+      const [z] = forward(em, layer, ones, [{ weight: W2, bias: part(b, squared) }]);
+      const s = emitStabilizedRatio(em, ctx.R, z!, stab);
+      return onlyX(ctx, adjointSum(em, layer, [{ s, weight: W2 }]));
+    },
+  },
+  flat: {
+    description: 'Flat: input and weights replaced by ones, no bias (uniform over the receptive field)',
+    target: 'linear',
+    schema: z.strictObject(common),
+    build: (ctx, p) => {
+      const layer = linearLayer(ctx);
+      const { em } = ctx;
+      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const W1 = onesLike(layer.weight);
+      const ones = boundTensor(em, 1, ctx.x, 'ones');
+      const [z] = forward(em, layer, ones, [{ weight: W1, bias: null }]);
+      const s = emitStabilizedRatio(em, ctx.R, z!, stab);
+      return onlyX(ctx, adjointSum(em, layer, [{ s, weight: W1 }]));
+    },
+  },
+  norm: {
+    description: 'Norm: Rin = x ⊙ J(x)ᵀ (R / stab(f(x))) — proportional split (sums, average pooling)',
+    target: 'any',
+    schema: z.strictObject({ stabilizer: stabilizerSchema.optional() }),
+    build: (ctx, p) => proportional(ctx, toStabilizer(p.stabilizer as StabilizerParam | undefined)),
+  },
+  pass: {
+    description: 'Pass: relevance passes through unchanged',
+    target: 'elementwise',
+    schema: z.strictObject({}),
+    build: (ctx) => onlyX(ctx, ctx.R),
+  },
+  'guided-backprop': {
+    description: 'Guided backprop (ReLU): R ⊙ 1[x > 0] ⊙ 1[R > 0]',
+    target: 'elementwise',
+    schema: z.strictObject({}),
+    build: (ctx) => {
+      const { em } = ctx;
+      const zero = em.scalar(0);
+      return onlyX(ctx, em.where(em.and(em.greater(ctx.x, zero), em.greater(ctx.R, zero)), ctx.R, zero));
+    },
+  },
+  deconvnet: {
+    description: 'DeconvNet (ReLU): max(R, 0)',
+    target: 'elementwise',
+    schema: z.strictObject({}),
+    build: (ctx) => onlyX(ctx, ctx.em.relu(ctx.R)),
+  },
+  'beta-smooth': {
+    description: 'Beta-smooth (ReLU): sigmoid(β·x) ⊙ R, the softplus-β derivative',
+    target: 'elementwise',
+    schema: z.strictObject({ beta_smooth: z.number().optional() }),
+    build: (ctx, p) => {
+      const beta = (p.beta_smooth as number | undefined) ?? 10;
+      return onlyX(ctx, ctx.em.mul(ctx.em.sigmoid(ctx.em.scale(ctx.x, beta)), ctx.R));
+    },
+  },
+};
+
+export const RULE_NAMES = Object.keys(RULES);
+
+/** A rule with validated parameters, ready to attach to nodes. */
+export interface RuleInstance {
+  name: string;
+  params: Record<string, unknown>;
+}
+
+/** Validates a rule name and its parameters; UserError (naming `source`) when invalid. */
+export function makeRule(name: string, params: Record<string, unknown> = {}, source?: string): RuleInstance {
+  const def = RULES[name];
+  if (!def) throw new UserError(source, `unknown rule "${name}" (known: ${RULE_NAMES.join(', ')})`);
+  const parsed = def.schema.safeParse(params);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new UserError(source, `rule ${name}: ${where}${issue.message}`);
+  }
+  const problem = def.validate?.(parsed.data);
+  if (problem) throw new UserError(source, `rule ${name}: ${problem}`);
+  return { name, params: parsed.data };
+}
+
+export function ruleDefinition(rule: RuleInstance): RuleDefinition {
+  return RULES[rule.name]!;
+}
+
+/** Why `rule` cannot be attached to this node (null when it can). */
+export function ruleMismatch(rule: RuleInstance, node: Node, layer: LinearLayer | string | null, sameShape: boolean, hasVjp: boolean): string | null {
+  const def = RULES[rule.name]!;
+  if (def.target === 'linear' && (layer === null || typeof layer === 'string')) {
+    return `rule ${rule.name} needs a linear layer (Conv, ConvTranspose, Gemm or MatMul with a constant weight)${typeof layer === 'string' ? `: ${layer}` : ''}`;
+  }
+  if (def.target === 'elementwise' && !sameShape) return `rule ${rule.name} needs an element-wise node (output shaped like its input)`;
+  if (def.target === 'any' && !layer && !hasVjp) return `rule ${rule.name} cannot be applied to op ${node.opType}`;
+  return null;
+}
