@@ -39,6 +39,7 @@ function source(skipBad: boolean): SampleSource {
         indices: good,
         data: Float32Array.from(good),
         labels: Int32Array.from(good, (i) => i % 3),
+        classes: Int32Array.from(good, (i) => i % 3),
         skipped: bad.map((index) => ({ index, reason: `img-${index}.jpg: cannot decode image` })),
       };
     },
@@ -105,6 +106,12 @@ describe('runAttribution', () => {
     const fresh = tempPaths();
     await runAttribution(options(fresh, { source: source(true) }));
     expect(readFileSync(paths.final, 'utf8')).toBe(readFileSync(fresh.final, 'utf8'));
+  });
+
+  it('writes an empty file for a shard without samples', async () => {
+    const paths = tempPaths();
+    expect((await runAttribution(options(paths, { planned: [] }))).rows).toBe(0);
+    expect(JSON.parse(readFileSync(paths.final, 'utf8'))).toEqual([]);
   });
 
   it('refuses a run in which every sample was skipped', async () => {

@@ -22,8 +22,10 @@ export interface SampleBatch {
   indices: number[];
   /** [B, ...input shape] model input. */
   data: Float32Array;
-  /** One label per row, or B×K n-hot values. */
+  /** One label per row, or B×K n-hot values (what the output's `label` stores). */
   labels: Int32Array | Float32Array;
+  /** One class per row (the first label of n-hot rows, −1 when none): the `--target label` classes. */
+  classes: Int32Array;
   skipped: SkippedSample[];
 }
 
@@ -146,7 +148,7 @@ export async function runAttribution(options: EngineOptions): Promise<EngineSumm
     throw error;
   }
   progress.finish();
-  if (sink.rows === 0) {
+  if (sink.rows === 0 && options.planned.length > 0) {
     sink.suspend();
     removePartial(paths);
     throw new UserError(paths.final, `no sample could be attributed (${skipped.length} skipped as unreadable)`);

@@ -17,7 +17,7 @@ function rowsOf(dataset: Dataset, batch: Batch): Int32Array | Float32Array {
 
 function toSampleBatch(dataset: Dataset, batch: Batch, skipped: SkippedSample[], options: SourceOptions): SampleBatch {
   if (options.preprocess) normalizeBatch(batch.data, batch.shape, options.preprocess);
-  return { indices: Array.from(batch.indices), data: batch.data, labels: rowsOf(dataset, batch), skipped };
+  return { indices: Array.from(batch.indices), data: batch.data, labels: rowsOf(dataset, batch), classes: batch.labels, skipped };
 }
 
 /** Concatenates single-sample batches (all of one shape) into one. */
@@ -60,7 +60,7 @@ export function datasetSource(dataset: Dataset, options: SourceOptions): SampleS
           skipped.push({ index, reason: error.line });
         }
       }
-      if (good.length === 0) return { indices: [], data: new Float32Array(0), labels: new Int32Array(0), skipped };
+      if (good.length === 0) return { indices: [], data: new Float32Array(0), labels: new Int32Array(0), classes: new Int32Array(0), skipped };
       return toSampleBatch(dataset, concatenate(good), skipped, options);
     },
   };
