@@ -101,10 +101,20 @@ const projectSchema = z.object({
   }),
 });
 
-/** "project.dataset.path: missing required key" / "...: expected …". */
-function describeIssue(issue: z.core.$ZodIssue, prefix: string[] = []): string {
+/** The value at `path` inside parsed YAML (undefined when a key is absent). */
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** "missing required key 'project.dataset.path'", "'project.dataset.type' must be one of …", … */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, prefix: string[] = []): string {
   const where = [...prefix, ...issue.path.map(String)].join('.');
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `missing required key '${where}'`;
+  if (valueAt(raw, issue.path) === undefined && issue.code !== 'custom') return `missing required key '${where}'`;
   if (issue.code === 'invalid_value' && 'values' in issue) return `'${where}' must be one of ${issue.values.map(String).join(', ')}`;
   return `'${where}': ${issue.message}`;
 }
@@ -120,13 +130,13 @@ export function parseProject(source: string, file: string): Project {
   const raw = document.toJS() as unknown;
   if (raw === null || typeof raw !== 'object' || !('project' in raw)) throw new UserError(file, "missing required key 'project'");
   const parsed = projectSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(file, describeIssue(parsed.error.issues[0]!));
+  if (!parsed.success) throw new UserError(file, describeIssue(parsed.error.issues[0]!, raw));
   const p = parsed.data.project;
   const base = dirname(resolve(file));
   const dataset: ProjectDataset = { name: p.dataset.name, type: p.dataset.type, path: resolveFrom(base, p.dataset.path) };
   if (p.dataset.type === 'image_directory') {
     const keys = imageDirectoryKeys.safeParse(p.dataset);
-    if (!keys.success) throw new UserError(file, describeIssue(keys.error.issues[0]!, ['project', 'dataset']));
+    if (!keys.success) throw new UserError(file, describeIssue(keys.error.issues[0]!, p.dataset, ['project', 'dataset']));
     const k = keys.data;
     if ((k.label_index_regex === null) === (k.label_word_net_id_regex === null)) {
       throw new UserError(file, "exactly one of 'project.dataset.label_index_regex' and 'project.dataset.label_word_net_id_regex' must be non-null");
@@ -177,9 +187,15 @@ export function readProject(file: string): Project {
   return parseProject(source, file);
 }
 
-/** A path as written into a project file: relative to the project's directory, '/'-separated. */
+/**
+ * A path as written into a project file: relative to the project's directory, '/'-separated —
+ * unless the two share nothing but the filesystem root, where an absolute path survives moving the project.
+ */
 function relativeTo(base: string, target: string): string {
-  const rel = relative(base, resolve(target));
+  const absolute = resolve(target);
+  const [baseTop, targetTop] = [base, absolute].map((p) => p.split(sep).filter(Boolean)[0]);
+  if (baseTop !== targetTop) return absolute;
+  const rel = relative(base, absolute);
   return (rel === '' ? '.' : rel).split(sep).join('/');
 }
 
