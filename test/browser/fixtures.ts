@@ -21,8 +21,11 @@ export interface FixtureOptions {
   size: number;
   /** Attribute only every `attributionEvery`-th sample (1 = all); rows then carry an index. */
   attributionEvery?: number;
-  /** Put all samples into one category instead of one per class (for the 100k benchmark). */
-  singleCategory?: boolean;
+  /**
+   * Benchmark layout instead of one category per class: a small category (the first 100 samples)
+   * followed by one category holding every sample (100 000 points in bench/viewer.ts).
+   */
+  benchCategories?: boolean;
   /** Extra analysis method with its own file (tests merging and analysis switching). */
   secondAnalysis?: boolean;
 }
@@ -107,8 +110,9 @@ async function writeAttributions(path: string, samples: number[], size: number, 
 }
 
 /**
- * A category whose t-SNE puts its first cluster on the left and its second on the right, so a
- * rectangle over the left half selects exactly cluster 0 of `kmeans-02`.
+ * A category whose t-SNE puts the first half of its samples (cluster 0 of `kmeans-02`) on the left
+ * and the second half on the right, as ten blobs that match `kmeans-10`; a rectangle over the left
+ * half selects exactly cluster 0.
  */
 export function syntheticCategory(name: string, index: number[], seed: number): CategoryAnalysis {
   const n = index.length;
@@ -123,10 +127,12 @@ export function syntheticCategory(name: string, index: number[], seed: number): 
     two[i] = side;
     ten[i] = Math.min(9, Math.floor((i * 10) / n));
     three[i] = i % 3;
+    // Ten small blobs, five per side: x ∈ [-10.7, -3.3] on the left, [3.3, 10.7] on the right.
+    const theta = ten[i] * 1.3;
     const angle = rand() * Math.PI * 2;
-    const radius = Math.sqrt(rand());
-    tsne[i * 2] = (side ? 6 : -6) + Math.cos(angle) * radius * 3;
-    tsne[i * 2 + 1] = Math.sin(angle) * radius * 3;
+    const radius = Math.sqrt(rand()) * 1.2;
+    tsne[i * 2] = (side ? 7 : -7) + Math.cos(theta) * 2.5 + Math.cos(angle) * radius;
+    tsne[i * 2 + 1] = Math.sin(theta) * 3.5 + Math.sin(angle) * radius;
     for (let d = 0; d < 4; d++) spectral[i * 4 + d] = (d === 0 ? side - 0.5 : 0) + (rand() - 0.5) * 0.2 * (d + 1);
   }
   return {
@@ -159,8 +165,10 @@ export async function writeFixtureProject(dir: string, options: FixtureOptions):
   await writeAttributions(join(dir, 'attribution.h5'), attributed, options.size, options.classes, labelOf, every !== 1);
 
   const analysis = await AnalysisWriter.create(join(dir, 'analysis.h5'));
-  if (options.singleCategory) analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(0), Array.from({ length: count }, (_, i) => i), 1));
-  else {
+  if (options.benchCategories) {
+    analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(0), Array.from({ length: Math.min(100, count) }, (_, i) => i), 1));
+    analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(1), Array.from({ length: count }, (_, i) => i), 2));
+  } else {
     for (let k = 0; k < options.classes; k++) {
       analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(k), Array.from({ length: options.perClass }, (_, i) => k * options.perClass + i), k + 1));
     }

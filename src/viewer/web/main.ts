@@ -25,6 +25,8 @@ let defaultColorMap = '';
 let generation = 0;
 let tool: Tool = 'pan';
 let plot: EmbeddingPlot;
+/** Number of selections made on the canvas so far (lets tests wait for a drag's outcome). */
+let canvasSelections = 0;
 
 // ---- state → URL ------------------------------------------------------------------------------
 
@@ -322,10 +324,12 @@ function wire(): void {
     const file = input.files?.[0];
     input.value = '';
     if (!file) return;
+    setBusy(true);
     try {
       await apply(stateFromExport(JSON.parse(await file.text())));
     } catch (error) {
       showError(new Error(`import of ${file.name} failed: ${error instanceof Error ? error.message : String(error)}`));
+      setBusy(false);
     }
   });
   on('share', 'click', async () => {
@@ -362,11 +366,18 @@ function exposeTestHooks(): void {
       return out;
     },
     plot: () => plot.instance,
+    canvasSelections: () => canvasSelections,
   };
 }
 
 async function boot(): Promise<void> {
-  plot = new EmbeddingPlot($('plot') as HTMLCanvasElement, { onSelect: (positions) => selectPositions(positions, true), onHover });
+  plot = new EmbeddingPlot($('plot') as HTMLCanvasElement, {
+    onSelect: (positions) => {
+      canvasSelections++;
+      selectPositions(positions, true);
+    },
+    onHover,
+  });
   wire();
   exposeTestHooks();
   try {
