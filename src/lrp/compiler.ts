@@ -19,7 +19,14 @@ import { Emitter, sameShape } from './emitter.js';
 import { classify, type LayerKind } from './kinds.js';
 import { asLinearLayer } from './linear.js';
 import { ruleDefinition, ruleMismatch, type RuleContext } from './rules.js';
-import { vjpHandlers, type InputRelevance, type VjpContext } from './vjp.js';
+import { lowerMarkers, MARKER_DOMAIN } from './canonize/index.js';
+import { vjpHandlers, type InputRelevance, type VjpContext, type VjpHandler } from './vjp.js';
+
+/** The VJP handler of a node: ai.onnx ops by type, plus the canonizer's SiLU marker. */
+function handlerFor(node: Node): VjpHandler | undefined {
+  if (node.domain === '' || (node.domain === MARKER_DOMAIN && node.opType === 'SiLU')) return vjpHandlers[node.opType];
+  return undefined;
+}
 
 export const INPUT = 'input';
 export const OUTPUT_RELEVANCE = 'output_relevance';
@@ -139,7 +146,7 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     for (const c of computed) onPath.add(c);
   }
   for (const node of pathNodes) {
-    if (!vjpHandlers[node.opType] || node.domain !== '') {
+    if (!handlerFor(node)) {
       throw new UserError(source, `unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"`);
     }
   }
@@ -182,8 +189,8 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
   const checkContext = { graph, dependent, constant, shapes };
   for (const a of assignments) {
     const { node } = a;
-    const handler = vjpHandlers[node.opType];
-    const handlerProblem = handler && node.domain === '' ? handler.check?.(node, checkContext) ?? null : 'unsupported';
+    const handler = handlerFor(node);
+    const handlerProblem = handler ? handler.check?.(node, checkContext) ?? null : 'unsupported';
     if (a.rule) {
       const layer = asLinearLayer(node, graph, shapes);
       const x = node.inputs.find(dependent)!;
@@ -243,11 +250,11 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
         em, node, layer: layer && typeof layer !== 'string' ? layer : null,
         x: node.inputs[xIndex]!, xIndex, R: R[0]!, z: node.outputs[0]!,
         nonNegative: nonNegative.has(node.inputs[xIndex]!),
-        vjp: (s) => vjpHandlers[node.opType]!.backward(vctx, [s, ...R.slice(1).map(() => null)]),
+        vjp: (s) => handlerFor(node)!.backward(vctx, [s, ...R.slice(1).map(() => null)]),
       };
       Rin = ruleDefinition(rule).build(ctx, rule.params);
     } else {
-      Rin = vjpHandlers[node.opType]!.backward(vctx, R);
+      Rin = handlerFor(node)!.backward(vctx, R);
     }
     Rin.forEach((r, k) => {
       const name = node.inputs[k];
@@ -264,5 +271,6 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     { name: RELEVANCE, dataType: 'float32', shape: inputShape },
   ];
   graph.inputs[0] = { name: INPUT, dataType: 'float32', shape: inputShape };
+  lowerMarkers(model);
   return { model, inputShape, logitsShape, assignments };
 }

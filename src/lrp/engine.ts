@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import type { Model } from '../onnx/ir.js';
 import { encodeModel } from '../onnx/codec.js';
+import { canonize, type CanonizeOptions } from './canonize/index.js';
 import type { Assignment, RuleSpec } from './composites.js';
 import { compileRelevanceGraph, INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE } from './compiler.js';
 import { buildMethodGraph, forwardOnly, occlusionPlan, type MethodOptions, type MethodGraph } from './attributors.js';
@@ -32,6 +33,8 @@ export interface AttributorOptions {
   threads?: number;
   /** Names the model in error messages. */
   source?: string;
+  /** Canonize first (BN folding, dense fusion, …; default true), or the canonizer options. */
+  canonize?: boolean | CanonizeOptions;
 }
 
 export interface CompiledAttributor {
@@ -41,6 +44,8 @@ export interface CompiledAttributor {
   readonly batchSize: number;
   /** Rule of every node on the relevance path (null = exact gradient). */
   readonly assignments: Assignment[];
+  /** What canonization changed, one line each. */
+  readonly canonizeChanges: string[];
   /** Attribution ([n, …inputShape]) and logits ([n, classes]) of n ≤ batchSize samples. */
   run(batch: Float32Array, target: Target): Promise<{ relevance: Float32Array; logits: Float32Array }>;
   close(): Promise<void>;
@@ -86,11 +91,18 @@ function oneHot(target: Int32Array, rows: number, classes: number, source: strin
   return seed;
 }
 
-export async function compileAttributor(model: Model, options: AttributorOptions): Promise<CompiledAttributor> {
+export async function compileAttributor(original: Model, options: AttributorOptions): Promise<CompiledAttributor> {
   const { batchSize, source } = options;
   const threads = options.threads ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('--batch-size', `must be a positive integer, got ${batchSize}`);
-  const sampleShape = resolveSampleShape(model, options);
+  const sampleShape = resolveSampleShape(original, options);
+  let model = original;
+  let canonizeChanges: string[] = [];
+  if (options.canonize !== false) {
+    const result = canonize(original, options.canonize === true || options.canonize === undefined ? {} : options.canonize);
+    model = result.model;
+    canonizeChanges = result.changes;
+  }
   const method: MethodOptions = options.method ?? { kind: 'gradient' };
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 
@@ -139,6 +151,7 @@ export async function compileAttributor(model: Model, options: AttributorOptions
     numClasses,
     batchSize,
     assignments: compiled.assignments,
+    canonizeChanges,
     async run(batch, target) {
       const n = batch.length / sampleSize;
       if (!Number.isInteger(n) || n < 1 || n > batchSize) throw new Error(`batch of ${batch.length} values is not 1..${batchSize} samples of ${sampleSize}`);
