@@ -1,12 +1,118 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors.js';
+import { RunStats } from '../processors/processor.js';
+import { runSpray, suspicionTable } from '../processors/run-spray.js';
+import { CLUSTERINGS, type ClusteringName, DEFAULT_SPRAY, EMBEDDINGS, type EmbeddingName, VARIANTS, type Variant } from '../processors/spray.js';
+import { createProgress } from '../util/progress.js';
 
-// Placeholder until its issue lands: registered so that `xai-tools --help` lists the pipeline.
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+/** "2:30" → 2..30, "2,5,8" → [2, 5, 8], "4" → [4]. */
+export function parseClusters(value: string): number[] {
+  const range = /^(\d+):(\d+)$/.exec(value);
+  let ks: number[];
+  if (range) {
+    const [lo, hi] = [Number(range[1]), Number(range[2])];
+    if (lo > hi) throw new InvalidArgumentError(`empty range ${value}`);
+    ks = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  } else if (/^\d+(,\d+)*$/.test(value)) ks = value.split(',').map(Number);
+  else throw new InvalidArgumentError('expected a range like 2:30 or a list like 2,5,8');
+  if (ks.some((k) => k < 1)) throw new InvalidArgumentError('cluster counts must be at least 1');
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+function parseList<T extends string>(allowed: readonly T[], what: string) {
+  return (value: string): T[] => {
+    if (value === '' || value === 'none') return [];
+    const items = value.split(',').map((s) => s.trim());
+    for (const item of items) if (!allowed.includes(item as T)) throw new InvalidArgumentError(`unknown ${what} '${item}' (choose from ${allowed.join(', ')})`);
+    return [...new Set(items)] as T[];
+  };
+}
+
+function parseClasses(value: string): number[] {
+  if (!/^\d+(,\d+)*$/.test(value)) throw new InvalidArgumentError('expected class indices like 3,7');
+  return [...new Set(value.split(',').map(Number))];
+}
+
+interface SprayCliOptions {
+  output: string;
+  labelMap?: string;
+  categories: 'label' | 'prediction';
+  classes?: number[];
+  variant: Variant;
+  nEigval: number;
+  nNeighbors: number;
+  clusters: number[];
+  algorithms: ClusteringName[];
+  embeddings: EmbeddingName[];
+  config?: string;
+  cache?: string;
+  seed: number;
+  name: string;
+  quiet?: boolean;
+}
+
 export function register(program: Command): void {
   program
     .command('spray')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new UserError(undefined, 'spray is not implemented yet');
+    .description(
+      'SpRAy: spectral analysis of every category\'s attributions (CoRelAy\'s pipeline), written as a ViRelAy analysis file. ' +
+        'Deterministic: every random step is seeded and eigenvector signs are fixed (largest entry positive), so the same input gives the same file. ' +
+        'Prints the categories ranked by suspicion (largest eigengap) at the end.',
+    )
+    .argument('<attributions...>', 'attribution HDF5 file(s); several files are read as shards, rows in file order')
+    .requiredOption('-o, --output <analysis.h5>', 'analysis HDF5 file to write')
+    .option('--label-map <file.json>', 'label map: category names become its word_net_ids (default: %08d of the class index) and every listed class is analysed')
+    .addOption(new Option('--categories <by>', 'group samples by their true label or by the predicted class').choices(['label', 'prediction']).default('label'))
+    .option('--classes <list>', 'only these class indices, e.g. 3,7 (default: all classes)', parseClasses)
+    .addOption(new Option('--variant <name>', 'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = per-channel histograms').choices([...VARIANTS]).default(DEFAULT_SPRAY.variant))
+    .option('--n-eigval <m>', 'eigenpairs in the spectral embedding (shrunk to n−1 for small categories)', positiveInt('--n-eigval'), DEFAULT_SPRAY.nEigval)
+    .option('--n-neighbors <k>', 'neighbours of the kNN affinity (shrunk to n−1 for small categories)', positiveInt('--n-neighbors'), DEFAULT_SPRAY.nNeighbors)
+    .option('--clusters <ks>', 'k for k-means and agglomerative, eps = k/10 for DBSCAN: a range a:b or a list (default: 2:30)', parseClusters, DEFAULT_SPRAY.clusters)
+    .option('--algorithms <list>', `clusterings to compute, from ${CLUSTERINGS.join(', ')} (default: all)`, parseList(CLUSTERINGS, 'clustering'), DEFAULT_SPRAY.algorithms)
+    .option('--embeddings <list>', `2-D embeddings, from ${EMBEDDINGS.join(', ')}, or none (default: tsne,umap)`, parseList(EMBEDDINGS, 'embedding'), DEFAULT_SPRAY.embeddings)
+    .option('--config <pipeline.yaml>', 'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML')
+    .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
+    .option('--seed <n>', 'seed of every random step', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--seed must be a non-negative integer');
+      return Number(v);
+    }, DEFAULT_SPRAY.seed)
+    .option('--name <name>', 'analysis method name (recorded in the file; use it in the project file)', 'spectral_analysis')
+    .option('-q, --quiet', 'no progress output and no table', false)
+    .action(async (inputs: string[], options: SprayCliOptions) => {
+      if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
+      const progress = await createProgress({ quiet: options.quiet });
+      const result = await runSpray(
+        {
+          inputs,
+          output: options.output,
+          labelMap: options.labelMap,
+          categories: options.categories,
+          classes: options.classes,
+          config: options.config,
+          cache: options.cache,
+          name: options.name,
+          variant: options.variant,
+          nEigval: options.nEigval,
+          nNeighbors: options.nNeighbors,
+          clusters: options.clusters,
+          algorithms: options.algorithms,
+          embeddings: options.embeddings,
+          seed: options.seed,
+        },
+        progress,
+      );
+      if (options.cache) {
+        progress.log(`cache: ${result.stats.totalHits} hits, ${result.stats.totalComputed} misses`);
+        progress.log(`  computed: ${RunStats.summary(result.stats.computed)}`);
+      }
+      if (!options.quiet) process.stdout.write(suspicionTable(result.categories));
     });
 }

@@ -1,0 +1,292 @@
+import type { KnnGraph } from '../linalg/knn.js';
+import { Random } from '../random.js';
+
+export interface TsneOptions {
+  perplexity?: number;
+  earlyExaggeration?: number;
+  /** 'auto' = max(n / earlyExaggeration / 4, 50), as sklearn ≥ 1.2. */
+  learningRate?: number | 'auto';
+  maxIter?: number;
+  /** Barnes–Hut opening angle (0 = exact sums, slow). */
+  angle?: number;
+  seed?: number;
+  checkpoint?: () => void;
+}
+
+/**
+ * Conditional probabilities P(j|i) over each row's neighbours with the Gaussian bandwidth found by
+ * bisection so that the row's perplexity matches (sklearn's `_binary_search_perplexity`, on squared
+ * distances), then symmetrised P = (P + Pᵀ) / Σ. Sparse: n × k entries before symmetrisation.
+ */
+export function jointProbabilities(graph: KnnGraph, perplexity: number): { rows: Int32Array; cols: Int32Array; values: Float64Array } {
+  const { n, k } = graph;
+  const target = Math.log(perplexity);
+  const conditional = new Float64Array(n * k);
+  const p = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    let beta = 1;
+    let lo = -Infinity;
+    let hi = Infinity;
+    for (let iter = 0; iter < 100; iter++) {
+      let sum = 0;
+      for (let r = 0; r < k; r++) {
+        const d2 = graph.distances[i * k + r]! ** 2;
+        p[r] = Math.exp(-d2 * beta);
+        sum += p[r]!;
+      }
+      if (sum === 0) sum = 1e-8;
+      let entropy = 0;
+      for (let r = 0; r < k; r++) {
+        p[r]! /= sum;
+        const d2 = graph.distances[i * k + r]! ** 2;
+        entropy += d2 * p[r]!;
+      }
+      entropy = Math.log(sum) + beta * entropy;
+      const diff = entropy - target;
+      if (Math.abs(diff) <= 1e-5) break;
+      if (diff > 0) {
+        lo = beta;
+        beta = hi === Infinity ? beta * 2 : (beta + hi) / 2;
+      } else {
+        hi = beta;
+        beta = lo === -Infinity ? beta / 2 : (beta + lo) / 2;
+      }
+    }
+    conditional.set(p, i * k);
+  }
+  // Symmetrise: P_ij = (P(j|i) + P(i|j)) / (2n) — with P(i|j) = 0 where i is not j's neighbour.
+  const entries = new Map<number, number>();
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < k; r++) {
+      const j = graph.indices[i * k + r]!;
+      const a = Math.min(i, j);
+      const b = Math.max(i, j);
+      const key = a * n + b;
+      const at = entries.get(key);
+      if (at === undefined) {
+        entries.set(key, values.length);
+        rows.push(a);
+        cols.push(b);
+        values.push(conditional[i * k + r]!);
+      } else values[at]! += conditional[i * k + r]!;
+    }
+  }
+  let total = 0;
+  for (const v of values) total += 2 * v;
+  const scale = 1 / Math.max(total, 1e-300);
+  return { rows: Int32Array.from(rows), cols: Int32Array.from(cols), values: Float64Array.from(values, (v) => v * scale) };
+}
+
+/**
+ * A quadtree over the current embedding, rebuilt every iteration. Nodes live interleaved in one
+ * Float64Array (centre of mass x/y, squared width, count, first child, resident point) so a
+ * traversal touches one cache line per node.
+ */
+const STRIDE = 6;
+const COM_X = 0;
+const COM_Y = 1;
+const WIDTH2 = 2;
+const COUNT = 3;
+const CHILD = 4;
+const POINT = 5;
+
+class QuadTree {
+  nodes: Float64Array;
+  /** Cell centres and widths, only needed while building. */
+  private geometry: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.nodes = new Float64Array(capacity * STRIDE);
+    this.geometry = new Float64Array(capacity * 3);
+  }
+
+  private node(cx: number, cy: number, w: number): number {
+    if ((this.size + 1) * STRIDE > this.nodes.length) {
+      const nodes = new Float64Array(this.nodes.length * 2);
+      nodes.set(this.nodes);
+      this.nodes = nodes;
+      const geometry = new Float64Array(this.geometry.length * 2);
+      geometry.set(this.geometry);
+      this.geometry = geometry;
+    }
+    const id = this.size++;
+    const o = id * STRIDE;
+    this.nodes[o + COM_X] = 0;
+    this.nodes[o + COM_Y] = 0;
+    this.nodes[o + WIDTH2] = w * w;
+    this.nodes[o + COUNT] = 0;
+    this.nodes[o + CHILD] = -1;
+    this.nodes[o + POINT] = -1;
+    this.geometry[id * 3] = cx;
+    this.geometry[id * 3 + 1] = cy;
+    this.geometry[id * 3 + 2] = w;
+    return id;
+  }
+
+  build(y: Float64Array, n: number): void {
+    this.size = 0;
+    let minX = Infinity;
+    let minY = Infinity;
+    let maxX = -Infinity;
+    let maxY = -Infinity;
+    for (let i = 0; i < n; i++) {
+      minX = Math.min(minX, y[2 * i]!);
+      maxX = Math.max(maxX, y[2 * i]!);
+      minY = Math.min(minY, y[2 * i + 1]!);
+      maxY = Math.max(maxY, y[2 * i + 1]!);
+    }
+    const w = Math.max(maxX - minX, maxY - minY, 1e-12) * (1 + 1e-6);
+    this.node((minX + maxX) / 2, (minY + maxY) / 2, w);
+    for (let i = 0; i < n; i++) this.insert(i, y[2 * i]!, y[2 * i + 1]!);
+  }
+
+  private insert(i: number, px: number, py: number): void {
+    let id = 0;
+    for (let depth = 0; ; depth++) {
+      const o = id * STRIDE;
+      const nodes = this.nodes;
+      const c = nodes[o + COUNT]!;
+      nodes[o + COM_X] = (nodes[o + COM_X]! * c + px) / (c + 1);
+      nodes[o + COM_Y] = (nodes[o + COM_Y]! * c + py) / (c + 1);
+      nodes[o + COUNT] = c + 1;
+      if (nodes[o + CHILD] === -1) {
+        if (c === 0) {
+          nodes[o + POINT] = i;
+          return;
+        }
+        if (depth > 48) return; // coincident points: keep them aggregated in this leaf
+        // Split: create four children and push the resident point down.
+        const half = this.geometry[id * 3 + 2]! / 2;
+        const cx = this.geometry[id * 3]!;
+        const cy = this.geometry[id * 3 + 1]!;
+        const first = this.node(cx - half / 2, cy - half / 2, half);
+        this.node(cx + half / 2, cy - half / 2, half);
+        this.node(cx - half / 2, cy + half / 2, half);
+        this.node(cx + half / 2, cy + half / 2, half);
+        const fresh = this.nodes;
+        fresh[o + CHILD] = first;
+        const resident = fresh[o + POINT]!;
+        fresh[o + POINT] = -1;
+        if (resident >= 0) {
+          const rx = (fresh[o + COM_X]! * (c + 1) - px) / c;
+          const ry = (fresh[o + COM_Y]! * (c + 1) - py) / c;
+          const q = this.quadrant(id, rx, ry) * STRIDE;
+          fresh[q + COUNT] = c;
+          fresh[q + COM_X] = rx;
+          fresh[q + COM_Y] = ry;
+          fresh[q + POINT] = resident;
+        }
+      }
+      id = this.quadrant(id, px, py);
+    }
+  }
+
+  private quadrant(id: number, px: number, py: number): number {
+    return this.nodes[id * STRIDE + CHILD]! + (px >= this.geometry[id * 3]! ? 1 : 0) + (py >= this.geometry[id * 3 + 1]! ? 2 : 0);
+  }
+}
+
+/**
+ * Barnes–Hut t-SNE (van der Maaten 2014) into two dimensions, with sklearn's optimiser: random
+ * N(0, 1e-4²) start, early exaggeration for 250 iterations at momentum 0.5, then momentum 0.8,
+ * per-coordinate gains (+0.2 / ×0.8, ≥ 0.01). Attractive forces use the sparse kNN P, repulsive
+ * forces the quadtree: O(n log n) per iteration, O(n·k) memory.
+ */
+export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
+  const n = graph.n;
+  const perplexity = options.perplexity ?? 30;
+  const exaggeration = options.earlyExaggeration ?? 12;
+  const learningRate = options.learningRate === undefined || options.learningRate === 'auto' ? Math.max(n / exaggeration / 4, 50) : options.learningRate;
+  const maxIter = options.maxIter ?? 1000;
+  const theta = options.angle ?? 0.5;
+  const random = new Random(options.seed ?? 0);
+  const y = new Float64Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) y[i] = 1e-4 * random.gaussian();
+  if (n < 2) return y;
+  const p = jointProbabilities(graph, perplexity);
+  const update = new Float64Array(2 * n);
+  const gains = new Float64Array(2 * n).fill(1);
+  const grad = new Float64Array(2 * n);
+  const negX = new Float64Array(n);
+  const negY = new Float64Array(n);
+  const tree = new QuadTree(4 * n + 16);
+  const stack = new Int32Array(4 * 64 + 16);
+  const exploration = Math.min(250, maxIter);
+  for (let iter = 0; iter < maxIter; iter++) {
+    if ((iter & 31) === 0) options.checkpoint?.();
+    const exag = iter < exploration ? exaggeration : 1;
+    const momentum = iter < exploration ? 0.5 : 0.8;
+    // Repulsion: Σ_j q_ij² (y_i − y_j) and Z = Σ_ij q_ij, approximated by the quadtree.
+    tree.build(y, n);
+    let z = 0;
+    let stackCap = stack;
+    const nodes = tree.nodes;
+    const theta2 = theta * theta;
+    for (let i = 0; i < n; i++) {
+      const px = y[2 * i]!;
+      const py = y[2 * i + 1]!;
+      let fx = 0;
+      let fy = 0;
+      let top = 0;
+      stackCap[top++] = 0;
+      while (top > 0) {
+        const o = stackCap[--top]! * STRIDE;
+        const cnt = nodes[o + COUNT]!;
+        const child = nodes[o + CHILD]!;
+        if (child === -1 && cnt === 1 && nodes[o + POINT] === i) continue;
+        const dx = px - nodes[o + COM_X]!;
+        const dy = py - nodes[o + COM_Y]!;
+        const d2 = dx * dx + dy * dy;
+        if (child === -1 || nodes[o + WIDTH2]! < theta2 * d2) {
+          const q = 1 / (1 + d2);
+          const m = cnt * q;
+          z += m;
+          fx += m * q * dx;
+          fy += m * q * dy;
+        } else {
+          if (top + 4 > stackCap.length) {
+            const bigger = new Int32Array(stackCap.length * 2);
+            bigger.set(stackCap);
+            stackCap = bigger;
+          }
+          // Empty quadrants are never pushed.
+          for (let c = child; c < child + 4; c++) if (nodes[c * STRIDE + COUNT]! > 0) stackCap[top++] = c;
+        }
+      }
+      negX[i] = fx;
+      negY[i] = fy;
+    }
+    // Attraction over the sparse P (each stored pair once, applied to both ends).
+    grad.fill(0);
+    for (let e = 0; e < p.values.length; e++) {
+      const i = p.rows[e]!;
+      const j = p.cols[e]!;
+      const dx = y[2 * i]! - y[2 * j]!;
+      const dy = y[2 * i + 1]! - y[2 * j + 1]!;
+      const f = (exag * p.values[e]!) / (1 + dx * dx + dy * dy);
+      grad[2 * i]! += f * dx;
+      grad[2 * i + 1]! += f * dy;
+      grad[2 * j]! -= f * dx;
+      grad[2 * j + 1]! -= f * dy;
+    }
+    let gradNorm = 0;
+    const zInv = 1 / Math.max(z, 1e-300);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 2; c++) {
+        const idx = 2 * i + c;
+        const g = 4 * (grad[idx]! - (c === 0 ? negX[i]! : negY[i]!) * zInv);
+        gradNorm += g * g;
+        if (update[idx]! * g < 0) gains[idx]! += 0.2;
+        else gains[idx] = Math.max(gains[idx]! * 0.8, 0.01);
+        update[idx] = momentum * update[idx]! - learningRate * gains[idx]! * g;
+        y[idx]! += update[idx]!;
+      }
+    }
+    if (iter >= exploration && Math.sqrt(gradNorm) < 1e-7) break;
+  }
+  return y;
+}

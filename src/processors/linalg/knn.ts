@@ -1,0 +1,112 @@
+import usearch from 'usearch';
+
+/**
+ * The k nearest neighbours of every row (self excluded), as CoRelAy's SparseKNN sees them:
+ * row i lists its neighbours by ascending Euclidean distance.
+ */
+export interface KnnGraph {
+  readonly n: number;
+  readonly k: number;
+  /** indices[i*k + r] = r-th nearest neighbour of i. */
+  readonly indices: Int32Array;
+  /** Euclidean distances, same layout (float64 recomputed from the data). */
+  readonly distances: Float64Array;
+}
+
+export type KnnMethod = 'auto' | 'exact' | 'hnsw';
+
+export interface KnnOptions {
+  method?: KnnMethod;
+  /** Rows above which `auto` switches from exact search to an HNSW index. */
+  exactLimit?: number;
+}
+
+/** Exact float64 Euclidean distance between rows i of `a` and j of `b`. */
+function distance(a: Float32Array, i: number, b: Float32Array, j: number, d: number): number {
+  let s = 0;
+  const ai = i * d;
+  const bj = j * d;
+  for (let t = 0; t < d; t++) {
+    const x = a[ai + t]! - b[bj + t]!;
+    s += x * x;
+  }
+  return Math.sqrt(s);
+}
+
+/** Candidate lists (with a margin) from usearch; exact search or an HNSW graph. */
+function candidates(x: Float32Array, n: number, d: number, count: number, method: 'exact' | 'hnsw'): BigUint64Array {
+  const { exactSearch, Index, MetricKind, ScalarKind } = usearch;
+  const out = new BigUint64Array(n * count);
+  if (method === 'exact') {
+    // Queries in chunks so usearch's result buffers stay small.
+    const chunk = 4096;
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      const result = exactSearch(x, x.subarray(start * d, end * d), d, count, MetricKind.L2sq, 1) as { keys: BigUint64Array };
+      out.set(result.keys, start * count);
+    }
+    return out;
+  }
+  const index = new Index(d, MetricKind.L2sq, ScalarKind.F32, 16, 128, Math.max(64, 2 * count));
+  const keys = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = BigInt(i);
+  index.add(keys, x, 1);
+  const result = index.search(x, count, 1) as unknown as { keys: BigUint64Array };
+  out.set(result.keys);
+  return out;
+}
+
+/**
+ * k nearest neighbours of each row of the row-major `x` (n × d). Candidates come from usearch
+ * (brute force up to `exactLimit` rows, HNSW above); their distances are then recomputed in float64
+ * and re-sorted, so the neighbour order matches a float64 `pdist` + `argsort` up to exact ties
+ * (broken by the smaller index). The self match is removed explicitly, even among duplicates.
+ */
+export function knnSearch(x: Float32Array, n: number, d: number, k: number, options: KnnOptions = {}): KnnGraph {
+  if (k < 1 || k > n - 1) throw new Error(`cannot find ${k} neighbours among ${n} points`);
+  const method = options.method === 'exact' || options.method === 'hnsw' ? options.method : n <= (options.exactLimit ?? 12000) ? 'exact' : 'hnsw';
+  // A margin of extra candidates absorbs float32 rounding in usearch's ranking.
+  const count = Math.min(n, k + 1 + Math.max(8, Math.ceil(k / 4)));
+  const keys = candidates(x, n, d, count, method);
+  const indices = new Int32Array(n * k);
+  const distances = new Float64Array(n * k);
+  const cand: Array<{ j: number; dist: number }> = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    cand.length = 0;
+    seen.clear();
+    for (let r = 0; r < count; r++) {
+      const key = keys[i * count + r]!;
+      // usearch pads missing results with the max key.
+      if (key >= BigInt(n)) continue;
+      const j = Number(key);
+      if (j === i || seen.has(j)) continue;
+      seen.add(j);
+      cand.push({ j, dist: distance(x, i, x, j, d) });
+    }
+    if (cand.length < k) {
+      // HNSW may return fewer results for unlucky rows; fall back to a scan for that row.
+      cand.length = 0;
+      for (let j = 0; j < n; j++) if (j !== i) cand.push({ j, dist: distance(x, i, x, j, d) });
+    }
+    cand.sort((a, b) => a.dist - b.dist || a.j - b.j);
+    for (let r = 0; r < k; r++) {
+      indices[i * k + r] = cand[r]!.j;
+      distances[i * k + r] = cand[r]!.dist;
+    }
+  }
+  return { n, k, indices, distances };
+}
+
+/** The first `k` neighbours of a graph with more. */
+export function truncateKnn(graph: KnnGraph, k: number): KnnGraph {
+  if (k === graph.k) return graph;
+  if (k > graph.k) throw new Error(`graph has ${graph.k} neighbours per row, ${k} requested`);
+  const indices = new Int32Array(graph.n * k);
+  const distances = new Float64Array(graph.n * k);
+  for (let i = 0; i < graph.n; i++) {
+    indices.set(graph.indices.subarray(i * graph.k, i * graph.k + k), i * k);
+    distances.set(graph.distances.subarray(i * graph.k, i * graph.k + k), i * k);
+  }
+  return { n: graph.n, k, indices, distances };
+}
