@@ -1,12 +1,213 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { AttributionWriter } from '../io/attribution.js';
+import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
+import { compileAttributor, declaredSampleShape, type Target } from '../lrp/engine.js';
+import type { MethodOptions } from '../lrp/attributors.js';
+import { readRuleMap } from '../lrp/rulemap.js';
+import { openSampleSource } from '../lrp/samples.js';
+import { readModel } from '../onnx/codec.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
+import { createProgress } from '../util/progress.js';
 
-// Placeholder until its issue lands: registered so that `xai-tools --help` lists the pipeline.
+const ATTRIBUTORS = ['gradient', 'smoothgrad', 'integrated-gradients', 'occlusion'] as const;
+const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
+
+interface AttributeOptions {
+  model: string;
+  dataset: string;
+  output: string;
+  composite?: string;
+  rules?: string;
+  attributor: (typeof ATTRIBUTORS)[number];
+  low?: number[];
+  high?: number[];
+  epsilon?: number;
+  gamma?: number;
+  alpha?: number;
+  beta?: number;
+  stabilizer?: number;
+  betaSmooth?: number;
+  zeroParams?: Array<'weight' | 'bias'>;
+  steps: number;
+  baseline: number;
+  noiseLevel: number;
+  samples: number;
+  window: number[];
+  stride: number[];
+  occlusionScore: 'logit' | 'seed';
+  target: string;
+  batchSize: number;
+  canonize: boolean;
+  quiet: boolean;
+}
+
+const number = (value: string): number => {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`"${value}" is not a number`);
+  return v;
+};
+const positiveInteger = (value: string): number => {
+  const v = Number(value);
+  if (!/^\d+$/.test(value.trim()) || v < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return v;
+};
+const nonNegative = (value: string): number => {
+  const v = number(value);
+  if (v < 0) throw new InvalidArgumentError(`"${value}" is negative`);
+  return v;
+};
+/** `3` or `-1.8,-2.0,-1.7` (one value per input channel). */
+const numberList = (value: string): number[] => value.split(',').map((v) => number(v));
+const integerList = (value: string): number[] => value.split(',').map((v) => positiveInteger(v));
+const zeroParams = (value: string): Array<'weight' | 'bias'> =>
+  value.split(',').map((v) => {
+    const t = v.trim();
+    if (t !== 'weight' && t !== 'bias') throw new InvalidArgumentError(`"${t}" is not a parameter name (weight, bias)`);
+    return t;
+  });
+
+function oneOrList(values: number[] | undefined): number | number[] | undefined {
+  if (!values) return undefined;
+  return values.length === 1 ? values[0] : values;
+}
+
+function ruleSpec(options: AttributeOptions): RuleSpec | null {
+  const params: CompositeParams = {
+    epsilon: options.epsilon, stabilizer: options.stabilizer, gamma: options.gamma, low: oneOrList(options.low), high: oneOrList(options.high),
+    alpha: options.alpha, beta: options.beta, betaSmooth: options.betaSmooth, zeroParams: options.zeroParams,
+  };
+  // Without --composite: the rule map alone, or the default composite.
+  const compositeName = options.composite ?? (options.rules ? 'none' : DEFAULT_COMPOSITE);
+  const composite = compositeName === 'none' ? null : buildComposite(compositeName, params);
+  if (!options.rules) return composite;
+  return prependRules(composite, readRuleMap(options.rules));
+}
+
+function methodOf(options: AttributeOptions): MethodOptions {
+  switch (options.attributor) {
+    case 'gradient': return { kind: 'gradient' };
+    case 'smoothgrad': return { kind: 'smoothgrad', noiseLevel: options.noiseLevel, samples: options.samples };
+    case 'integrated-gradients': return { kind: 'integrated-gradients', steps: options.steps, baseline: options.baseline };
+    case 'occlusion': return { kind: 'occlusion', window: oneOrList(options.window)!, stride: oneOrList(options.stride)!, score: options.occlusionScore };
+  }
+}
+
+function parseTarget(value: string): 'label' | 'prediction' | number {
+  if (value === 'label' || value === 'prediction') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new InvalidArgumentError(`"${value}" is not label, prediction or a class index`);
+}
+
+async function run(options: AttributeOptions): Promise<void> {
+  const target = parseTarget(options.target);
+  const method = methodOf(options);
+  const spec = ruleSpec(options);
+  const model = readModel(options.model);
+  const source = await openSampleSource(options.dataset);
+  let writer: AttributionWriter | undefined;
+  try {
+    if (source.count === 0) throw new UserError(options.dataset, 'the dataset has no samples');
+    const declared = declaredSampleShape(model);
+    if (declared) {
+      const fits = declared.length === source.sampleShape.length && declared.every((d, i) => d === null || d === source.sampleShape[i]);
+      if (!fits) {
+        throw new UserError(options.dataset, `samples have shape (${source.sampleShape.join(', ')}), but the model ${options.model} expects (${declared.map((d) => d ?? '?').join(', ')})`);
+      }
+    }
+    const batchSize = Math.min(options.batchSize, source.count);
+    const attributor = await compileAttributor(model, {
+      batchSize, sampleShape: source.sampleShape, spec, method, canonize: options.canonize, source: options.model,
+    });
+    try {
+      if (typeof target === 'number' && target >= attributor.numClasses) {
+        throw new UserError('--target', `class ${target} is outside the model's ${attributor.numClasses} classes`);
+      }
+      const progress = await createProgress({ quiet: options.quiet });
+      writer = await AttributionWriter.create(options.output, {
+        sampleShape: source.sampleShape, numClasses: attributor.numClasses, withIndex: false, labelShape: source.labelShape,
+      });
+      progress.start('attribute', source.count, 'samples');
+      for (let start = 0; start < source.count; start += batchSize) {
+        throwIfInterrupted();
+        const end = Math.min(source.count, start + batchSize);
+        const batch = await source.read(start, end);
+        let classes: Target;
+        if (target === 'prediction') classes = 'prediction';
+        else if (target === 'label') {
+          const missing = batch.labels.findIndex((l) => l < 0 || l >= attributor.numClasses);
+          if (missing >= 0) {
+            throw new UserError(options.dataset, `sample ${start + missing} has label ${batch.labels[missing]}, not a class of the model's ${attributor.numClasses}; use --target prediction or a class index`);
+          }
+          classes = batch.labels;
+        } else classes = new Int32Array(end - start).fill(target);
+        const { relevance, logits } = await attributor.run(batch.data, classes);
+        writer.append({
+          attribution: relevance,
+          label: batch.multiLabels ? Float32Array.from(batch.multiLabels) : batch.labels,
+          prediction: logits,
+        });
+        progress.advance(end - start);
+      }
+      progress.finish();
+      writer.commit();
+      writer = undefined;
+      if (!options.quiet) {
+        const what = `${options.attributor}${spec ? ` with ${options.rules ? `rule map ${options.rules}` : ''}${options.rules && options.composite ? ' + ' : ''}${options.composite ?? (options.rules ? '' : DEFAULT_COMPOSITE)}` : ''}`;
+        process.stderr.write(`wrote ${options.output}: ${source.count} attributions (${what}; target ${options.target})\n`);
+      }
+    } finally {
+      await attributor.close();
+    }
+  } finally {
+    writer?.abort();
+    source.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('attribute')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new UserError(undefined, 'attribute is not implemented yet');
+    .description(
+      'compute attributions (LRP composites, rule maps, gradient, SmoothGrad, Integrated Gradients, Occlusion) ' +
+        'for every sample of an HDF5 dataset with an ONNX model; writes the attribution database',
+    )
+    .requiredOption('--model <file>', 'ONNX classifier (opset 11 to 18), one input [batch, ...], output [batch, classes] (required)')
+    .requiredOption('--dataset <file>', "HDF5 dataset: 'data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label' (required)")
+    .requiredOption('-o, --output <file>', 'attribution database to write (attribution, label, prediction = logits; written atomically; required)')
+    .option('--composite <name>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or none for the plain gradient (default: ${DEFAULT_COMPOSITE}; none when --rules is given)`)
+    .option('--rules <file>', 'YAML rule map (rules: / first: lists of {match, rule, params}); its entries take precedence over the composite (default: none)')
+    .option('--attributor <name>', `${ATTRIBUTORS.join(', ')} (default: gradient — with a composite this is LRP)`, (v: string) => {
+      if (!(ATTRIBUTORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${ATTRIBUTORS.join(', ')}`);
+      return v;
+    }, 'gradient')
+    .option('--low <values>', 'epsilon-gamma-box: lowest input value, one number or one per channel (comma-separated) (required by that composite)', numberList)
+    .option('--high <values>', 'epsilon-gamma-box: highest input value, one number or one per channel (required by that composite)', numberList)
+    .option('--epsilon <value>', 'epsilon of the dense layers\' Epsilon rule (default: 1e-6)', nonNegative)
+    .option('--gamma <value>', 'gamma of epsilon-gamma-box\'s Gamma rule (default: 0.25)', number)
+    .option('--alpha <value>', 'alpha of the alpha-beta composites (default: 2; alpha - beta must be 1)', nonNegative)
+    .option('--beta <value>', 'beta of the alpha-beta composites (default: 1)', nonNegative)
+    .option('--stabilizer <value>', 'denominator stabiliser of the other rules (default: 1e-6)', nonNegative)
+    .option('--beta-smooth <value>', 'beta of the beta-smooth composite (default: 10)', number)
+    .option('--zero-params <names>', 'parameters the composite\'s rules zero: bias, weight (comma-separated) (default: none)', zeroParams)
+    .option('--steps <n>', 'integrated-gradients: path steps (default: 20)', positiveInteger, 20)
+    .option('--baseline <value>', 'integrated-gradients: constant baseline input (default: 0)', number, 0)
+    .option('--noise-level <value>', 'smoothgrad: noise standard deviation relative to each sample\'s value range (default: 0.1)', nonNegative, 0.1)
+    .option('--samples <n>', 'smoothgrad: noisy samples, the last one noise-free (default: 20)', positiveInteger, 20)
+    .option('--window <sizes>', 'occlusion: window size, one number or one per trailing axis (comma-separated) (default: 8)', integerList, [8])
+    .option('--stride <sizes>', 'occlusion: window stride, like --window (default: 8)', integerList, [8])
+    .option('--occlusion-score <kind>', 'occlusion: logit = each window scores the target logit; seed = the one-hot seed itself, i.e. Zennit with a constant attr_output (every window scores 1) (default: logit)', (v: string) => {
+      if (v !== 'logit' && v !== 'seed') throw new InvalidArgumentError('must be logit or seed');
+      return v;
+    }, 'logit')
+    .option('--target <which>', 'class to attribute: label, prediction or a class index; the output relevance is its one-hot vector (default: label)', (v: string) => {
+      parseTarget(v);
+      return v;
+    }, 'label')
+    .option('--batch-size <n>', 'samples per onnxruntime run (default: 16)', positiveInteger, 16)
+    .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
+    .option('-q, --quiet', 'no progress or summary output (default: show them)', false)
+    .action(async (options: AttributeOptions) => {
+      await run(options);
     });
 }
