@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { openAttributionSet } from '../io/attribution.js';
@@ -56,15 +56,26 @@ function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
   return { cols: Number(m[1]), rows: Number(m[2]) };
 }
 
-/** Creates the output directory if needed and checks that we can write into it. */
+/**
+ * Creates the output directory if needed and checks that we can write into it. Levels are
+ * created one by one: Node's recursive mkdir spins forever on some pseudo file systems (/proc).
+ */
 function prepareOutputDir(dir: string): void {
+  const target = resolve(dir);
   try {
-    if (existsSync(dir)) {
-      if (!statSync(dir).isDirectory()) throw new UserError(dir, 'output path exists and is not a directory');
-    } else {
-      mkdirSync(dir, { recursive: true });
+    const missing: string[] = [];
+    let existing = target;
+    while (!existsSync(existing)) {
+      missing.unshift(existing);
+      const parent = dirname(existing);
+      if (parent === existing) break;
+      existing = parent;
     }
-    accessSync(dir, constants.W_OK);
+    if (!statSync(existing).isDirectory()) {
+      throw new UserError(dir, existing === target ? 'output path exists and is not a directory' : `output directory is not writable (${existing} is not a directory)`);
+    }
+    for (const level of missing) mkdirSync(level);
+    accessSync(target, constants.W_OK);
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(dir, `output directory is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -111,7 +122,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
   if (options.recolor) return recolor(options);
 
   if (options.colorbar) {
-    prepareOutputDir(join(options.colorbar, '..'));
+    prepareOutputDir(dirname(resolve(options.colorbar)));
     await writeColorbar(options.colorbar, cmap, options.level, formatFromPath(options.colorbar, options.format), undefined, { png: { level: 9 }, quality: options.quality });
     if (attributions.length === 0) return;
   }

@@ -51,6 +51,11 @@ export function reduceChannels(attribution: Real, channels: number, height: numb
       for (let c = 1; c < channels; c++) s = f32 ? Math.fround(s + attribution[i * channels + c]) : s + attribution[i * channels + c];
       out[i] = s;
     }
+  } else if (channels === 3 && f32) {
+    // The common case (RGB relevance) in one pass; fround after each add = float32 addition.
+    const a = attribution as Float32Array;
+    const o = out as Float32Array;
+    for (let i = 0; i < n; i++) o[i] = Math.fround(a[i] + a[n + i]) + a[2 * n + i];
   } else {
     out.set(attribution.subarray(0, n));
     for (let c = 1; c < channels; c++) {
@@ -89,20 +94,27 @@ export function normBounds(map: Real, symmetric: boolean): { vmin: number; vmax:
  * vmin/vmax are rounded to float32), float64 maps float64. NaN (e.g. a constant map, 0/0) → 0.
  */
 export function normalizeToIndices(map: Real, options: { symmetric?: boolean; vmin?: number; vmax?: number } = {}, out = new Uint8Array(map.length)): Uint8Array {
-  const f32 = map instanceof Float32Array;
-  const round = f32 ? Math.fround : (x: number): number => x;
   let { vmin, vmax } = options;
   if (vmin === undefined || vmax === undefined) {
     const bounds = normBounds(map, options.symmetric ?? false);
     vmin ??= bounds.vmin;
     vmax ??= bounds.vmax;
   }
-  const lo = round(vmin);
-  const span = round(round(vmax) - lo);
-  for (let i = 0; i < map.length; i++) {
-    const scaled = round(round(round(map[i] - lo) / span) * 255);
-    // NaN fails both comparisons and lands on 0, like the x86 float→uint8 cast.
-    out[i] = scaled >= 255 ? 255 : scaled > 0 ? scaled : 0; // Uint8Array stores truncate
+  // Two monomorphic loops: the float32 one rounds after every operation like NumPy's float32 ufuncs.
+  if (map instanceof Float32Array) {
+    const lo = Math.fround(vmin);
+    const span = Math.fround(Math.fround(vmax) - lo);
+    for (let i = 0; i < map.length; i++) {
+      const scaled = Math.fround(Math.fround(Math.fround(map[i] - lo) / span) * 255);
+      // NaN fails both comparisons and lands on 0, like the x86 float→uint8 cast.
+      out[i] = scaled >= 255 ? 255 : scaled > 0 ? scaled : 0; // Uint8Array stores truncate
+    }
+  } else {
+    const span = vmax - vmin;
+    for (let i = 0; i < map.length; i++) {
+      const scaled = ((map[i] - vmin) / span) * 255;
+      out[i] = scaled >= 255 ? 255 : scaled > 0 ? scaled : 0;
+    }
   }
   return out;
 }
