@@ -30,6 +30,11 @@ export function foldConstants(model: Model, options: FoldOptions = {}): Model {
 /** `foldConstants`, also reporting which nodes disappeared. */
 export function foldConstantsWithReport(model: Model, options: FoldOptions = {}): FoldResult {
   const out = cloneModel(model);
+  return { model: out, folded: foldConstantsInPlace(out, options) };
+}
+
+/** Folds `model` in place (no copy of its weights); returns the names of the nodes that disappeared. */
+export function foldConstantsInPlace(out: Model, options: FoldOptions = {}): string[] {
   const graph = out.graph;
   const facts = inferValues(out, options.inputShape);
   const folded: string[] = [];
@@ -42,5 +47,5 @@ export function foldConstantsWithReport(model: Model, options: FoldOptions = {})
     return false;
   });
   folded.push(...removeDeadCode(graph));
-  return { model: out, folded };
+  return folded;
 }

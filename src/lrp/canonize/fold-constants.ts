@@ -1,4 +1,4 @@
-import { foldConstantsWithReport } from '../../onnx/fold.js';
+import { foldConstantsInPlace } from '../../onnx/fold.js';
 import type { CanonizePass } from './types.js';
 
 /**
@@ -8,8 +8,7 @@ import type { CanonizePass } from './types.js';
 export const foldConstantsPass: CanonizePass = {
   name: 'fold-constants',
   run(model, options) {
-    const { model: folded, folded: names } = foldConstantsWithReport(model, { inputShape: options.inputShape });
-    model.graph = folded.graph;
+    const names = foldConstantsInPlace(model, { inputShape: options.inputShape });
     return names.length > 0 ? [`folded ${names.length} constant node${names.length === 1 ? '' : 's'} into initializers (${abbreviate(names)})`] : [];
   },
 };

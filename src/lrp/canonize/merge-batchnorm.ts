@@ -62,7 +62,7 @@ function tryFold(graph: Graph, builder: GraphBuilder, bn: Node): string | undefi
   }
   const epsilon = attrFloat(bn, 'epsilon', 1e-5);
   const s = gamma.map((g, c) => g / Math.sqrt(variance[c]! + Math.fround(epsilon)));
-  const w = toNumbers(weight);
+  const w = weight.data as Float32Array;
   const scaled = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) scaled[i] = w[i]! * s[layout.channelOf(i)]!;
   const b = bias ? toNumbers(bias) : new Array<number>(channels).fill(0);
