@@ -33,7 +33,7 @@ export class EmbeddingPlot {
     private readonly canvas: HTMLCanvasElement,
     handlers: Handlers,
   ) {
-    const { width, height } = canvas.getBoundingClientRect();
+    const { width, height } = (canvas.parentElement ?? canvas).getBoundingClientRect();
     this.plot = createScatterplot({
       canvas,
       width: Math.max(1, width),
@@ -66,8 +66,9 @@ export class EmbeddingPlot {
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
   }
 
+  /** Fits the canvas to its container (regl-scatterplot pins the canvas to explicit pixel sizes). */
   private resize(): void {
-    const { width, height } = this.canvas.getBoundingClientRect();
+    const { width, height } = (this.canvas.parentElement ?? this.canvas).getBoundingClientRect();
     if (width > 0 && height > 0) this.plot.set({ width, height });
   }
 
