@@ -34,19 +34,29 @@ export async function startAttributorWorker(model: Model, options: AttributorOpt
     pending.clear();
   };
 
+  // Named handlers, removed one by one: removeAllListeners() would also drop Node's own hooks that
+  // keep the worker's message port referenced.
+  let onReadyError: (error: Error) => void = () => undefined;
+  let onEarlyExit: (code: number) => void = () => undefined;
+  let onFirstMessage: (reply: WorkerReply) => void = () => undefined;
   const ready = await new Promise<Extract<WorkerReply, { kind: 'ready' }>>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the attribution worker exited (${code}) before it was ready`)));
-    worker.once('message', (reply: WorkerReply) => {
+    onReadyError = reject;
+    onEarlyExit = (code) => reject(new Error(`the attribution worker exited (${code}) before it was ready`));
+    onFirstMessage = (reply) => {
       if (reply.kind === 'ready') resolve(reply);
       else if (reply.kind === 'error') reject(revive(reply.error));
       else reject(new Error(`unexpected reply ${reply.kind} from the attribution worker`));
-    });
+    };
+    worker.once('error', onReadyError);
+    worker.once('exit', onEarlyExit);
+    worker.once('message', onFirstMessage);
   }).catch(async (error: unknown) => {
     await worker.terminate();
     throw error;
   });
-  worker.removeAllListeners();
+  worker.off('error', onReadyError);
+  worker.off('exit', onEarlyExit);
+  worker.off('message', onFirstMessage);
   worker.on('message', (reply: WorkerReply) => {
     if (reply.kind === 'result') {
       pending.get(reply.id)?.resolve({ relevance: reply.relevance, logits: reply.logits });
