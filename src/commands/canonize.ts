@@ -36,14 +36,11 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'do not print the list of changes (default: print it)', false)
     .action(async (modelPath: string, options: CanonizeCommandOptions) => {
       const model = readModel(modelPath);
-      const inputCount = model.graph.inputs.length;
-      if (options.inputShape && inputCount !== 1) {
-        throw new UserError('--input-shape', `the model has ${inputCount} inputs; --input-shape needs exactly one`);
-      }
       const { model: canonical, changes } = canonize(model, {
         mergeBatchNorm: options.mergeBatchnorm,
         keepSoftmax: options.keepSoftmax,
         inputShape: options.inputShape,
+        source: modelPath,
       });
       // SiLU markers are for the relevance compiler only; the written model must run anywhere.
       lowerMarkers(canonical);

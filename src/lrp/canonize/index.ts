@@ -13,6 +13,7 @@
  * recomputed by `inferShapes`). The canonical model computes the same outputs as the original
  * (up to float32 rounding of folded weights), except for a stripped softmax.
  */
+import { UserError } from '../../errors.js';
 import { cloneModel, removeDeadCode } from '../../onnx/graph.js';
 import type { Model } from '../../onnx/ir.js';
 import { dropIdentityPass } from './drop-identity.js';
@@ -39,7 +40,8 @@ export interface CanonizeResult {
 /**
  * Canonizes `model` (see the module comment). Options default to: merge batch norms, strip a
  * trailing softmax, SiLU markers on, no concrete input shape. Call `lowerMarkers(result.model)`
- * before encoding the result for onnxruntime.
+ * before encoding the result for onnxruntime. Throws `UserError(options.source, …)` when a pass
+ * finds the graph inconsistent.
  */
 export function canonize(model: Model, options: CanonizeOptions = {}): CanonizeResult {
   const resolved = {
@@ -48,13 +50,35 @@ export function canonize(model: Model, options: CanonizeOptions = {}): CanonizeR
     siluMarker: options.siluMarker ?? true,
     inputShape: options.inputShape,
   };
+  if (options.inputShape) checkInputShape(model, options.inputShape);
   const out = cloneModel(model);
   const changes: string[] = [];
   for (const pass of canonizePasses) {
-    for (const line of pass.run(out, resolved)) changes.push(`${pass.name}: ${line}`);
+    let lines: string[];
+    try {
+      lines = pass.run(out, resolved);
+    } catch (error) {
+      // Passes throw plain Errors for graphs they find inconsistent (shapes that do not broadcast, …).
+      if (error instanceof UserError) throw error;
+      throw new UserError(options.source, `cannot canonize (${pass.name}): ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const line of lines) changes.push(`${pass.name}: ${line}`);
   }
   const removed = removeDeadCode(out.graph);
   if (removed.length > 0) changes.push(`cleanup: removed ${removed.length} unused node${removed.length === 1 ? '' : 's'}`);
   out.graph.valueInfo.clear();
   return { model: out, changes };
+}
+
+/** The concrete input shape must fit the declared one (same rank, equal static dims). */
+function checkInputShape(model: Model, shape: number[]): void {
+  const inputs = model.graph.inputs;
+  if (inputs.length !== 1) throw new UserError('--input-shape', `the model has ${inputs.length} inputs; an input shape needs exactly one`);
+  const declared = inputs[0]!.shape;
+  if (!declared) return;
+  const fits = declared.length === shape.length && declared.every((d, i) => typeof d !== 'number' || d === shape[i]);
+  if (!fits) {
+    const show = declared.map((d) => (d === null ? '?' : String(d))).join(', ');
+    throw new UserError('--input-shape', `[${shape.join(', ')}] does not fit the model input ${inputs[0]!.name} [${show}]`);
+  }
 }

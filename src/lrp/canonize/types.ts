@@ -21,13 +21,15 @@ export interface CanonizeOptions {
    * chains fold, baking that batch size in. Default: only what the declared shapes allow.
    */
   inputShape?: number[];
+  /** Names the model in error messages (a file path). */
+  source?: string;
 }
 
 export interface CanonizePass {
   /** Short kebab-case id, e.g. `merge-batchnorm`. */
   name: string;
   /** Runs the pass on `model` in place; returns what it changed, one line each (empty: nothing). */
-  run(model: Model, options: Required<Omit<CanonizeOptions, 'inputShape'>> & Pick<CanonizeOptions, 'inputShape'>): string[];
+  run(model: Model, options: Required<Omit<CanonizeOptions, 'inputShape' | 'source'>> & Pick<CanonizeOptions, 'inputShape'>): string[];
 }
 
 /** Domain of the marker ops canonizers put into the in-memory IR. */
