@@ -39,12 +39,13 @@ type Real = Float32Array | Float64Array;
  * Sums channels into an H×W map. Float32 input is summed in float32 arithmetic in channel order
  * (as PyTorch/NumPy do for `rel.sum(channel_axis)`), float64 input in float64.
  */
-export function reduceChannels(attribution: Real, channels: number, height: number, width: number, layout: SampleLayout): Real {
+export function reduceChannels(attribution: Real, channels: number, height: number, width: number, layout: SampleLayout, into?: Real): Real {
   const n = height * width;
   if (attribution.length !== channels * n) throw new Error(`attribution has ${attribution.length} values, expected ${channels}×${height}×${width}`);
   if (channels === 1) return attribution;
   const f32 = attribution instanceof Float32Array;
-  const out = f32 ? new Float32Array(n) : new Float64Array(n);
+  // `into` (same element type, n values) lets batch loops reuse one buffer instead of churning the GC.
+  const out = into && into.length === n && into instanceof attribution.constructor ? into : f32 ? new Float32Array(n) : new Float64Array(n);
   if (layout === 'hwc') {
     for (let i = 0; i < n; i++) {
       let s = attribution[i * channels];

@@ -106,6 +106,8 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
     sheetNumber++;
   };
 
+  const mapBuffer = new Float32Array(height * width);
+  const indexBuffer = new Uint8Array(height * width);
   job.progress.start('heatmaps', job.rows.length, 'samples');
   for (const batch of batchRuns(job.rows, job.batchSize ?? 64)) {
     throwIfInterrupted();
@@ -118,8 +120,9 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
       const index = allIndices[row];
       const label = allLabels[row];
       const predicted = argmax(block.data.prediction, local * reader.numClasses, reader.numClasses);
-      const map = reduceChannels(attribution, channels, height, width, 'chw');
-      const indices = normalizeToIndices(map, { symmetric: job.symmetric, vmin: job.vmin, vmax: job.vmax });
+      const map = reduceChannels(attribution, channels, height, width, 'chw', mapBuffer);
+      // Grid tiles are kept until their sheet is written; single images are encoded right away.
+      const indices = normalizeToIndices(map, { symmetric: job.symmetric, vmin: job.vmin, vmax: job.vmax }, gridShape ? undefined : indexBuffer);
 
       let tile: Tile;
       if (job.overlay) {

@@ -47,9 +47,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Filtered scanlines: one filter byte per row followed by the row's (filtered) bytes. */
+let scratch = new Uint8Array(0);
+
 function filterRows(indices: Uint8Array, width: number, height: number, filter: PngFilter): Uint8Array {
   const stride = width + 1;
-  const raw = new Uint8Array(stride * height);
+  // One reused buffer: deflateSync consumes it before we return, and heatmaps come by the thousand.
+  if (scratch.length < stride * height) scratch = new Uint8Array(stride * height);
+  const raw = scratch.subarray(0, stride * height);
   const type = FILTER_BYTE[filter];
   for (let y = 0; y < height; y++) {
     const src = y * width;
