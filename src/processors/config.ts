@@ -39,7 +39,8 @@ export function applyPipelineConfig(pipeline: Pipeline, text: string, file: stri
       pipeline.setTask(task, processor);
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new UserError(file, `tasks.${task}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      throw new UserError(file, message.startsWith(`tasks.${task}`) ? message : `tasks.${task}: ${message}`);
     }
   }
   return pipeline;

@@ -136,7 +136,8 @@ export const UmapType = defineProcessor<UmapParams>({
         for (let f = 0; f < d; f++) row[f]! /= norm;
       }
     }
-    const k = Math.min(p.nNeighbors, n) - 1;
+    // umap-js needs fewer neighbours (itself included) than points.
+    const k = Math.min(p.nNeighbors, n - 1) - 1;
     const graph = knnSearch(x, n, d, k);
     const knnIndices: number[][] = [];
     const knnDistances: number[][] = [];

@@ -101,23 +101,24 @@ export function countSteps(processor: Processor<any>): number {
 
 /**
  * Suspicion score of a category (the ranking extension of Anders et al. 2022, "Finding and removing
- * Clever Hans"): classes whose attributions split into well-separated groups have a large gap in
- * the spectrum of the normalised Laplacian L = I − D^-1/2 A D^-1/2 right after the first few
- * (near-zero) eigenvalues. With λ₁ ≤ λ₂ ≤ … the eigenvalues in ascending order and
- * K = min(10, m − 1):
+ * Clever Hans"): a class whose attributions split into a few well-separated strategies has a small
+ * group of near-zero eigenvalues of the normalised Laplacian L = I − D^-1/2 A D^-1/2, followed by a
+ * large gap. With λ₁ ≤ λ₂ ≤ … the eigenvalues in ascending order (λ₁ ≈ 0) and K = min(10, m − 1):
  *
- *     suspicion = max_{1 ≤ k ≤ K} (λ_{k+1} − λ_k),   suspicion_k = the arg max k
+ *     suspicion = max_{2 ≤ k ≤ K} (λ_{k+1} − λ_k),   suspicion_k = the arg max k
  *
- * i.e. the largest eigengap among the K smallest eigenvalues; suspicion_k is the number of groups
- * the gap suggests. Disconnected components (λ ≈ 0 repeated) and tight, distant clusters score
- * high; a single homogeneous strategy scores low (λ rises smoothly). Range [0, 2].
+ * i.e. the largest eigengap after at least two eigenvalues; suspicion_k is the number of groups the
+ * gap suggests. The gap after λ₁ alone (the algebraic connectivity) is left out: it is large for a
+ * well-connected, homogeneous class, which is the opposite of suspicious. Disconnected components
+ * (λ ≈ 0 repeated) and tight, distant clusters score high; one homogeneous strategy scores low.
+ * Range [0, 2]; 0 when fewer than 3 eigenvalues exist.
  */
 export function suspicionScore(eigenvaluesDescending: ArrayLike<number>): { suspicion: number; k: number } {
   const ascending = Array.from(eigenvaluesDescending).sort((a, b) => a - b);
   const last = Math.min(10, ascending.length - 1);
   let best = 0;
   let bestK = 1;
-  for (let k = 1; k <= last; k++) {
+  for (let k = 2; k <= last; k++) {
     const gap = ascending[k]! - ascending[k - 1]!;
     if (gap > best) {
       best = gap;
