@@ -150,6 +150,16 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
     rmSync(cut);
   });
 
+  it('corrupt HDF5 (valid superblock, damaged object header)', async () => {
+    const bad = join(dir, 'corrupt.h5');
+    copyFileSync(fixture('attribution.h5'), bad);
+    const bytes = readFileSync(bad);
+    bytes.fill(0xab, 800, 1100);
+    writeFileSync(bad, bytes);
+    await expectRefusal(initArgs(out(), { '--attributions': [bad] }), out(), bad, /corrupt HDF5 file/);
+    rmSync(bad);
+  });
+
   it('wrong key', async () => {
     // A dataset file passed as attributions: no 'attribution' key.
     await expectRefusal(initArgs(out(), { '--attributions': [fixture('dataset-array.h5')] }), out(), fixture('dataset-array.h5'), /missing dataset 'attribution'/);

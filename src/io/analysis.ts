@@ -11,7 +11,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
+import { asUserError, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 
@@ -250,6 +250,10 @@ class H5AnalysisFileReader implements AnalysisFileReader {
   }
 
   category(name: string): CategoryAnalysis {
+    return h5Call(this.path, 'corrupt HDF5 file', () => this.readCategory(name));
+  }
+
+  private readCategory(name: string): CategoryAnalysis {
     const group = this.categoryGroup(name);
     const index = this.categoryIndex(name);
     const n = index.length;
@@ -294,7 +298,7 @@ export async function openAnalysis(path: string): Promise<AnalysisFileReader> {
     return new H5AnalysisFileReader(path, file);
   } catch (error) {
     file.close();
-    throw error;
+    throw asUserError(path, error);
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { renameSync, rmSync } from 'node:fs';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
@@ -407,7 +407,7 @@ class FileAttributionReader implements AttributionReader {
   }
 
   labels(): Int32Array {
-    return this.labelRange(0, this.count);
+    return h5Call(this.path, 'corrupt HDF5 file', () => this.labelRange(0, this.count));
   }
 
   private labelRange(start: number, end: number): Int32Array {
@@ -423,6 +423,10 @@ class FileAttributionReader implements AttributionReader {
 
   read(start: number, end: number): AttributionRows {
     this.checkRange(start, end);
+    return h5Call(this.path, 'corrupt HDF5 file', () => this.readRows(start, end));
+  }
+
+  private readRows(start: number, end: number): AttributionRows {
     const raw = this.store.labelsRaw(start, end);
     const label = this.labelShape.length === 0 ? Int32Array.from(raw as ArrayLike<number>) : Float32Array.from(raw as ArrayLike<number>);
     return {
@@ -460,7 +464,7 @@ export async function openAttributionReader(path: string): Promise<AttributionRe
     return new FileAttributionReader(path, file, store, index);
   } catch (error) {
     file.close();
-    throw error;
+    throw asUserError(path, error);
   }
 }
 

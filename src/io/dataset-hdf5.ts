@@ -6,7 +6,7 @@
  */
 import { renameSync, rmSync } from 'node:fs';
 import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
-import { dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary, writeAtomically } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisOrder } from './layout.js';
@@ -184,7 +184,7 @@ export async function openHdf5Dataset(path: string): Promise<Dataset> {
     return new Hdf5Dataset(path, file, samples, labels);
   } catch (error) {
     file.close();
-    throw error;
+    throw asUserError(path, error);
   }
 }
 
@@ -216,7 +216,7 @@ class Hdf5Dataset implements Dataset {
 
   async read(indices: number[]): Promise<Batch> {
     checkIndices(this.path, indices, this.count);
-    const { data, shape } = this.samples.read(indices);
+    const { data, shape } = h5Call(this.path, 'corrupt HDF5 file', () => this.samples.read(indices));
     const batch: Batch = { indices: Int32Array.from(indices), data, shape: [indices.length, ...shape], labels: Int32Array.from(indices, (i) => this.single[i]!) };
     if (this.labelShape.length > 0) {
       const k = this.labelShape[0]!;
@@ -235,7 +235,7 @@ class Hdf5Dataset implements Dataset {
 
   async readImageForDisplay(index: number): Promise<RgbImage> {
     checkIndices(this.path, [index], this.count);
-    const { values, shape, isUint8 } = this.samples.raw(index);
+    const { values, shape, isUint8 } = h5Call(this.path, 'corrupt HDF5 file', () => this.samples.raw(index));
     return sampleToRgb(values, shape, isUint8);
   }
 

@@ -93,14 +93,26 @@ export async function openH5(path: string, mode: 'r' | 'w' | 'a'): Promise<H5Fil
   }
 }
 
-/** Runs an h5wasm call, turning an HDF5 failure (corrupt chunk, short read) into a UserError about `file`. */
+/** Runs an h5wasm call, turning an HDF5 failure (corrupt chunk, short read) into a UserError about `file`; other errors pass. */
 export function h5Call<T>(file: string, what: string, call: () => T): T {
   try {
     return call();
   } catch (error) {
-    if (error instanceof UserError) throw error;
+    if (error instanceof UserError || !isH5Error(error)) throw error;
     throw new UserError(file, `${what}: ${describeH5Error(error)}`);
   }
+}
+
+/** True for errors thrown by h5wasm/HDF5 (as opposed to our own or a bug's). */
+function isH5Error(error: unknown): boolean {
+  const message = typeof error === 'string' ? error : (error as { message?: unknown })?.message;
+  return typeof message === 'string' && /HDF5-DIAG|H5[A-Z][a-z_0-9]*\(\)/.test(message);
+}
+
+/** Turns an HDF5 library failure into "corrupt HDF5 file" about `file`; anything else is returned unchanged. */
+export function asUserError(file: string, error: unknown): unknown {
+  if (error instanceof UserError || !isH5Error(error)) return error;
+  return new UserError(file, `corrupt HDF5 file: ${describeH5Error(error)}`);
 }
 
 export type EntityKind = 'dataset' | 'group' | 'missing' | 'other';

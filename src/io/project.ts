@@ -187,15 +187,9 @@ export function readProject(file: string): Project {
   return parseProject(source, file);
 }
 
-/**
- * A path as written into a project file: relative to the project's directory, '/'-separated —
- * unless the two share nothing but the filesystem root, where an absolute path survives moving the project.
- */
+/** A path as written into a project file: relative to the project's directory, '/'-separated (§7.1). */
 function relativeTo(base: string, target: string): string {
-  const absolute = resolve(target);
-  const [baseTop, targetTop] = [base, absolute].map((p) => p.split(sep).filter(Boolean)[0]);
-  if (baseTop !== targetTop) return absolute;
-  const rel = relative(base, absolute);
+  const rel = relative(base, resolve(target));
   return (rel === '' ? '.' : rel).split(sep).join('/');
 }
 
