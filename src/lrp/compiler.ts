@@ -145,16 +145,6 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     pathNodes.unshift(node);
     for (const c of computed) onPath.add(c);
   }
-  for (const node of pathNodes) {
-    if (!handlerFor(node)) {
-      throw new UserError(source, `unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"`);
-    }
-  }
-  for (const node of pathNodes) {
-    for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {
-      if (!shapes.has(v)) throw new UserError(source, `node "${node.name}" (${node.opType}): the static shape of ${v} is unknown`);
-    }
-  }
 
   // Values known to be ≥ 0 (their x⁻ branches vanish).
   const nonNegative = new Set<string>();
@@ -184,7 +174,20 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
   }));
   const assignments = assignRules(classified, options.spec);
 
-  // Check every node before emitting anything.
+  // Check every node before emitting anything: ops nothing can handle first, then shapes, then fit.
+  const needsVjp = (a: Assignment): boolean => !a.rule || ruleDefinition(a.rule).target === 'any';
+  const unsupported = assignments.filter((a) => needsVjp(a) && !handlerFor(a.node) && !(a.rule && asLinearLayer(a.node, graph, shapes)));
+  if (unsupported.length > 0) {
+    const { node } = unsupported[0]!;
+    const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more unsupported node${unsupported.length > 2 ? 's' : ''})` : '';
+    throw new UserError(source, `unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"${more}`);
+  }
+  for (const node of pathNodes) {
+    for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {
+      if (!shapes.has(v)) throw new UserError(source, `node "${node.name}" (${node.opType}): the static shape of ${v} is unknown`);
+    }
+  }
+
   const problems: string[] = [];
   const checkContext = { graph, dependent, constant, shapes };
   for (const a of assignments) {
@@ -196,8 +199,6 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
       const x = node.inputs.find(dependent)!;
       const mismatch = ruleMismatch(a.rule, node, layer, sameShape(shapes.get(x)!, shapes.get(node.outputs[0]!)!), handlerProblem === null);
       if (mismatch) problems.push(`node "${node.name}" (${node.opType}): ${mismatch}`);
-    } else if (handlerProblem === 'unsupported') {
-      problems.push(`unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"`);
     } else if (handlerProblem) {
       problems.push(`node "${node.name}" (${node.opType}): ${handlerProblem}`);
     }

@@ -367,6 +367,36 @@ export const vjpHandlers: Record<string, VjpHandler> = {
   Softplus: elementwise((em, x) => em.sigmoid(x)),
   Elu: elementwise((em, x, y, node) => em.where(em.greater(x, em.scalar(0)), em.scalar(1), em.add(y, em.scalar(float(node, 'alpha', 1))))),
   Exp: elementwise((_em, _x, y) => y),
+  Log: elementwise((em, x) => em.div(em.scalar(1), x)),
+  Sqrt: elementwise((em, _x, y) => em.div(em.scalar(0.5), y)),
+  Abs: elementwise((em, x) => em.op('Sign', [x], {}, em.shape(x))),
+  /** d erf(x)/dx = 2/√π · exp(−x²) (decomposed GELU differentiates through it). */
+  Erf: elementwise((em, x) => em.scale(em.op('Exp', [em.neg(em.mul(x, x))], {}, em.shape(x)), 2 / Math.sqrt(Math.PI))),
+  Softsign: elementwise((em, x) => {
+    const d = em.add(em.scalar(1), em.op('Abs', [x], {}, em.shape(x)));
+    return em.div(em.scalar(1), em.mul(d, d));
+  }),
+  Selu: elementwise((em, x, y, node) => {
+    const alpha = float(node, 'alpha', 1.67326319217681884765625);
+    const gamma = float(node, 'gamma', 1.05070102214813232421875);
+    // x > 0: γ; else y + γα (y = γα(eˣ − 1)).
+    return em.where(em.greater(x, em.scalar(0)), em.scalar(gamma), em.add(y, em.scalar(gamma * alpha)));
+  }),
+  Celu: elementwise((em, x, _y, node) => {
+    const alpha = float(node, 'alpha', 1);
+    return em.where(em.greater(x, em.scalar(0)), em.scalar(1), em.op('Exp', [em.scale(x, 1 / alpha)], {}, em.shape(x)));
+  }),
+  HardSigmoid: elementwise((em, x, _y, node) => {
+    const alpha = float(node, 'alpha', 0.2);
+    const beta = float(node, 'beta', 0.5);
+    const t = em.add(em.scale(x, alpha), em.scalar(beta));
+    return em.where(em.and(em.greater(t, em.scalar(0)), em.less(t, em.scalar(1))), em.scalar(alpha), em.scalar(0));
+  }),
+  /** HardSwish = x·HardSigmoid(x; 1/6, 1/2): 0 below −3, 1 above 3, (2x + 3)/6 between. */
+  HardSwish: elementwise((em, x) => {
+    const middle = em.add(em.scale(x, 1 / 3), em.scalar(0.5));
+    return em.where(em.less(x, em.scalar(-3)), em.scalar(0), em.where(em.greater(x, em.scalar(3)), em.scalar(1), middle));
+  }),
   /** SiLU recognised by the canonizer (x·σ(x)): σ(x)·(1 + x·(1 − σ(x))). */
   SiLU: elementwise((em, x) => {
     const s = em.sigmoid(x);
