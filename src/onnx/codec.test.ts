@@ -13,6 +13,7 @@ import {
   ModelProtoSchema,
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
   TensorProtoSchema,
   TypeProto_TensorSchema,
   TypeProtoSchema,
@@ -136,6 +137,41 @@ describe('readModel / writeModel', () => {
       expect((error as UserError).message).toMatch(/not an ONNX model/);
     }
     expect(() => readModel(dir)).toThrow(/directory/);
+  });
+
+  it('reads tensors stored as external data beside the model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-codec-'));
+    const weights = Float32Array.from([0, 0, 1, 2, 3, 4]); // the first 8 bytes are padding before the offset
+    writeFileSync(join(dir, 'weights.bin'), new Uint8Array(weights.buffer));
+    const proto = create(ModelProtoSchema, {
+      irVersion: 8n,
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })],
+      graph: create(GraphProtoSchema, {
+        node: [create(NodeProtoSchema, { name: 'mul', opType: 'Mul', input: ['x', 'w'], output: ['y'] })],
+        initializer: [
+          create(TensorProtoSchema, {
+            name: 'w',
+            dataType: 1,
+            dims: [4n],
+            dataLocation: 1,
+            externalData: [
+              create(StringStringEntryProtoSchema, { key: 'location', value: 'weights.bin' }),
+              create(StringStringEntryProtoSchema, { key: 'offset', value: '8' }),
+              create(StringStringEntryProtoSchema, { key: 'length', value: '16' }),
+            ],
+          }),
+        ],
+        input: [floatInput('x', [4])],
+        output: [floatInput('y', [4])],
+      }),
+    });
+    const path = join(dir, 'ext.onnx');
+    writeFileSync(path, toBinary(ModelProtoSchema, proto));
+    const model = readModel(path);
+    expect(Array.from(model.graph.initializers.get('w')!.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    const out = await runModel(model, { x: { data: Float32Array.from([1, 1, 2, 2]), dims: [4] } });
+    expect(Array.from(out.get('y')!.data)).toEqual([1, 2, 6, 8]);
+    expect(() => decodeModel(toBinary(ModelProtoSchema, proto))).toThrow(/external data \(weights.bin\) needs the model's directory/);
   });
 
   it('writes atomically and reads back the same model', async () => {
