@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Assets } from './assets.js';
 import { HttpError, badRequest, notFound } from './http-error.js';
 import { ImageRenderer } from './images.js';
+import { LruCache } from './lru.js';
 import type { ViewerProject } from './model.js';
 import { Query } from './params.js';
 import { jsonReply, type Reply } from './reply.js';
@@ -92,7 +93,7 @@ function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
 export async function startViewer(options: ViewerServerOptions): Promise<RunningViewer> {
   const assets = new Assets(options.assetsDir ?? Assets.locate());
   const images = new ImageRenderer({ cacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024 });
-  const ctx: ApiContext = { projects: options.projects, images };
+  const ctx: ApiContext = { projects: options.projects, images, points: new LruCache<Buffer>(64 * 1024 * 1024) };
 
   const server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
