@@ -1,19 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../errors.js';
-import { AttributionWriter } from '../io/attribution.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
-import { compileAttributor, declaredSampleShape, type Target } from '../lrp/engine.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';
-import { openSampleSource } from '../lrp/samples.js';
 import { readModel } from '../onnx/codec.js';
-import { throwIfInterrupted } from '../util/interrupt.js';
-import { createProgress } from '../util/progress.js';
+import { attributeDataset } from '../run/attribute-dataset.js';
+import { addRunOptions, type RunOptionValues } from '../run/options.js';
 
 const ATTRIBUTORS = ['gradient', 'smoothgrad', 'integrated-gradients', 'occlusion'] as const;
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 
-interface AttributeOptions {
+/** The command's own options plus the dataset-scale ones (src/run/options.ts). */
+interface AttributeOptions extends RunOptionValues {
   model: string;
   dataset: string;
   output: string;
@@ -72,9 +71,11 @@ function oneOrList(values: number[] | undefined): number | number[] | undefined 
   return values.length === 1 ? values[0] : values;
 }
 
-function ruleSpec(options: AttributeOptions): RuleSpec | null {
+/** `zBox`: z-box bounds derived from the image preprocessing, used where --low/--high are absent. */
+function ruleSpec(options: AttributeOptions, zBox?: { low: number[]; high: number[] }): RuleSpec | null {
   const params: CompositeParams = {
-    epsilon: options.epsilon, stabilizer: options.stabilizer, gamma: options.gamma, low: oneOrList(options.low), high: oneOrList(options.high),
+    epsilon: options.epsilon, stabilizer: options.stabilizer, gamma: options.gamma,
+    low: oneOrList(options.low ?? zBox?.low), high: oneOrList(options.high ?? zBox?.high),
     alpha: options.alpha, beta: options.beta, betaSmooth: options.betaSmooth, zeroParams: options.zeroParams,
   };
   // Without --composite: the rule map alone, or the default composite.
@@ -99,82 +100,43 @@ function parseTarget(value: string): 'label' | 'prediction' | number {
   throw new InvalidArgumentError(`"${value}" is not label, prediction or a class index`);
 }
 
+/** Every option that changes the attribution values (a partial run resumes only under the same ones). */
+const METHOD_KEYS = [
+  'composite', 'attributor', 'low', 'high', 'epsilon', 'gamma', 'alpha', 'beta', 'stabilizer', 'betaSmooth', 'zeroParams',
+  'steps', 'baseline', 'noiseLevel', 'samples', 'window', 'stride', 'occlusionScore', 'canonize',
+] as const;
+
 async function run(options: AttributeOptions): Promise<void> {
   const target = parseTarget(options.target);
   const method = methodOf(options);
-  const spec = ruleSpec(options);
+  ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
   const model = readModel(options.model);
-  const source = await openSampleSource(options.dataset);
-  let writer: AttributionWriter | undefined;
-  try {
-    if (source.count === 0) throw new UserError(options.dataset, 'the dataset has no samples');
-    const declared = declaredSampleShape(model);
-    if (declared) {
-      const fits = declared.length === source.sampleShape.length && declared.every((d, i) => d === null || d === source.sampleShape[i]);
-      if (!fits) {
-        throw new UserError(options.dataset, `samples have shape (${source.sampleShape.join(', ')}), but the model ${options.model} expects (${declared.map((d) => d ?? '?').join(', ')})`);
-      }
-    }
-    const batchSize = Math.min(options.batchSize, source.count);
-    const attributor = await compileAttributor(model, {
-      batchSize, sampleShape: source.sampleShape, spec, method, canonize: options.canonize, source: options.model,
-    });
-    try {
-      if (typeof target === 'number' && target >= attributor.numClasses) {
-        throw new UserError('--target', `class ${target} is outside the model's ${attributor.numClasses} classes`);
-      }
-      const progress = await createProgress({ quiet: options.quiet });
-      writer = await AttributionWriter.create(options.output, {
-        sampleShape: source.sampleShape, numClasses: attributor.numClasses, withIndex: false, labelShape: source.labelShape,
-      });
-      progress.start('attribute', source.count, 'samples');
-      for (let start = 0; start < source.count; start += batchSize) {
-        throwIfInterrupted();
-        const end = Math.min(source.count, start + batchSize);
-        const batch = await source.read(start, end);
-        let classes: Target;
-        if (target === 'prediction') classes = 'prediction';
-        else if (target === 'label') {
-          const missing = batch.labels.findIndex((l) => l < 0 || l >= attributor.numClasses);
-          if (missing >= 0) {
-            throw new UserError(options.dataset, `sample ${start + missing} has label ${batch.labels[missing]}, not a class of the model's ${attributor.numClasses}; use --target prediction or a class index`);
-          }
-          classes = batch.labels;
-        } else classes = new Int32Array(end - start).fill(target);
-        const { relevance, logits } = await attributor.run(batch.data, classes);
-        writer.append({
-          attribution: relevance,
-          label: batch.multiLabels ? Float32Array.from(batch.multiLabels) : batch.labels,
-          prediction: logits,
-        });
-        progress.advance(end - start);
-      }
-      progress.finish();
-      writer.commit();
-      writer = undefined;
-      if (!options.quiet) {
-        const what = `${options.attributor}${spec ? ` with ${options.rules ? `rule map ${options.rules}` : ''}${options.rules && options.composite ? ' + ' : ''}${options.composite ?? (options.rules ? '' : DEFAULT_COMPOSITE)}` : ''}`;
-        process.stderr.write(`wrote ${options.output}: ${source.count} attributions (${what}; target ${options.target})\n`);
-      }
-    } finally {
-      await attributor.close();
-    }
-  } finally {
-    writer?.abort();
-    source.close();
-  }
+  await attributeDataset({
+    modelPath: options.model,
+    model,
+    datasetPath: options.dataset,
+    output: options.output,
+    batchSize: options.batchSize,
+    target,
+    values: options,
+    method: (zBox) => ({ spec: ruleSpec(options, zBox), method, canonize: options.canonize }),
+    methodDescription: {
+      ...Object.fromEntries(METHOD_KEYS.map((k) => [k, options[k] ?? null])),
+      rules: options.rules ? readFileSync(options.rules, 'utf8') : null,
+    },
+  });
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('attribute')
     .description(
       'compute attributions (LRP composites, rule maps, gradient, SmoothGrad, Integrated Gradients, Occlusion) ' +
-        'for every sample of an HDF5 dataset with an ONNX model; writes the attribution database',
+        'for the samples of an HDF5 dataset or an image folder with an ONNX model; writes the attribution database (resumable, shardable)',
     )
     .requiredOption('--model <file>', 'ONNX classifier (opset 11 to 18), one input [batch, ...], output [batch, classes] (required)')
-    .requiredOption('--dataset <file>', "HDF5 dataset: 'data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label' (required)")
-    .requiredOption('-o, --output <file>', 'attribution database to write (attribution, label, prediction = logits; written atomically; required)')
+    .requiredOption('--dataset <path>', "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)")
+    .requiredOption('-o, --output <file>', 'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to <file>.partial until the run finishes; {shard} is replaced by the shard index (required)')
     .option('--composite <name>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or none for the plain gradient (default: ${DEFAULT_COMPOSITE}; none when --rules is given)`)
     .option('--rules <file>', 'YAML rule map (rules: / first: lists of {match, rule, params}); its entries take precedence over the composite (default: none)')
     .option('--attributor <name>', `${ATTRIBUTORS.join(', ')} (default: gradient — with a composite this is LRP)`, (v: string) => {
@@ -206,7 +168,8 @@ export function register(program: Command): void {
     }, 'label')
     .option('--batch-size <n>', 'samples per onnxruntime run (default: 16)', positiveInteger, 16)
     .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
-    .option('-q, --quiet', 'no progress or summary output (default: show them)', false)
+    .option('-q, --quiet', 'no progress or summary output (default: show them)', false);
+  addRunOptions(command)
     .action(async (options: AttributeOptions) => {
       await run(options);
     });

@@ -9,17 +9,18 @@ import { UserError } from '../errors.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { openImageDirectory, openImageFolder } from '../io/dataset-images.js';
 import type { AttributorOptions } from '../lrp/engine.js';
+import { openSampleSource, type SampleSource as RangeSource } from '../lrp/samples.js';
 import type { Model } from '../onnx/ir.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
-import { runAttribution, type EngineSummary } from './engine.js';
-import { defaultZBoxBounds, parseModelPreprocess, parseRunConfig, type RunConfig, type RunOptionValues } from './options.js';
+import { runAttribution, type EngineSummary, type SampleBatch } from './engine.js';
+import { defaultZBoxBounds, hasPreprocessOptions, parseModelPreprocess, parseRunConfig, type RunConfig, type RunOptionValues } from './options.js';
 import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from './output.js';
 import { describePreprocess, imagePreprocessFor, type PreprocessSpec } from './preprocess.js';
 import { startAttributorWorker, type BatchModel } from './remote-attributor.js';
 import { shardSelection } from './shard.js';
 import { openAttributionSink } from './sink.js';
-import { datasetSource } from './source.js';
+import { indexedDataset, indexedRanges, sampleSource, type IndexedSamples } from './source.js';
 import { isWholeDataset, selectSamples } from './subset.js';
 
 export type TargetChoice = 'label' | 'prediction' | number;
@@ -38,69 +39,113 @@ export interface DatasetAttributionRequest {
    * The attribution method for the compiler. `zBox` holds the default z-box bounds derived from the
    * preprocessing (normalised black and white), for the command to use when --low/--high are absent.
    */
-  method: (zBox: { low: number[]; high: number[] } | undefined) => Pick<AttributorOptions, 'spec' | 'method'>;
+  method: (zBox: { low: number[]; high: number[] } | undefined) => Pick<AttributorOptions, 'spec' | 'method' | 'canonize'>;
   /** Everything besides the data that decides the values (composite, rules, parameters): part of the resume check. */
   methodDescription: unknown;
 }
 
-/** [C, H, W] of the model input; H and W undefined when symbolic. */
-function modelInput(model: Model, source: string): { channels: number; height?: number; width?: number } {
+/** [C, H, W] of an image model's input (H, W undefined when symbolic); undefined for other models. */
+function imageInput(model: Model): { channels: number; height?: number; width?: number } | undefined {
   const shape = model.graph.inputs[0]?.shape;
-  if (!shape || shape.length !== 4) {
-    throw new UserError(source, `dataset-scale attribution needs an image model with input (N, C, H, W); this input has shape (${shape?.join(', ') ?? '?'})`);
-  }
+  if (!shape || shape.length !== 4) return undefined;
   const dim = (d: unknown): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
   const channels = dim(shape[1]);
-  if (channels === undefined) throw new UserError(source, 'the model input has no fixed channel count');
-  return { channels, height: dim(shape[2]), width: dim(shape[3]) };
+  return channels === undefined ? undefined : { channels, height: dim(shape[2]), width: dim(shape[3]) };
 }
 
-async function openInput(config: RunConfig, path: string, preprocess: PreprocessSpec | undefined): Promise<Dataset> {
+/** An opened input: samples by index, all labels (for --labels), and how to close it. */
+interface Input {
+  count: number;
+  samples: IndexedSamples;
+  labels(): Int32Array | Promise<Int32Array>;
+  close(): void;
+}
+
+function fromDataset(dataset: Dataset): Input {
+  try {
+    return { count: dataset.count, samples: indexedDataset(dataset), labels: () => dataset.labels(), close: () => dataset.close() };
+  } catch (error) {
+    dataset.close();
+    throw error;
+  }
+}
+
+/** Labels of a range-read source, a block at a time (only --labels needs them all). */
+async function readAllLabels(source: RangeSource): Promise<Int32Array> {
+  const labels = new Int32Array(source.count);
+  for (let start = 0; start < source.count; start += 4096) {
+    const end = Math.min(source.count, start + 4096);
+    labels.set((await source.read(start, end)).labels, start);
+  }
+  return labels;
+}
+
+async function openInput(config: RunConfig, path: string, preprocess: PreprocessSpec | undefined): Promise<Input> {
   const decoding = preprocess ? imagePreprocessFor(preprocess) : undefined;
   switch (config.datasetType) {
-    case 'hdf5':
-      return openDataset({ type: 'hdf5', path });
     case 'image_folder':
-      return openImageFolder({ type: 'image_folder', path, preprocess: decoding });
+      return fromDataset(await openImageFolder({ type: 'image_folder', path, preprocess: decoding }));
     case 'image_directory':
-      return openImageDirectory({ type: 'image_directory', path, labelIndexRegex: config.labelRegex, preprocess: decoding });
+      return fromDataset(await openImageDirectory({ type: 'image_directory', path, labelIndexRegex: config.labelRegex, preprocess: decoding }));
+    case 'hdf5': {
+      const source = await openSampleSource(path);
+      if (source.sampleShape.length > 1) {
+        // Images: the io reader reads by index and has the labels without reading pixels.
+        source.close();
+        return fromDataset(await openDataset({ type: 'hdf5', path }));
+      }
+      // Flat feature vectors (tabular models).
+      return {
+        count: source.count,
+        samples: indexedRanges(source),
+        labels: () => readAllLabels(source),
+        close: () => source.close(),
+      };
+    }
   }
 }
 
-function targetsFor(choice: TargetChoice, classes: Int32Array, numClasses: number): Int32Array | 'prediction' {
+function targetsFor(choice: TargetChoice, batch: SampleBatch, numClasses: number, dataset: string): Int32Array | 'prediction' {
   if (choice === 'prediction') return 'prediction';
   if (choice === 'label') {
-    for (const c of classes) {
-      if (c < 0 || c >= numClasses) throw new UserError('--target', `label ${c} is not one of the model's ${numClasses} classes; use --target prediction or a class index`);
+    const bad = batch.classes.findIndex((c) => c < 0 || c >= numClasses);
+    if (bad >= 0) {
+      throw new UserError(dataset, `sample ${batch.indices[bad]} has label ${batch.classes[bad]}, not a class of the model's ${numClasses}; use --target prediction or a class index`);
     }
-    return classes;
+    return batch.classes;
   }
-  return new Int32Array(classes.length).fill(choice);
+  return new Int32Array(batch.classes.length).fill(choice);
 }
 
 /** Runs the whole thing; resolves to the engine's summary, or undefined when `--resume` found the run finished. */
 export async function attributeDataset(request: DatasetAttributionRequest): Promise<EngineSummary | undefined> {
   const config = parseRunConfig(request.values, request.datasetPath);
-  const input = modelInput(request.model, request.modelPath);
-  const preprocess = parseModelPreprocess(request.values, config.datasetType, input);
+  const image = imageInput(request.model);
+  if (!image && config.datasetType !== 'hdf5') {
+    throw new UserError(request.modelPath, 'image datasets need an image model with input (N, C, H, W)');
+  }
+  if (!image && hasPreprocessOptions(request.values)) {
+    throw new UserError('--normalize', 'resizing, cropping and normalisation apply to image models (input N, C, H, W)');
+  }
+  const preprocess = image ? parseModelPreprocess(request.values, config.datasetType, image) : undefined;
   const progress = await createProgress({ quiet: config.quiet });
-  const dataset = await openInput(config, request.datasetPath, preprocess);
+  const input = await openInput(config, request.datasetPath, preprocess);
   let model: BatchModel | undefined;
   try {
-    const sampleShape = dataset.sampleShape;
-    if (!sampleShape) throw new UserError(request.datasetPath, 'samples differ in size; give image datasets a fixed --input-size');
-    if (sampleShape[0] !== input.channels) {
-      throw new UserError(request.datasetPath, `samples have ${sampleShape[0]} channels, the model expects ${input.channels}`);
-    }
-    const selected = selectSamples(dataset.count, config.subset, () => dataset.labels());
+    const sampleShape = [...input.samples.sampleShape];
+    if (input.count === 0) throw new UserError(request.datasetPath, 'the dataset has no samples');
+    const needsLabels = config.subset.labels !== undefined;
+    const allLabels = needsLabels ? await input.labels() : undefined;
+    const selected = selectSamples(input.count, config.subset, () => allLabels!);
     const planned = config.shard ? shardSelection(selected, config.shard, config.shardBlock) : selected;
-    const withIndex = config.shard !== undefined || !isWholeDataset(planned, dataset.count);
+    // With --skip-bad a row may go missing, so rows must say which sample they hold.
+    const withIndex = config.shard !== undefined || config.skipBad || !isWholeDataset(planned, input.count);
     const output = expandOutputPath(request.output, config.shard);
     const paths = partialPathsFor(output);
     const modelStat = statSync(request.modelPath);
     const fingerprint = fingerprintOf({
       model: { path: resolve(request.modelPath), size: modelStat.size, modified: modelStat.mtimeMs },
-      dataset: { path: resolve(request.datasetPath), type: config.datasetType, count: dataset.count, labelRegex: config.labelRegex },
+      dataset: { path: resolve(request.datasetPath), type: config.datasetType, count: input.count, labelRegex: config.labelRegex },
       preprocess: preprocess ?? null,
       planned: fingerprintOf(planned),
       target: request.target,
@@ -114,28 +159,33 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
     if (preprocess && config.datasetType !== 'hdf5') progress.log(`preprocessing: ${describePreprocess(preprocess)}`);
     if (config.shard) progress.log(`shard ${config.shard.index}/${config.shard.count}: ${planned.length} of ${selected.length} samples`);
 
-    const zBox = defaultZBoxBounds(preprocess, config.datasetType, input.channels);
+    const zBox = image ? defaultZBoxBounds(preprocess, config.datasetType, image.channels) : undefined;
+    // A graph compiled for more samples than the run has would only compute padding.
+    const batchSize = Math.max(1, Math.min(request.batchSize, planned.length));
     model = await startAttributorWorker(request.model, {
       ...request.method(zBox),
-      batchSize: request.batchSize,
-      sampleShape: [...sampleShape],
+      batchSize,
+      sampleShape,
       threads: config.threads,
       source: request.modelPath,
     });
     const numClasses = model.numClasses;
+    if (typeof request.target === 'number' && request.target >= numClasses) {
+      throw new UserError('--target', `class ${request.target} is outside the model's ${numClasses} classes`);
+    }
     const attributor = model;
     const summary = await runAttribution({
       planned,
-      batchSize: request.batchSize,
+      batchSize,
       paths,
       fingerprint,
       resumeFrom: plan.action === 'resume' ? plan.journal : undefined,
-      openSink: (rows) =>
-        openAttributionSink(paths, { sampleShape: [...sampleShape], numClasses, withIndex, labelShape: dataset.labelShape }, rows),
+      openSink: (rows) => openAttributionSink(paths, { sampleShape, numClasses, withIndex, labelShape: [...input.samples.labelShape] }, rows),
       withIndex,
-      source: datasetSource(dataset, { preprocess, skipBad: config.skipBad }),
-      attributor: { run: (batch) => attributor.run(batch.data, targetsFor(request.target, batch.classes, numClasses)) },
+      source: sampleSource(input.samples, { preprocess, skipBad: config.skipBad }),
+      attributor: { run: (batch) => attributor.run(batch.data, targetsFor(request.target, batch, numClasses, request.datasetPath)) },
       progress,
+      unit: image ? 'images' : 'samples',
       signal: interruptSignal,
       prefetch: config.prefetch,
     });
@@ -145,6 +195,6 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
   } finally {
     progress.finish();
     await model?.close();
-    dataset.close();
+    input.close();
   }
 }

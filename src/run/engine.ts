@@ -66,6 +66,8 @@ export interface EngineOptions {
   source: SampleSource;
   attributor: BatchAttributor;
   progress: Progress;
+  /** What the progress counts (`images`, `samples`). */
+  unit?: string;
   signal?: AbortSignal;
   /** Batches decoded ahead of the one being computed (1 or 2). */
   prefetch?: number;
@@ -109,7 +111,7 @@ export async function runAttribution(options: EngineOptions): Promise<EngineSumm
   if (!resumed) writeJournal(paths, { fingerprint: options.fingerprint, rows: 0, position: 0, skipped: [] });
   const remaining = options.planned.length - position;
   if (resumed) progress.log(`resuming ${paths.partial}: ${startRows} rows done, ${remaining} samples to go`);
-  progress.start('attribute', remaining, 'images');
+  progress.start('attribute', remaining, options.unit ?? 'samples');
 
   try {
     await runPipeline(

@@ -63,8 +63,7 @@ export function addRunOptions(command: Command): Command {
     .option('--skip-bad', 'report an undecodable sample with its path and go on (default: stop the run)', false)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
     .addOption(new Option('--device <device>', 'cpu, or cuda (needs onnxruntime-node with its CUDA provider)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--prefetch <n>', 'batches decoded ahead of the one being computed (1 or 2)', '1')
-    .option('--quiet', 'no progress output', false);
+    .option('--prefetch <n>', 'batches decoded ahead of the one being computed (1 or 2)', '1');
 }
 
 export interface RunConfig {
@@ -123,6 +122,11 @@ export function parseRunConfig(values: RunOptionValues, datasetPath: string, env
     prefetch,
     quiet: values.quiet ?? false,
   };
+}
+
+/** True when any preprocessing option was given (they apply to image models only). */
+export function hasPreprocessOptions(values: RunOptionValues): boolean {
+  return hasGeometryOptions(values) || values.normalize !== undefined || values.mean !== undefined || values.std !== undefined;
 }
 
 /** True when any image-preprocessing option was given (they are refused for HDF5 input, except normalisation). */

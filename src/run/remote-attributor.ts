@@ -71,7 +71,11 @@ export async function startAttributorWorker(model: Model, options: AttributorOpt
     }
   });
   worker.on('error', (error) => failAll(error));
-  worker.on('exit', (code) => failAll(new Error(`the attribution worker exited (${code})`)));
+  let exited = false;
+  worker.on('exit', (code) => {
+    exited = true;
+    failAll(new Error(`the attribution worker exited (${code})`));
+  });
 
   return {
     inputShape: ready.inputShape,
@@ -85,8 +89,12 @@ export async function startAttributorWorker(model: Model, options: AttributorOpt
       });
     },
     async close() {
-      // terminate() waits for a batch still running in onnxruntime; the result is dropped.
-      await worker.terminate();
+      // Not terminate(): tearing the worker down while onnxruntime runs aborts the process. The worker
+      // handles `close` after the batch in flight (whose result is then dropped) and exits by itself.
+      if (exited) return;
+      const gone = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ kind: 'close' } satisfies WorkerRequest);
+      await gone;
     },
   };
 }
