@@ -210,7 +210,7 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
   it('an analysis method name ViRelAy cannot serve', async () => {
     const result = await runCli(initArgs(out(), { '--analysis': [`spectral-analysis=${fixture('analysis.h5')}`] }));
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toMatch(/^xai-tools: analysis method 'spectral-analysis' contains '-'/);
+    expect(result.stderr.trim()).toMatch(/^xai-tools: --analysis: analysis method 'spectral-analysis' contains '-'/);
     expect(existsSync(out())).toBe(false);
   });
 

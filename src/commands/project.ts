@@ -92,13 +92,13 @@ async function init(options: InitOptions): Promise<void> {
       sources: options.attributions.map((p) => resolve(p)),
     };
   }
-  const summary = await checkProject(project);
+  const summary = await checkProject(project, '--analysis');
   await writeProject(options.output, project);
   process.stdout.write(`${formatSummary(summary).join('\n')}\nwrote ${options.output}\n`);
 }
 
 async function check(file: string): Promise<void> {
-  const summary = await checkProject(readProject(file));
+  const summary = await checkProject(readProject(file), file);
   process.stdout.write(`${formatSummary(summary).join('\n')}\n${file}: OK\n`);
 }
 

@@ -16,7 +16,7 @@ import { batchesOf, checkIndices } from './dataset-common.js';
 import { decodeImageChw, decodeImageRgb, resampleLikeViRelAy, rgbToChwFloat, type ImagePreprocess } from './image.js';
 import type { RgbImage } from './pixels.js';
 
-/** Extensions torchvision's ImageFolder accepts (and sharp decodes, except .pgm/.ppm handled by libvips). */
+/** Extensions torchvision's ImageFolder accepts (all decoded by sharp's libvips). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
 /** Python glob('<dir>/**\/*.*', recursive=True): names containing a dot, at any depth, no hidden entries. */

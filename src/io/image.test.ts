@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -114,5 +114,17 @@ describe('image datasets', () => {
     await expect(openDataset(spec)).rejects.toThrow(/line 2 is blank/);
     rmSync(`${root}_paths.txt`);
     await expect(openDataset({ ...spec, labelWordNetIdRegex: '^.*/(x[0-9]+)/' })).rejects.toThrow(/does not match/);
+  });
+});
+
+describe('formats sharp cannot read', () => {
+  it('decodes Netpbm and BMP exactly like Pillow', async () => {
+    const formats = join(import.meta.dirname, '..', '..', 'fixtures', 'h5py', 'formats');
+    const expected = JSON.parse(readFileSync(join(formats, 'expected.json'), 'utf8')) as Record<string, number[]>;
+    expect(Object.keys(expected)).toHaveLength(7);
+    for (const [name, rgb] of Object.entries(expected)) {
+      const image = await decodeImageRgb(join(formats, name));
+      expect([name, image.width, image.height, Array.from(image.data)]).toEqual([name, 3, 2, rgb]);
+    }
   });
 });

@@ -3,17 +3,19 @@
  *  - ViRelAy-compatible sample pictures (formats.md §6: pad/crop/resize rules of image_directory);
  *  - model preprocessing (`decodeImageChw`: resize exact or by the shorter side, then a centre crop).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 
 /** sharp's resampling kernels ('nearest', 'linear', 'cubic', 'lanczos3', …). */
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'mks2013' | 'mks2021';
 import { UserError } from '../errors.js';
 import type { RgbImage } from './pixels.js';
+import { decodeFallback } from './image-formats.js';
 import type { DownSamplingMethod, UpSamplingMethod } from './dataset.js';
 
 export type { RgbImage };
 
-/** Decodes any image sharp reads into RGB bytes (alpha dropped, grey and palette expanded, like Pillow's convert('RGB')). */
+/** Decodes any image sharp reads, plus Netpbm and BMP, into RGB bytes (alpha dropped, grey and palette expanded, like Pillow's convert('RGB')). */
 export async function decodeImageRgb(path: string): Promise<RgbImage> {
   try {
     const { data, info } = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -24,7 +26,17 @@ export async function decodeImageRgb(path: string): Promise<RgbImage> {
     return { width: info.width, height: info.height, data: out };
   } catch (error) {
     const message = (error as Error).message ?? String(error);
-    throw new UserError(path, /no such file|ENOENT/i.test(message) ? 'no such file' : `cannot decode image (${message.split('\n')[0]})`);
+    if (/no such file|ENOENT|missing/i.test(message) && !existsSync(path)) throw new UserError(path, 'no such file');
+    // sharp's libvips has no BMP or Netpbm loader; those are decoded here.
+    if (/unsupported image format/i.test(message)) {
+      try {
+        const decoded = decodeFallback(readFileSync(path));
+        if (decoded) return decoded;
+      } catch (fallbackError) {
+        throw new UserError(path, `cannot decode image (${(fallbackError as Error).message})`);
+      }
+    }
+    throw new UserError(path, `cannot decode image (${message.split('\n')[0]})`);
   }
 }
 

@@ -59,8 +59,9 @@ function checkAttributionFile(reader: AttributionReader, position: number, sourc
  * Opens everything the project links and checks it: files exist and are HDF5, dataset and
  * attribution counts agree, labels and analysis categories resolve in the label map, analysis
  * indices are inside the dataset and covered by the attributions, analysis method names work in ViRelAy.
+ * `source` (the project file, or the option that named things) is blamed for project-level problems.
  */
-export async function checkProject(project: Project): Promise<ProjectSummary> {
+export async function checkProject(project: Project, source?: string): Promise<ProjectSummary> {
   const labels = readLabelMap(project.labelMap);
   const dataset = await openDataset({ ...project.dataset, labelMap: labels });
   const opened: Array<{ close(): void }> = [dataset];
@@ -99,7 +100,7 @@ export async function checkProject(project: Project): Promise<ProjectSummary> {
     const methods = new Map<string, string[]>();
     for (const entry of project.analyses) methods.set(entry.analysisMethod, [...(methods.get(entry.analysisMethod) ?? []), ...entry.sources]);
     for (const [method, files] of methods) {
-      if (method.includes('-')) throw new UserError(undefined, `analysis method '${method}' contains '-'; ViRelAy lists it but cannot serve it (use '_')`);
+      if (method.includes('-')) throw new UserError(source, `analysis method '${method}' contains '-'; ViRelAy lists it but cannot serve it (use '_')`);
       let names: { embeddings: string[]; clusterings: string[]; from: string } | undefined;
       let categories = 0;
       for (const path of files) {
