@@ -2,7 +2,7 @@
  * `xai-tools serve` against a real server process on a random port: every API route, every
  * validation error, path traversal attempts, failing projects, and clean shutdown.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -291,6 +291,19 @@ describe('process', () => {
     const help = await runCli(['serve', '--help']);
     expect(help.code).toBe(0);
     for (const text of ['--host', '"127.0.0.1"', '--port', '8080', '--open', '--cache-mb', '256']) expect(help.stdout).toContain(text);
+  });
+
+  it('--open hands the URL to the desktop opener', async () => {
+    const bin = join(dir, 'fake-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" > ${join(dir, 'opened.txt')}\n`, { mode: 0o755 });
+    const opened = await startServe(['--open', join(dir, 'beta', 'project.yaml')], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      for (let i = 0; i < 50 && !existsSync(join(dir, 'opened.txt')); i++) await new Promise((done) => setTimeout(done, 100));
+      expect(readFileSync(join(dir, 'opened.txt'), 'utf8').trim()).toBe(opened.url);
+    } finally {
+      await opened.stop();
+    }
   });
 
   it('shuts down cleanly on SIGINT and SIGTERM', async () => {
