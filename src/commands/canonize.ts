@@ -6,9 +6,9 @@ import { readModel, writeModel } from '../onnx/codec.js';
 interface CanonizeCommandOptions {
   output: string;
   mergeBatchnorm: boolean;
-  keepSoftmax: boolean;
+  keepSoftmax?: boolean;
   inputShape?: number[];
-  quiet: boolean;
+  quiet?: boolean;
 }
 
 /** `1,3,224,224` → [1, 3, 224, 224]. */
@@ -31,14 +31,14 @@ export function register(program: Command): void {
     .argument('<model>', 'ONNX model to canonize (opset 11 to 18)')
     .requiredOption('-o, --output <file>', 'where to write the canonical model (written atomically; required)')
     .option('--no-merge-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding layer (default: fold)')
-    .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)', false)
+    .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)')
     .option('--input-shape <dims>', 'concrete input shape (e.g. 1,3,224,224) to fold shape computations such as x.view(x.size(0), -1); bakes that batch size into the model (default: none, the model stays batch-size independent)', parseShape)
-    .option('-q, --quiet', 'do not print the list of changes (default: print it)', false)
+    .option('-q, --quiet', 'do not print the list of changes (default: print it)')
     .action(async (modelPath: string, options: CanonizeCommandOptions) => {
       const model = readModel(modelPath);
       const { model: canonical, changes } = canonize(model, {
         mergeBatchNorm: options.mergeBatchnorm,
-        keepSoftmax: options.keepSoftmax,
+        keepSoftmax: options.keepSoftmax ?? false,
         inputShape: options.inputShape,
         source: modelPath,
       });
