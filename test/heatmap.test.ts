@@ -216,6 +216,18 @@ describe('xai-tools heatmap: bad input gives one line and exit 1', () => {
     expect(existsSync(join(blocker, 'sub'))).toBe(false);
   });
 
+  it('overlay dataset without the attributed samples (checked before writing anything)', async () => {
+    const small = join(dir, 'small-dataset.h5');
+    const file = await openH5(small, 'w');
+    file.create_dataset({ name: 'data', data: new Float32Array(12 * SAMPLE), shape: [12, C, H, W], dtype: '<f4' });
+    file.create_dataset({ name: 'label', data: new Uint16Array(12), shape: [12], dtype: '<H' });
+    file.close();
+    const out = join(dir, 'overlay-small');
+    const line = oneLine(await runCli(['heatmap', attrPath, '-o', out, '--overlay', '--dataset', small]));
+    expect(line).toMatch(/has 12 samples, but the attribution file refers to sample 12/);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
   it('recolouring a PNG that is not indexed', async () => {
     const rgb = join(dir, 'fmt-rgb-png', '10-label0.png');
     const line = oneLine(await runCli(['heatmap', '--recolor', rgb, '--cmap', 'hot', '-o', join(dir, 'r.png')]));

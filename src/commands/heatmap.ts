@@ -140,7 +140,15 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     const rows = selectRows(attributions.join(', '), reader.indices(), reader.labels(), { indices: options.indices, labels: options.labels });
     if (rows.length === 0) throw new UserError(attributions[0], 'the selection matches no samples');
     prepareOutputDir(options.output);
-    if (options.overlay) dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
+    if (options.overlay) {
+      dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
+      // Check every sample up front rather than failing half-way through the images.
+      const all = reader.indices();
+      const outside = rows.find((r) => all[r] >= dataset!.count);
+      if (outside !== undefined) {
+        throw new UserError(options.dataset, `the dataset has ${dataset.count} samples, but the attribution file refers to sample ${all[outside]}; is it the dataset the attributions were computed on?`);
+      }
+    }
     const progress = await createProgress({ quiet: options.quiet });
     const files = await renderHeatmaps(reader, {
       outDir: options.output,
