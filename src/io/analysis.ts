@@ -11,7 +11,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 
@@ -84,6 +84,7 @@ export class AnalysisWriter {
   ) {}
 
   static async create(path: string): Promise<AnalysisWriter> {
+    checkOutputPath(path);
     const tmp = temporaryPathFor(path);
     trackTemporary(tmp);
     try {

@@ -8,7 +8,7 @@
  */
 import { renameSync, rmSync } from 'node:fs';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
@@ -82,6 +82,7 @@ export class AttributionWriter {
     }
     if (!Number.isInteger(options.numClasses) || options.numClasses < 1) throw new Error(`invalid class count ${options.numClasses}`);
     if (labelShape.length > 1) throw new Error('labels are scalars or 1-D n-hot vectors');
+    checkOutputPath(path);
     const resumable = options.partialPath !== undefined;
     const tmp = options.partialPath ?? temporaryPathFor(path);
     if (!resumable) trackTemporary(tmp);

@@ -6,7 +6,7 @@
  */
 import { renameSync, rmSync } from 'node:fs';
 import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary, writeAtomically } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisOrder } from './layout.js';
@@ -269,6 +269,7 @@ export class Hdf5DatasetWriter {
 
   static async create(path: string, options: Hdf5DatasetWriterOptions): Promise<Hdf5DatasetWriter> {
     const full = { dtype: 'float32' as const, labelShape: [] as number[], ...options };
+    checkOutputPath(path);
     const tmp = temporaryPathFor(path);
     trackTemporary(tmp);
     let file: H5File | undefined;

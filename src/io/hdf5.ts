@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
@@ -91,6 +92,13 @@ export async function openH5(path: string, mode: 'r' | 'w' | 'a'): Promise<H5Fil
   } catch (error) {
     throw new UserError(path, `cannot open HDF5 file: ${describeH5Error(error)}`);
   }
+}
+
+/** Refuses an output path whose directory is missing or that names a directory, before any work starts. */
+export function checkOutputPath(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(path, `cannot write: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(path, 'cannot write: is a directory');
 }
 
 /** Runs an h5wasm call, turning an HDF5 failure (corrupt chunk, short read) into a UserError about `file`; other errors pass. */
