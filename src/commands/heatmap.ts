@@ -48,6 +48,8 @@ const integer = (name: string, lo: number, hi: number) => (value: string): numbe
   return v;
 };
 
+const MAX_AUTO_GRID = 4096;
+
 /** `COLSxROWS` or `auto`. */
 function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
   if (spec === 'auto') return 'auto';
@@ -139,6 +141,10 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
   try {
     const rows = selectRows(attributions.join(', '), reader.indices(), reader.labels(), { indices: options.indices, labels: options.labels });
     if (rows.length === 0) throw new UserError(attributions[0], 'the selection matches no samples');
+    if (grid === 'auto' && rows.length > MAX_AUTO_GRID) {
+      // One sheet holds every tile in memory until it is written.
+      throw new UserError('--grid', `auto puts all ${rows.length} selected samples on one sheet (limit ${MAX_AUTO_GRID}); use COLSxROWS for several sheets or narrow --indices/--labels`);
+    }
     prepareOutputDir(options.output);
     if (options.overlay) {
       dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
