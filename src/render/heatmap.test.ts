@@ -151,3 +151,18 @@ describe('helpers', () => {
     expect(bar[256 + 100]).toBe(100);
   });
 });
+
+describe('viewer conveniences', async () => {
+  const { renderHeatmapPng, colorMapPreviewPng, renderOverlayRgb } = await import('./index.js');
+  it('renders the same PNG as the pieces', () => {
+    const attribution = Float32Array.from({ length: 3 * 4 * 5 }, (_, i) => Math.cos(i));
+    const png = decode(renderHeatmapPng(attribution, [3, 4, 5], { cmap: 'bwr', symmetric: true }));
+    expect([png.width, png.height]).toEqual([5, 4]);
+    expect(list(png.data as Uint8Array)).toEqual(list(heatmapIndices(attribution, [3, 4, 5], { symmetric: true })));
+    expect(png.palette?.flat()).toEqual(list(palette('bwr')));
+    const preview = decode(colorMapPreviewPng('jet'));
+    expect([preview.width, preview.height]).toEqual([256, 16]);
+    const rgb = renderOverlayRgb(attribution, [3, 4, 5], { data: new Uint8Array(4 * 5 * 3).fill(90), width: 5, height: 4 });
+    expect(rgb.length).toBe(60);
+  });
+});
