@@ -110,8 +110,8 @@ export async function compileAttributor(original: Model, options: AttributorOpti
   // plus the plain forward pass at the batch size for the returned logits.
   const occluding = method.kind === 'occlusion';
   const compiled = compileRelevanceGraph(model, { inputShape: [batchSize, ...sampleShape], spec: occluding ? null : options.spec, source });
-  if (compiled.logitsShape.length !== 2) {
-    throw new UserError(source, `the model output must be [batch, classes], it is (${compiled.logitsShape.join(', ')})`);
+  if (compiled.logitsShape.length !== 2 || compiled.logitsShape[0] !== batchSize) {
+    throw new UserError(source, `the model output must be [batch, classes]; for ${batchSize} samples it is (${compiled.logitsShape.join(', ')})`);
   }
   const numClasses = compiled.logitsShape[1]!;
   const forward = forwardOnly(compiled.model);
