@@ -2,7 +2,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { type File as H5File } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot, runCli } from './helpers/cli.js';
@@ -40,7 +40,7 @@ function initArgs(output: string, overrides: Record<string, string | string[]> =
 }
 
 /** Writes a small HDF5 file with h5wasm; `build` gets the open file. */
-function h5(name: string, build: (f: h5wasm.File) => void): string {
+function h5(name: string, build: (f: H5File) => void): string {
   const path = join(dir, name);
   const f = new h5wasm.File(path, 'w');
   build(f);
