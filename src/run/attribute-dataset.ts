@@ -149,6 +149,8 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
       preprocess: preprocess ?? null,
       planned: fingerprintOf(planned),
       target: request.target,
+      // Decides whether rows carry an index, so a resume must keep it.
+      skipBad: config.skipBad,
       method: request.methodDescription,
     });
     const plan = planOutput(paths, { resume: config.resume, overwrite: config.overwrite, fingerprint });
