@@ -36,7 +36,7 @@ export interface RuleContext {
 }
 
 const stabilizerSchema = z.union([
-  z.number(),
+  z.number().nonnegative(),
   z.strictObject({ epsilon: z.number().nonnegative(), clip: z.boolean().optional(), norm_scale: z.boolean().optional() }),
 ]);
 const zeroParamsSchema = z.union([z.enum(['weight', 'bias']), z.array(z.enum(['weight', 'bias']))]);
