@@ -200,7 +200,6 @@ function renderControls(): void {
 }
 
 function renderStatus(s: ViewState): void {
-  const project = view.project;
   const summary = projects.find((p) => p.id === s.project);
   if (!summary) return;
   const item = (label: string, value: string) => el('span', {}, [`${label} `, el('b', { textContent: value })]);
@@ -210,7 +209,6 @@ function renderStatus(s: ViewState): void {
     item('Model', summary.model),
     item('Attribution', summary.attribution ? `${summary.attribution.method} · ${summary.attribution.strategy}` : 'none'),
     item('Selected', `${s.selection.length.toLocaleString('en')}`),
-    ...(project ? [] : []),
   );
 }
 
