@@ -9,7 +9,8 @@
  * The writer runs in a child `node` process on the compiled dist/ (what the CLI runs): under tsx,
  * merely loading h5wasm costs ~640 MB of RSS (tsx transforms its 10 MB wasm-embedding module), which
  * would say nothing about the writer. Writer and dd runs alternate so that the machine's load noise
- * (other work shares its one effective core) hits both; medians are reported.
+ * (other work shares its one effective core) hits both, each after a `sync` so none pays for the
+ * previous one's writeback; medians are reported.
  *
  * Targets (issue 2): peak RSS < 500 MB, throughput ≥ half of dd's.
  */
@@ -82,6 +83,11 @@ function dd(dir: string, sync: boolean): number {
   return seconds;
 }
 
+/** Flushes dirty pages before each timed step, so no step pays for the previous one's writeback. */
+const settle = (): void => {
+  execFileSync('sync');
+};
+
 const mbps = (seconds: number): number => totalBytes / 1e6 / seconds;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number): string => x.toFixed(0);
@@ -93,9 +99,14 @@ try {
   console.log(`machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString()}`);
   const rows: Array<{ writer: number; writerSync: number; dd: number; ddSync: number; rss: number }> = [];
   for (let r = 0; r < repeat; r++) {
+    settle();
     const w = runWriter(module, dir);
     if (w.size < samples * rowValues * 4) throw new Error(`file is only ${w.size} bytes`);
-    const row = { writer: mbps(w.seconds), writerSync: mbps(w.syncSeconds), dd: mbps(dd(dir, false)), ddSync: mbps(dd(dir, true)), rss: w.maxRss };
+    settle();
+    const ddPlain = dd(dir, false);
+    settle();
+    const ddSync = dd(dir, true);
+    const row = { writer: mbps(w.seconds), writerSync: mbps(w.syncSeconds), dd: mbps(ddPlain), ddSync: mbps(ddSync), rss: w.maxRss };
     rows.push(row);
     console.log(`run ${r + 1}: writer ${fmt(row.writer)} MB/s, writer+fsync ${fmt(row.writerSync)} MB/s | dd ${fmt(row.dd)} MB/s, dd conv=fdatasync ${fmt(row.ddSync)} MB/s | peak RSS ${fmt(row.rss / 1e6)} MB`);
   }
