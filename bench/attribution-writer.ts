@@ -51,6 +51,7 @@ const [samples, batch, rowValues, numClasses] = [${samples}, ${batchSize}, ${row
 const attribution = new Float32Array(batch * rowValues), prediction = new Float32Array(batch * numClasses);
 const label = new Int32Array(batch), index = new Int32Array(batch);
 const start = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const writer = await AttributionWriter.create(${JSON.stringify(path)}, { sampleShape: [3, 224, 224], numClasses, withIndex: true });
 for (let done = 0; done < samples; done += batch) {
   const b = Math.min(batch, samples - done);
@@ -60,27 +61,34 @@ for (let done = 0; done < samples; done += batch) {
 }
 writer.commit();
 const written = process.hrtime.bigint();
+const cpu = process.cpuUsage(cpu0);
 const fd = openSync(${JSON.stringify(path)}, 'r+'); fsyncSync(fd); closeSync(fd);
 const synced = process.hrtime.bigint();
 const size = statSync(${JSON.stringify(path)}).size;
 rmSync(${JSON.stringify(path)});
-console.log(JSON.stringify({ seconds: Number(written - start) / 1e9, syncSeconds: Number(synced - start) / 1e9, size, maxRss: process.resourceUsage().maxRSS * 1024 }));
+console.log(JSON.stringify({ seconds: Number(written - start) / 1e9, syncSeconds: Number(synced - start) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, size, maxRss: process.resourceUsage().maxRSS * 1024 }));
 `;
 
-function runWriter(module: string, dir: string): { seconds: number; syncSeconds: number; size: number; maxRss: number } {
+function runWriter(module: string, dir: string): { seconds: number; syncSeconds: number; cpuSeconds: number; size: number; maxRss: number } {
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', childScript(module, join(dir, 'attribution.h5'))], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(run.stderr);
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
 
-/** dd of the same byte count from /dev/zero, without and with fdatasync; returns seconds. */
-function dd(dir: string, sync: boolean): number {
+/** dd of the same byte count from /dev/zero, without or with fdatasync: wall seconds and CPU seconds (bash `times`). */
+function dd(dir: string, sync: boolean): { seconds: number; cpuSeconds: number } {
   const path = join(dir, 'dd.bin');
+  const args = ['if=/dev/zero', `of=${path}`, 'bs=1M', `count=${Math.ceil(totalBytes / 2 ** 20)}`, ...(sync ? ['conv=fdatasync'] : [])];
   const start = process.hrtime.bigint();
-  execFileSync('dd', ['if=/dev/zero', `of=${path}`, 'bs=1M', `count=${Math.ceil(totalBytes / 2 ** 20)}`, ...(sync ? ['conv=fdatasync'] : [])], { stdio: 'ignore' });
+  const out = execFileSync('bash', ['-c', `dd ${args.join(' ')} 2>/dev/null; times`], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   rmSync(path);
-  return seconds;
+  // `times` prints the shell's, then its children's user and system time as XmY.YYYs.
+  const children = out.trim().split('\n').pop()!.split(/\s+/).map((t) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  });
+  return { seconds, cpuSeconds: children.reduce((a, b) => a + b, 0) };
 }
 
 /** Flushes dirty pages before each timed step, so no step pays for the previous one's writeback. */
@@ -106,9 +114,13 @@ try {
     const ddPlain = dd(dir, false);
     settle();
     const ddSync = dd(dir, true);
-    const row = { writer: mbps(w.seconds), writerSync: mbps(w.syncSeconds), dd: mbps(ddPlain), ddSync: mbps(ddSync), rss: w.maxRss };
+    const row = { writer: mbps(w.seconds), writerSync: mbps(w.syncSeconds), dd: mbps(ddPlain.seconds), ddSync: mbps(ddSync.seconds), rss: w.maxRss };
     rows.push(row);
-    console.log(`run ${r + 1}: writer ${fmt(row.writer)} MB/s, writer+fsync ${fmt(row.writerSync)} MB/s | dd ${fmt(row.dd)} MB/s, dd conv=fdatasync ${fmt(row.ddSync)} MB/s | peak RSS ${fmt(row.rss / 1e6)} MB`);
+    const perGb = (cpu: number): string => (cpu / (totalBytes / 1e9)).toFixed(2);
+    console.log(
+      `run ${r + 1}: writer ${fmt(row.writer)} MB/s, writer+fsync ${fmt(row.writerSync)} MB/s | dd ${fmt(row.dd)} MB/s, dd conv=fdatasync ${fmt(row.ddSync)} MB/s | ` +
+        `CPU s/GB: writer ${perGb(w.cpuSeconds)}, dd ${perGb(ddPlain.cpuSeconds)} | peak RSS ${fmt(row.rss / 1e6)} MB`,
+    );
   }
   const m = { writer: median(rows.map((r) => r.writer)), writerSync: median(rows.map((r) => r.writerSync)), dd: median(rows.map((r) => r.dd)), ddSync: median(rows.map((r) => r.ddSync)) };
   const rss = Math.max(...rows.map((r) => r.rss));
