@@ -228,7 +228,7 @@ describe('resume', () => {
 });
 
 describe('shards', () => {
-  it('two shards together equal one full run', async () => {
+  it('two shards together equal one full run, and spray and project init take them together', async () => {
     const pattern = join(dir, 'shard-{shard}-of-{shards}.h5');
     for (const index of [0, 1]) {
       // The second shard takes its index from the environment, as in a Slurm array job.
@@ -255,6 +255,22 @@ describe('shards', () => {
       expect(rows.label[r]).toBe(full.label[index]);
     }
     set.close();
+
+    // The next steps take the shard files together.
+    const labelMap = join(dir, 'labels.json');
+    writeFileSync(labelMap, JSON.stringify(CLASSES.map((name, index) => ({ index, word_net_id: name, name }))));
+    const analysis = join(dir, 'analysis.h5');
+    const spray = await runCli(['spray', ...files, '-o', analysis, '--label-map', labelMap, '--n-eigval', '4']);
+    expect(spray.code, spray.stderr).toBe(0);
+    const project = await runCli([
+      'project', 'init', '--name', 'shards', '--model', 'cnn_bn', '--dataset', images.root, '--label-map', labelMap, '--input-size', '32,32',
+      '--attributions', ...files, '--attribution-method', 'LRP EpsilonGammaBox', '--attribution-strategy', 'true_label',
+      '--analysis', `spectral=${analysis}`, '-o', join(dir, 'project.yaml'),
+    ]);
+    expect(project.code, project.stderr).toBe(0);
+    const yaml = readFileSync(join(dir, 'project.yaml'), 'utf8');
+    expect(yaml).toContain('shard-0-of-2.h5');
+    expect(yaml).toContain('shard-1-of-2.h5');
   });
 });
 
