@@ -89,7 +89,9 @@ export class EmbeddingPlot {
     for (let i = 0; i < n; i++) z[i] = points.slot[i];
     // Big dots for a few points, fine ones for 100 000 (overplotting hides structure otherwise).
     const size = n < 500 ? 9 : n < 5000 ? 6 : n < 30000 ? 4 : 2.5;
-    this.plot.set({ pointColor: colors.length ? colors : ['#3b7dd8'], pointSize: size, pointSizeSelected: 2 } as never);
+    // Dense plots stack many translucent points: dim harder so a selection still stands out.
+    const inactive = n < 20000 ? 0.5 : 0.12;
+    this.plot.set({ pointColor: colors.length ? colors : ['#3b7dd8'], pointSize: size, pointSizeSelected: 2, opacityInactiveMax: inactive, opacityInactiveScale: inactive } as never);
     await this.plot.draw({ x, y, z } as never, { zDataType: 'categorical', select: selected } as never);
     this.count = n;
     this.drawn = true;
