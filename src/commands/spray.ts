@@ -69,15 +69,15 @@ export function register(program: Command): void {
     )
     .argument('<attributions...>', 'attribution HDF5 file(s); several files are read as shards, rows in file order')
     .requiredOption('-o, --output <analysis.h5>', 'analysis HDF5 file to write')
-    .option('--label-map <file.json>', 'label map: category names become its word_net_ids (default: %08d of the class index) and every listed class is analysed')
+    .option('--label-map <file.json>', 'label map: category names become its word_net_ids and every listed class is analysed (default: none; names are the class index as %08d)')
     .addOption(new Option('--categories <by>', 'group samples by their true label or by the predicted class').choices(['label', 'prediction']).default('label'))
     .option('--classes <list>', 'only these class indices, e.g. 3,7 (default: all classes)', parseClasses)
     .addOption(new Option('--variant <name>', 'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = per-channel histograms').choices([...VARIANTS]).default(DEFAULT_SPRAY.variant))
     .option('--n-eigval <m>', 'eigenpairs in the spectral embedding (shrunk to n−1 for small categories)', positiveInt('--n-eigval'), DEFAULT_SPRAY.nEigval)
     .option('--n-neighbors <k>', 'neighbours of the kNN affinity (shrunk to n−1 for small categories)', positiveInt('--n-neighbors'), DEFAULT_SPRAY.nNeighbors)
-    .option('--clusters <ks>', 'k for k-means and agglomerative, eps = k/10 for DBSCAN: a range a:b or a list (default: 2:30)', parseClusters, DEFAULT_SPRAY.clusters)
-    .option('--algorithms <list>', `clusterings to compute, from ${CLUSTERINGS.join(', ')} (default: all)`, parseList(CLUSTERINGS, 'clustering'), DEFAULT_SPRAY.algorithms)
-    .option('--embeddings <list>', `2-D embeddings, from ${EMBEDDINGS.join(', ')}, or none (default: tsne,umap)`, parseList(EMBEDDINGS, 'embedding'), DEFAULT_SPRAY.embeddings)
+    .addOption(new Option('--clusters <ks>', 'k for k-means and agglomerative (Ward), eps = k/10 for DBSCAN: a range a:b or a list a,b,c').argParser(parseClusters).default(DEFAULT_SPRAY.clusters, '2:30'))
+    .addOption(new Option('--algorithms <list>', `clusterings to compute, from ${CLUSTERINGS.join(', ')}`).argParser(parseList(CLUSTERINGS, 'clustering')).default(DEFAULT_SPRAY.algorithms, CLUSTERINGS.join(',')))
+    .addOption(new Option('--embeddings <list>', `2-D embeddings of the spectral embedding, from ${EMBEDDINGS.join(', ')}, or none`).argParser(parseList(EMBEDDINGS, 'embedding')).default(DEFAULT_SPRAY.embeddings, 'tsne,umap'))
     .option('--config <pipeline.yaml>', 'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML')
     .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
     .option('--seed <n>', 'seed of every random step', (v) => {
@@ -85,7 +85,7 @@ export function register(program: Command): void {
       return Number(v);
     }, DEFAULT_SPRAY.seed)
     .option('--name <name>', 'analysis method name (recorded in the file; use it in the project file)', 'spectral_analysis')
-    .option('-q, --quiet', 'no progress output and no table', false)
+    .option('-q, --quiet', 'no progress output and no ranking table', false)
     .action(async (inputs: string[], options: SprayCliOptions) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
       const progress = await createProgress({ quiet: options.quiet });

@@ -67,7 +67,6 @@ export interface KnnDistanceParams {
   nNeighbors: number;
   metric: Metric;
   method: KnnMethod;
-  exactLimit: number;
 }
 
 /**
@@ -80,14 +79,13 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   params: {
     nNeighbors: param.int({ description: 'neighbours per row (shrunk to N−1 for small inputs)', default: 10, min: 1 }),
     metric: param.oneOf(['euclidean', 'cosine'] as const, { description: 'distance metric (cosine: on unit-normalised rows)', default: 'euclidean' }),
-    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index, or exact up to exactLimit rows', default: 'auto' }),
-    exactLimit: param.int({ description: 'largest N searched exactly by method=auto', default: 12000, min: 2 }),
+    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 1.6e11', default: 'auto' }),
   },
-  compute(input, { nNeighbors, metric, method, exactLimit }) {
+  compute(input, { nNeighbors, metric, method }) {
     const t = expectTensor(input, 'KNNDistance', 2);
     const { x, n, d } = rowsFor(t, metric);
     if (n < 2) throw new TypeError(`needs at least 2 rows, got ${n}`);
-    const graph = knnSearch(x, n, d, Math.min(nNeighbors, n - 1), { method, exactLimit });
+    const graph = knnSearch(x, n, d, Math.min(nNeighbors, n - 1), { method });
     if (metric === 'cosine') for (let e = 0; e < graph.distances.length; e++) graph.distances[e] = graph.distances[e]! ** 2 / 2;
     return knnData(graph);
   },

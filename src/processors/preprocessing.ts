@@ -19,7 +19,8 @@ export const SumChannelType = defineProcessor<NoParams>({
     const [n, c] = t.shape as [number, number];
     const rest = t.shape.slice(2);
     const inner = rest.reduce((a, b) => a * b, 1);
-    const out = new Float64Array(n * inner);
+    // Accumulate in the input's precision, as numpy does (and without a float64 copy of large inputs).
+    const out = t.dtype === 'float64' ? new Float64Array(n * inner) : new Float32Array(n * inner);
     for (let i = 0; i < n; i++) {
       for (let ch = 0; ch < c; ch++) {
         const src = (i * c + ch) * inner;
@@ -59,6 +60,18 @@ export const NormalizeType = defineProcessor<NormalizeParams>({
     const t = expectTensor(input, 'Normalize');
     const rank = t.shape.length;
     if (axes.some((a) => a >= rank)) throw new TypeError(`axes [${axes.join(', ')}] do not fit a tensor of shape [${t.shape.join(', ')}]`);
+    const sortedAxes = [...new Set(axes)].sort((a, b) => a - b);
+    if (sortedAxes.length > 0 && sortedAxes.every((a, i) => a === rank - sortedAxes.length + i)) {
+      // Trailing axes (the usual case): every kept index owns one contiguous block.
+      const block = t.shape.slice(rank - sortedAxes.length).reduce((a, b) => a * b, 1);
+      const out = t.dtype === 'float64' ? new Float64Array(t.data.length) : new Float32Array(t.data.length);
+      for (let start = 0; start < t.data.length; start += block) {
+        let s = 0;
+        for (let e = start; e < start + block; e++) s += t.data[e]!;
+        for (let e = start; e < start + block; e++) out[e] = s === 0 ? 0 : t.data[e]! / s;
+      }
+      return like(t, [...t.shape], out);
+    }
     // Index of the kept (not summed) coordinates for every element.
     const keptShape = t.shape.map((s, a) => (axes.includes(a) ? 1 : s));
     const keptStrides = stridesOf(keptShape);

@@ -19,17 +19,6 @@ export interface ReachabilityTree {
   neighbourCount: number;
 }
 
-function dist(x: Float64Array, i: number, j: number, d: number): number {
-  let s = 0;
-  const a = i * d;
-  const b = j * d;
-  for (let t = 0; t < d; t++) {
-    const v = x[a + t]! - x[b + t]!;
-    s += v * v;
-  }
-  return Math.sqrt(s);
-}
-
 export interface NeighbourLists {
   k: number;
   indices: Int32Array;
@@ -67,12 +56,21 @@ export function reachabilityTree(x: Float64Array, n: number, d: number, minSampl
     let nextWeight = Infinity;
     for (let j = 0; j < n; j++) {
       if (inTree[j]) continue;
-      let w = cc > core[j]! ? cc : core[j]!;
-      if (w < best[j]!) {
-        const dd = dist(x, current, j, d);
-        if (dd > w) w = dd;
-        if (w < best[j]!) {
-          best[j] = w;
+      const w = cc > core[j]! ? cc : core[j]!;
+      const bj = best[j]!;
+      if (w < bj) {
+        // Partial sums stop as soon as the squared distance cannot beat best[j] any more.
+        const limit = bj === Infinity ? Infinity : bj * bj;
+        let s = 0;
+        const a = current * d;
+        const b = j * d;
+        for (let t = 0; t < d && s < limit; t++) {
+          const v = x[a + t]! - x[b + t]!;
+          s += v * v;
+        }
+        if (s < limit) {
+          const dd = Math.sqrt(s);
+          best[j] = dd > w ? dd : w;
           parent[j] = current;
         }
       }

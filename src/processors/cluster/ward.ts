@@ -42,9 +42,21 @@ export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () =
     // Nearest active neighbour of a; prefer the previous chain element on ties (guarantees termination).
     let best = previous;
     let bestCost = previous >= 0 ? cost(a, previous) : Infinity;
+    const ao = a * d;
+    const sa = size[a]!;
     for (const b of activeList) {
       if (b === a || b === previous) continue;
-      const c = cost(a, b);
+      // Partial sums stop once the cost can no longer beat (or tie) the best so far.
+      const factor = (2 * sa * size[b]!) / (sa + size[b]!);
+      const limit = bestCost / factor;
+      let s = 0;
+      const bo = b * d;
+      for (let t = 0; t < d && s <= limit; t++) {
+        const v = centroid[ao + t]! - centroid[bo + t]!;
+        s += v * v;
+      }
+      if (s > limit) continue;
+      const c = factor * s;
       if (c < bestCost || (c === bestCost && best !== previous && b < best)) {
         bestCost = c;
         best = b;

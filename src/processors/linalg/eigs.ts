@@ -170,22 +170,35 @@ export function sparseEigs(matrix: Csr, m: number, options: SparseEigenOptions =
     options.onCycle?.(cycle, converged);
     if (converged === m || b === n || cycle >= maxCycles) break;
 
+    // Soft locking (LM only): the leading wanted pairs that have converged stay in the block but
+    // are not filtered; the filter runs on the deflated operator M − Q Λ Qᵀ, which moves them to 0
+    // (inside the damped interval), so a high degree cannot re-amplify them in the active vectors.
+    let locked = 0;
+    if (which === 'LM') while (locked < m && residuals[locked]! <= tolerance) locked++;
+    const active = b - locked;
     // Chebyshev filter damping the interval [lo, hi] that holds the unwanted spectrum.
     const cut = theta[b - 1]!;
     let lo: number;
     let hi: number;
+    let top: number;
     if (which === 'LM') {
       const a = Math.max(Math.abs(cut), 1e-3 * bound);
       [lo, hi] = [-a, a];
-    } else if (which === 'LA') [lo, hi] = [-bound, cut];
-    else [lo, hi] = [cut, bound];
+      // The strongest direction left in the active block (locked ones are deflated to 0).
+      top = Math.min(bound, 1.05 * Math.abs(theta[locked]!) + 1e-3 * bound);
+    } else {
+      if (which === 'LA') [lo, hi] = [-bound, cut];
+      else [lo, hi] = [cut, bound];
+      top = bound;
+    }
     const centre = (lo + hi) / 2;
     const half = Math.max((hi - lo) / 2, 1e-12 * bound);
-    // Keep the amplification of the extreme spectrum below ~1e10 so the weakest wanted
-    // directions are not drowned in rounding error of the strongest ones.
-    const reach = Math.max(Math.abs(bound - centre), Math.abs(-bound - centre)) / half;
-    const degree = Math.max(2, Math.min(40, Math.floor(Math.acosh(1e10) / Math.acosh(Math.max(reach, 1 + 1e-9)))));
-    x = chebyshevFilter(matrix, x, n, b, degree, centre, half);
+    // Keep the amplification of the strongest active direction below ~1e10 so the weakest wanted
+    // directions are not drowned in its rounding error.
+    const reach = Math.max(Math.abs(top - centre), Math.abs(-top - centre)) / half;
+    const degree = Math.max(2, Math.min(80, Math.floor(Math.acosh(1e10) / Math.acosh(Math.max(reach, 1 + 1e-9)))));
+    const filtered = chebyshevFilter(matrix, toRows(x, n, locked, b), n, active, degree, centre, half, toRows(x, n, 0, locked), theta.slice(0, locked));
+    fromRows(filtered, x, n, locked, b);
     orthonormalise(x, n, b, random);
   }
 
@@ -203,17 +216,79 @@ export function sparseEigs(matrix: Csr, m: number, options: SparseEigenOptions =
   return { values, vectors, cycles: cycle, maxResidual: Math.max(0, ...residuals.slice(0, m)) };
 }
 
-/** Y = T_d((M − c·I)/e) · X by the three-term recurrence, on a column-major block. */
-function chebyshevFilter(matrix: Csr, x: Float64Array, n: number, b: number, degree: number, centre: number, half: number): Float64Array {
+/** Columns [from, to) of a column-major n × b block as a row-major n × (to − from) block. */
+function toRows(x: Float64Array, n: number, from: number, to: number): Float64Array {
+  const w = to - from;
+  const out = new Float64Array(n * w);
+  for (let j = 0; j < w; j++) {
+    const o = (from + j) * n;
+    for (let i = 0; i < n; i++) out[i * w + j] = x[o + i]!;
+  }
+  return out;
+}
+
+/** Writes a row-major n × (to − from) block back into columns [from, to) of a column-major block. */
+function fromRows(rows: Float64Array, x: Float64Array, n: number, from: number, to: number): void {
+  const w = to - from;
+  for (let j = 0; j < w; j++) {
+    const o = (from + j) * n;
+    for (let i = 0; i < n; i++) x[o + i] = rows[i * w + j]!;
+  }
+}
+
+/**
+ * y = (M − Q Λ Qᵀ) x for a row-major n × w block x: one pass over the sparse rows updates all w
+ * columns at once (contiguous), then the deflation by the locked pairs (Q row-major n × L).
+ */
+function deflatedProduct(m: Csr, x: Float64Array, w: number, y: Float64Array, q: Float64Array, lambda: number[]): void {
+  const n = m.rows;
+  const { indptr, indices, values } = m;
+  y.fill(0);
+  for (let i = 0; i < n; i++) {
+    const yo = i * w;
+    for (let e = indptr[i]!; e < indptr[i + 1]!; e++) {
+      const v = values[e]!;
+      const xo = indices[e]! * w;
+      for (let j = 0; j < w; j++) y[yo + j]! += v * x[xo + j]!;
+    }
+  }
+  const l = lambda.length;
+  if (l === 0) return;
+  // c = Λ Qᵀ x  (L × w)
+  const c = new Float64Array(l * w);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < l; p++) {
+      const qv = q[i * l + p]!;
+      if (qv === 0) continue;
+      const co = p * w;
+      const xo = i * w;
+      for (let j = 0; j < w; j++) c[co + j]! += qv * x[xo + j]!;
+    }
+  }
+  for (let p = 0; p < l; p++) for (let j = 0; j < w; j++) c[p * w + j]! *= lambda[p]!;
+  for (let i = 0; i < n; i++) {
+    const yo = i * w;
+    for (let p = 0; p < l; p++) {
+      const qv = q[i * l + p]!;
+      if (qv === 0) continue;
+      const co = p * w;
+      for (let j = 0; j < w; j++) y[yo + j]! -= qv * c[co + j]!;
+    }
+  }
+}
+
+/** Y = T_d((M' − c·I)/e) · X by the three-term recurrence on a row-major block, M' the deflated operator. */
+function chebyshevFilter(matrix: Csr, x: Float64Array, n: number, w: number, degree: number, centre: number, half: number, q: Float64Array, lambda: number[]): Float64Array {
   let previous: Float64Array = x;
-  let current: Float64Array = csrTimesBlock(matrix, x, b);
+  let current: Float64Array = new Float64Array(n * w);
+  deflatedProduct(matrix, x, w, current, q, lambda);
   for (let i = 0; i < current.length; i++) current[i] = (current[i]! - centre * x[i]!) / half;
-  let scratch: Float64Array = new Float64Array(n * b);
+  let scratch: Float64Array = new Float64Array(n * w);
   for (let d = 2; d <= degree; d++) {
-    csrTimesBlock(matrix, current, b, scratch);
+    deflatedProduct(matrix, current, w, scratch, q, lambda);
     for (let i = 0; i < scratch.length; i++) scratch[i] = (2 * (scratch[i]! - centre * current[i]!)) / half - previous[i]!;
     const next = scratch;
-    scratch = previous === x ? new Float64Array(n * b) : previous;
+    scratch = previous === x ? new Float64Array(n * w) : previous;
     previous = current;
     current = next;
   }

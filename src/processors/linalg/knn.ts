@@ -17,9 +17,14 @@ export type KnnMethod = 'auto' | 'exact' | 'hnsw';
 
 export interface KnnOptions {
   method?: KnnMethod;
-  /** Rows above which `auto` switches from exact search to an HNSW index. */
-  exactLimit?: number;
+  /**
+   * `auto` searches exactly while N²·F stays within this many multiply-adds (1.6·10¹¹: N ≈ 12 500
+   * at F = 1024, N ≈ 70 000 at F = 32) and uses an HNSW index above.
+   */
+  exactBudget?: number;
 }
+
+export const EXACT_BUDGET = 1.6e11;
 
 /** Exact float64 Euclidean distance between rows i of `a` and j of `b`. */
 function distance(a: Float32Array, i: number, b: Float32Array, j: number, d: number): number {
@@ -58,13 +63,13 @@ function candidates(x: Float32Array, n: number, d: number, count: number, method
 
 /**
  * k nearest neighbours of each row of the row-major `x` (n × d). Candidates come from usearch
- * (brute force up to `exactLimit` rows, HNSW above); their distances are then recomputed in float64
+ * (brute force while N²·F ≤ `exactBudget`, HNSW above); their distances are then recomputed in float64
  * and re-sorted, so the neighbour order matches a float64 `pdist` + `argsort` up to exact ties
  * (broken by the smaller index). The self match is removed explicitly, even among duplicates.
  */
 export function knnSearch(x: Float32Array, n: number, d: number, k: number, options: KnnOptions = {}): KnnGraph {
   if (k < 1 || k > n - 1) throw new Error(`cannot find ${k} neighbours among ${n} points`);
-  const method = options.method === 'exact' || options.method === 'hnsw' ? options.method : n <= (options.exactLimit ?? 12000) ? 'exact' : 'hnsw';
+  const method = options.method === 'exact' || options.method === 'hnsw' ? options.method : n * n * d <= (options.exactBudget ?? EXACT_BUDGET) ? 'exact' : 'hnsw';
   // A margin of extra candidates absorbs float32 rounding in usearch's ranking.
   const count = Math.min(n, k + 1 + Math.max(8, Math.ceil(k / 4)));
   const keys = candidates(x, n, d, count, method);
