@@ -12,6 +12,7 @@ export class Emitter {
   /** Static shape of every value the compiler knows (forward values and everything emitted). */
   readonly shapes: Map<string, number[]>;
   private readonly scalars = new Map<number, string>();
+  private readonly arrays = new Map<Float32Array, string>();
 
   constructor(graph: Graph, shapes: Map<string, number[]>) {
     this.builder = new GraphBuilder(graph);
@@ -38,8 +39,19 @@ export class Emitter {
     return outs;
   }
 
-  /** A float32 constant (initializer) of the given shape. */
+  /**
+   * A float32 constant (initializer) of the given shape. A Float32Array is used without copying and
+   * emitted once however often it is asked for (rules reuse modified weights between passes).
+   */
   constant(values: ArrayLike<number>, dims: number[], prefix = 'rel_const'): string {
+    if (values instanceof Float32Array) {
+      const known = this.arrays.get(values);
+      if (known && sameShape(this.shape(known), dims)) return known;
+      const name = this.builder.addInitializer({ name: prefix, dataType: 'float32', dims: [...dims], data: values });
+      this.arrays.set(values, name);
+      this.shapes.set(name, dims);
+      return name;
+    }
     const name = this.builder.constant(values, dims, prefix);
     this.shapes.set(name, dims);
     return name;

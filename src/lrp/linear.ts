@@ -150,20 +150,44 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
   return null;
 }
 
-// ---- weight algebra (compile time; the weights are constants) ----
+// ---- weight algebra (compile time; the weights are constants; plain loops: ResNet-50 has 25M of them) ----
 
-export const positive = (w: Float32Array): Float32Array => w.map((v) => (v > 0 ? v : 0));
-export const negative = (w: Float32Array): Float32Array => w.map((v) => (v < 0 ? v : 0));
-export const onesLike = (w: Float32Array): Float32Array => new Float32Array(w.length).fill(1);
-export const squared = (w: Float32Array): Float32Array => w.map((v) => v * v);
-/** w + γ·clampedPart(w) */
-export const plusScaled = (w: Float32Array, part: Float32Array, gamma: number): Float32Array => w.map((v, i) => v + gamma * part[i]!);
-export function addWeights(a: Float32Array, b: Float32Array): Float32Array {
-  return a.map((v, i) => v + b[i]!);
+function mapWeights(w: Float32Array, f: (v: number) => number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = f(w[i]!);
+  return out;
 }
+export const positive = (w: Float32Array): Float32Array => mapWeights(w, (v) => (v > 0 ? v : 0));
+export const negative = (w: Float32Array): Float32Array => mapWeights(w, (v) => (v < 0 ? v : 0));
+export const onesLike = (w: Float32Array): Float32Array => new Float32Array(w.length).fill(1);
+export const squared = (w: Float32Array): Float32Array => mapWeights(w, (v) => v * v);
+/** w + γ·part (part = w⁺ or w⁻) */
+export function plusScaled(w: Float32Array, part: Float32Array, gamma: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i]! + gamma * part[i]!;
+  return out;
+}
+export function addWeights(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!;
+  return out;
+}
+
+/** Stacked weights already built, so a rule's forward and adjoint share one constant. */
+const stackCache = new WeakMap<Float32Array, Array<{ weights: Float32Array[]; axis: number; result: { data: Float32Array; dims: number[] } }>>();
 
 /** Concatenates weights along `axis` of `dims` (compile time). */
 function concatWeights(weights: Float32Array[], dims: number[], axis: number): { data: Float32Array; dims: number[] } {
+  const cached = stackCache.get(weights[0]!)?.find((e) => e.axis === axis && e.weights.length === weights.length && e.weights.every((w, i) => w === weights[i]));
+  if (cached) return cached.result;
+  const result = concatWeightsUncached(weights, dims, axis);
+  const list = stackCache.get(weights[0]!) ?? [];
+  list.push({ weights, axis, result });
+  stackCache.set(weights[0]!, list);
+  return result;
+}
+
+function concatWeightsUncached(weights: Float32Array[], dims: number[], axis: number): { data: Float32Array; dims: number[] } {
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = dims.slice(axis).reduce((a, b) => a * b, 1);
   const data = new Float32Array(weights.length * weights[0]!.length);
