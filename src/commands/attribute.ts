@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
 import type { MethodOptions } from '../lrp/attributors.js';
@@ -139,7 +139,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to <file>.partial until the run finishes; {shard} is replaced by the shard index (required)')
     .option('--composite <name>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or none for the plain gradient (default: ${DEFAULT_COMPOSITE}; none when --rules is given)`)
     .option('--rules <file>', 'YAML rule map (rules: / first: lists of {match, rule, params}); its entries take precedence over the composite (default: none)')
-    .option('--attributor <name>', `${ATTRIBUTORS.join(', ')} (default: gradient — with a composite this is LRP)`, (v: string) => {
+    .option('--attributor <name>', `${ATTRIBUTORS.join(', ')} (with a composite, gradient is LRP)`, (v: string) => {
       if (!(ATTRIBUTORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${ATTRIBUTORS.join(', ')}`);
       return v;
     }, 'gradient')
@@ -152,23 +152,23 @@ export function register(program: Command): void {
     .option('--stabilizer <value>', 'denominator stabiliser of the other rules (default: 1e-6)', nonNegative)
     .option('--beta-smooth <value>', 'beta of the beta-smooth composite (default: 10)', number)
     .option('--zero-params <names>', 'parameters the composite\'s rules zero: bias, weight (comma-separated) (default: none)', zeroParams)
-    .option('--steps <n>', 'integrated-gradients: path steps (default: 20)', positiveInteger, 20)
-    .option('--baseline <value>', 'integrated-gradients: constant baseline input (default: 0)', number, 0)
-    .option('--noise-level <value>', 'smoothgrad: noise standard deviation relative to each sample\'s value range (default: 0.1)', nonNegative, 0.1)
-    .option('--samples <n>', 'smoothgrad: noisy samples, the last one noise-free (default: 20)', positiveInteger, 20)
-    .option('--window <sizes>', 'occlusion: window size, one number or one per trailing axis (comma-separated) (default: 8)', integerList, [8])
-    .option('--stride <sizes>', 'occlusion: window stride, like --window (default: 8)', integerList, [8])
-    .option('--occlusion-score <kind>', 'occlusion: logit = each window scores the target logit; seed = the one-hot seed itself, i.e. Zennit with a constant attr_output (every window scores 1) (default: logit)', (v: string) => {
+    .option('--steps <n>', 'integrated-gradients: path steps', positiveInteger, 20)
+    .option('--baseline <value>', 'integrated-gradients: constant baseline input', number, 0)
+    .option('--noise-level <value>', 'smoothgrad: noise standard deviation relative to each sample\'s value range', nonNegative, 0.1)
+    .option('--samples <n>', 'smoothgrad: noisy samples, the last one noise-free', positiveInteger, 20)
+    .addOption(new Option('--window <sizes>', 'occlusion: window size, one number or one per trailing axis (comma-separated)').argParser(integerList).default([8], '8'))
+    .addOption(new Option('--stride <sizes>', 'occlusion: window stride, like --window').argParser(integerList).default([8], '8'))
+    .option('--occlusion-score <kind>', 'occlusion: logit = each window scores the target logit; seed = the one-hot seed itself, i.e. Zennit with a constant attr_output (every window scores 1)', (v: string) => {
       if (v !== 'logit' && v !== 'seed') throw new InvalidArgumentError('must be logit or seed');
       return v;
     }, 'logit')
-    .option('--target <which>', 'class to attribute: label, prediction or a class index; the output relevance is its one-hot vector (default: label)', (v: string) => {
+    .option('--target <which>', 'class to attribute: label, prediction or a class index; the output relevance is its one-hot vector', (v: string) => {
       parseTarget(v);
       return v;
     }, 'label')
-    .option('--batch-size <n>', 'samples per onnxruntime run (default: 16)', positiveInteger, 16)
+    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger, 16)
     .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
-    .option('-q, --quiet', 'no progress or summary output (default: show them)', false);
+    .option('-q, --quiet', 'no progress or summary output', false);
   addRunOptions(command)
     .action(async (options: AttributeOptions) => {
       await run(options);
