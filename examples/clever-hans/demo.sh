@@ -43,11 +43,11 @@ xai() {
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s[%s] %s%s\n' "$bold" "$1" "$2" "$plain"; }
 
-started=$(date +%s)
 if [ ! -f "$root/dist/cli.js" ]; then
   step 0/6 "build: dist/ is missing, compiling once (npm run build)"
   (cd "$root" && npm run build)
 fi
+started=$(date +%s)
 mkdir -p "$out"
 
 step 1/6 "canonize: fold the BatchNorm into its convolution, so LRP sees plain layers"
