@@ -21,7 +21,7 @@
  * compare figures measured in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,7 +161,7 @@ async function writeImageDataset(path: string, n: number): Promise<void> {
   await h5wasm.ready;
   const file = new h5wasm.File(path, 'w');
   const rows = 1000;
-  const data = file.create_dataset({ name: 'data', data: new Uint8Array(0), shape: [0, 3, 64, 64], maxshape: [null, 3, 64, 64], chunks: [64, 3, 64, 64], dtype: '|u1' });
+  const data = file.create_dataset({ name: 'data', data: new Uint8Array(0), shape: [0, 3, 64, 64], maxshape: [null, 3, 64, 64], chunks: [64, 3, 64, 64], dtype: '<B' });
   for (let start = 0; start < n; start += rows) {
     const end = Math.min(n, start + rows);
     const chunk = new Uint8Array((end - start) * 3 * 64 * 64);
@@ -182,11 +182,13 @@ async function memory(): Promise<void> {
     await writeImageDataset(dataset, n);
     const out = join(dir, 'attribution.h5');
     // Run the CLI in a child that reports its own peak RSS (getrusage) when main() returns.
-    const script = `import('${join(root, 'dist', 'cli.js')}').then(async (m) => { const code = await m.main(process.argv); process.stdout.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'); process.exitCode = code; });`;
+    // (A file, not `node -e`: worker threads inherit execArgv, and `--input-type` breaks them.)
+    const script = join(dir, 'cli-with-rss.mjs');
+    writeFileSync(script, `import { main } from '${join(root, 'dist', 'cli.js')}';\nconst code = await main(process.argv);\nprocess.stdout.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n');\nprocess.exitCode = code;\n`);
     const args = ['attribute', '--model', join(modelsDir, 'small_cnn.onnx'), '--dataset', dataset, '-o', out, '--composite', 'epsilon-gamma-box', '--normalize', 'imagenet', '--batch-size', '32', '--threads', '1', '--quiet'];
     const began = performance.now();
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'node', 'xai-tools', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

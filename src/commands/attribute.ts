@@ -4,7 +4,6 @@ import { UserError } from '../errors.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';
-import { readModel } from '../onnx/codec.js';
 import { attributeDataset } from '../run/attribute-dataset.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 
@@ -110,10 +109,8 @@ async function run(options: AttributeOptions): Promise<void> {
   const target = parseTarget(options.target);
   const method = methodOf(options);
   ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
-  const model = readModel(options.model);
   await attributeDataset({
     modelPath: options.model,
-    model,
     datasetPath: options.dataset,
     output: options.output,
     batchSize: options.batchSize,

@@ -10,14 +10,14 @@ import { openDataset, type Dataset } from '../io/dataset.js';
 import { openImageDirectory, openImageFolder } from '../io/dataset-images.js';
 import type { AttributorOptions } from '../lrp/engine.js';
 import { openSampleSource, type SampleSource as RangeSource } from '../lrp/samples.js';
-import type { Model } from '../onnx/ir.js';
+import type { Dim } from '../onnx/ir.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
 import { runAttribution, type EngineSummary, type SampleBatch } from './engine.js';
 import { defaultZBoxBounds, hasPreprocessOptions, parseModelPreprocess, parseRunConfig, type RunConfig, type RunOptionValues } from './options.js';
 import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from './output.js';
 import { describePreprocess, imagePreprocessFor, type PreprocessSpec } from './preprocess.js';
-import { startAttributorWorker, type BatchModel } from './remote-attributor.js';
+import { openModelWorker, type ModelWorker } from './remote-attributor.js';
 import { shardSelection } from './shard.js';
 import { openAttributionSink } from './sink.js';
 import { indexedDataset, indexedRanges, sampleSource, type IndexedSamples } from './source.js';
@@ -26,9 +26,8 @@ import { isWholeDataset, selectSamples } from './subset.js';
 export type TargetChoice = 'label' | 'prediction' | number;
 
 export interface DatasetAttributionRequest {
+  /** The ONNX model; read (and canonized, per `method`) in the worker thread that runs it. */
   modelPath: string;
-  /** The model as it will be compiled (already canonized unless the user said not to). */
-  model: Model;
   datasetPath: string;
   output: string;
   batchSize: number;
@@ -45,8 +44,7 @@ export interface DatasetAttributionRequest {
 }
 
 /** [C, H, W] of an image model's input (H, W undefined when symbolic); undefined for other models. */
-function imageInput(model: Model): { channels: number; height?: number; width?: number } | undefined {
-  const shape = model.graph.inputs[0]?.shape;
+function imageInput(shape: Dim[] | undefined): { channels: number; height?: number; width?: number } | undefined {
   if (!shape || shape.length !== 4) return undefined;
   const dim = (d: unknown): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
   const channels = dim(shape[1]);
@@ -120,7 +118,16 @@ function targetsFor(choice: TargetChoice, batch: SampleBatch, numClasses: number
 /** Runs the whole thing; resolves to the engine's summary, or undefined when `--resume` found the run finished. */
 export async function attributeDataset(request: DatasetAttributionRequest): Promise<EngineSummary | undefined> {
   const config = parseRunConfig(request.values, request.datasetPath);
-  const image = imageInput(request.model);
+  const worker = await openModelWorker(request.modelPath);
+  try {
+    return await attributeWith(worker, config, request);
+  } finally {
+    await worker.close();
+  }
+}
+
+async function attributeWith(worker: ModelWorker, config: RunConfig, request: DatasetAttributionRequest): Promise<EngineSummary | undefined> {
+  const image = imageInput(worker.inputShape);
   if (!image && config.datasetType !== 'hdf5') {
     throw new UserError(request.modelPath, 'image datasets need an image model with input (N, C, H, W)');
   }
@@ -130,7 +137,6 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
   const preprocess = image ? parseModelPreprocess(request.values, config.datasetType, image) : undefined;
   const progress = await createProgress({ quiet: config.quiet });
   const input = await openInput(config, request.datasetPath, preprocess);
-  let model: BatchModel | undefined;
   try {
     const sampleShape = [...input.samples.sampleShape];
     if (input.count === 0) throw new UserError(request.datasetPath, 'the dataset has no samples');
@@ -164,7 +170,7 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
     const zBox = image ? defaultZBoxBounds(preprocess, config.datasetType, image.channels) : undefined;
     // A graph compiled for more samples than the run has would only compute padding.
     const batchSize = Math.max(1, Math.min(request.batchSize, planned.length));
-    model = await startAttributorWorker(request.model, {
+    const model = await worker.compile({
       ...request.method(zBox),
       batchSize,
       sampleShape,
@@ -175,7 +181,6 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
     if (typeof request.target === 'number' && request.target >= numClasses) {
       throw new UserError('--target', `class ${request.target} is outside the model's ${numClasses} classes`);
     }
-    const attributor = model;
     const summary = await runAttribution({
       planned,
       batchSize,
@@ -185,7 +190,7 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
       openSink: (rows) => openAttributionSink(paths, { sampleShape, numClasses, withIndex, labelShape: [...input.samples.labelShape] }, rows),
       withIndex,
       source: sampleSource(input.samples, { preprocess, skipBad: config.skipBad }),
-      attributor: { run: (batch) => attributor.run(batch.data, targetsFor(request.target, batch, numClasses, request.datasetPath)) },
+      attributor: { run: (batch) => model.run(batch.data, targetsFor(request.target, batch, numClasses, request.datasetPath)) },
       progress,
       unit: image ? 'images' : 'samples',
       signal: interruptSignal,
@@ -196,7 +201,6 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
     return summary;
   } finally {
     progress.finish();
-    await model?.close();
     input.close();
   }
 }
