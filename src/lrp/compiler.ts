@@ -162,7 +162,7 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
       if (op === 'Clip' && node.inputs[1] && constantNonNegative(node.inputs[1])) nonneg = true;
       if (op === 'Pad' && node.inputs[2] && !constantNonNegative(node.inputs[2])) nonneg = false;
     }
-    if (nonneg && node.outputs[0]) nonNegative.add(node.outputs[0]);
+    if (nonneg) for (const o of op === 'Split' ? node.outputs : node.outputs.slice(0, 1)) if (o) nonNegative.add(o);
   }
 
   // Kinds and rules, in graph order.
