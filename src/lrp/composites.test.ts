@@ -124,3 +124,27 @@ describe('rule selection', () => {
     expect(() => buildComposite('epsilon-pluss', {})).toThrow(/unknown composite "epsilon-pluss"/);
   });
 });
+
+describe('conservation on a real CNN with zeroed biases', () => {
+  it('epsilon-plus (z-plus convolutions, epsilon dense, max-pool routing): Σ relevance = 1 per sample', async () => {
+    const { readModel } = await import('../onnx/codec.js');
+    const { compileAttributor } = await import('./engine.js');
+    const { conformanceData, conformanceDir } = await import('../onnx/testing.js');
+    const model = readModel(`${conformanceDir}/cnn_bn.folded.onnx`);
+    for (const node of model.graph.nodes) {
+      if ((node.opType === 'Conv' || node.opType === 'Gemm') && node.inputs[2]) model.graph.initializers.get(node.inputs[2])!.data.fill(0);
+    }
+    const { input } = await conformanceData('cnn_bn');
+    for (const composite of ['epsilon-plus', 'epsilon-alpha2-beta1', 'epsilon-gamma-box', 'epsilon-plus-flat']) {
+      const engine = await compileAttributor(model, { batchSize: 4, spec: buildComposite(composite, { low: -3, high: 3 }) });
+      try {
+        const { relevance } = await engine.run(input, Int32Array.of(0, 1, 2, 3));
+        const n = relevance.length / 4;
+        const sums = [0, 1, 2, 3].map((s) => relevance.subarray(s * n, (s + 1) * n).reduce((a, v) => a + v, 0));
+        expectClose(sums, [1, 1, 1, 1], 1e-3);
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+});
