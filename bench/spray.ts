@@ -93,7 +93,7 @@ if (child >= 0) {
   console.log(`spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread`);
   console.log('   N    wall s   CPU s   peak RSS   CoRelAy   speed-up (CPU)   per step (wall s)');
   for (const n of list) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) {
       console.error(r.stderr);
       process.exitCode = 1;

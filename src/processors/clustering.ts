@@ -1,8 +1,8 @@
-import { type Tensor, asFloat32, asFloat64, expectTensor, tensor } from './data.js';
+import { type Tensor, asFloat64, expectTensor, tensor } from './data.js';
 import { type Dendrogram, cutTree, wardTree } from './cluster/ward.js';
 import { dbscanLabels, hdbscanLabels, type ReachabilityTree, reachabilityTree } from './cluster/density.js';
 import { kmeans } from './cluster/kmeans.js';
-import { knnSearch } from './linalg/knn.js';
+import { sharedKnn } from './shared-knn.js';
 import { param } from './param.js';
 import { type BaseOptions, defineProcessor, Processor, type RunContext } from './processor.js';
 
@@ -26,7 +26,7 @@ function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, mi
   let tree = byMin.get(minSamples);
   if (!tree) {
     const k = Math.min(Math.max(minSamples - 1, 1), n - 1);
-    const g = knnSearch(asFloat32(t), n, d, k);
+    const g = sharedKnn(t, k);
     tree = reachabilityTree(x, n, d, minSamples, g, context.checkpoint);
     byMin.set(minSamples, tree);
   }

@@ -5,6 +5,7 @@ import { asSparseMatrix } from './graph.js';
 import { fixSign, sparseEigs } from './linalg/eigs.js';
 import { knnSearch } from './linalg/knn.js';
 import { tsne } from './embed/tsne.js';
+import { sharedKnn } from './shared-knn.js';
 import { param } from './param.js';
 import { type BaseOptions, defineProcessor, Processor } from './processor.js';
 import { Random } from './random.js';
@@ -31,7 +32,7 @@ export const EigenDecompositionType = defineProcessor<EigenDecompositionParams>(
     nEigval: param.int({ description: 'eigenpairs to compute (shrunk to N−1 for small inputs)', default: 32, min: 1 }),
     which: param.oneOf(['LM', 'LA', 'SA'] as const, { description: 'largest magnitude, largest or smallest algebraic μ', default: 'LM' }),
     normalize: param.bool({ description: 'scale each row of the eigenvector matrix to unit length', default: true }),
-    tolerance: param.number({ description: 'residual tolerance of the eigensolver', default: 1e-9, min: 0, exclusiveMin: true }),
+    tolerance: param.number({ description: 'residual tolerance ‖Mv − μv‖ of the eigensolver (bounds the eigenvalue error)', default: 1e-7, min: 0, exclusiveMin: true }),
     seed: param.int({ description: 'seed of the start block', default: 0 }),
   },
   label: () => 'spectral',
@@ -91,7 +92,7 @@ export const TsneType = defineProcessor<TsneParams>({
     if (n < 2) return tensor('float32', [n, 2], new Float32Array(2 * n));
     const perplexity = Math.max(Math.min(p.perplexity, (n - 1) / 3), 0.5);
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
-    const graph = knnSearch(asFloat32(t), n, d, k);
+    const graph = sharedKnn(t, k);
     const y = tsne(graph, { perplexity, earlyExaggeration: p.earlyExaggeration, maxIter: p.maxIter, angle: p.angle, seed: p.seed, checkpoint: context.checkpoint });
     return tensor('float32', [n, 2], Float32Array.from(y));
   },

@@ -161,24 +161,32 @@ class QuadTree {
     const w = Math.max(maxX - minX, maxY - minY, 1e-12) * (1 + 1e-6);
     this.node((minX + maxX) / 2, (minY + maxY) / 2, w);
     for (let i = 0; i < n; i++) this.insert(i, y[2 * i]!, y[2 * i + 1]!);
+    this.finish();
   }
 
   private insert(i: number, px: number, py: number): void {
+    // During the build COM_X/COM_Y hold coordinate *sums*; finish() turns them into means.
     let id = 0;
     for (let depth = 0; ; depth++) {
       const o = id * STRIDE;
-      const nodes = this.nodes;
+      let nodes = this.nodes;
       const c = nodes[o + COUNT]!;
-      nodes[o + COM_X] = (nodes[o + COM_X]! * c + px) / (c + 1);
-      nodes[o + COM_Y] = (nodes[o + COM_Y]! * c + py) / (c + 1);
-      nodes[o + COUNT] = c + 1;
       if (nodes[o + CHILD] === -1) {
         if (c === 0) {
+          nodes[o + COM_X] = px;
+          nodes[o + COM_Y] = py;
+          nodes[o + COUNT] = 1;
           nodes[o + POINT] = i;
           return;
         }
-        if (depth > 48) return; // coincident points: keep them aggregated in this leaf
-        // Split: create four children and push the resident point down.
+        if (depth > 48) {
+          // Coincident points: keep them aggregated in this leaf.
+          nodes[o + COM_X]! += px;
+          nodes[o + COM_Y]! += py;
+          nodes[o + COUNT] = c + 1;
+          return;
+        }
+        // Split: create four children and move the resident point down.
         const half = this.geometry[id * 3 + 2]! / 2;
         const cx = this.geometry[id * 3]!;
         const cy = this.geometry[id * 3 + 1]!;
@@ -186,21 +194,35 @@ class QuadTree {
         this.node(cx + half / 2, cy - half / 2, half);
         this.node(cx - half / 2, cy + half / 2, half);
         this.node(cx + half / 2, cy + half / 2, half);
-        const fresh = this.nodes;
-        fresh[o + CHILD] = first;
-        const resident = fresh[o + POINT]!;
-        fresh[o + POINT] = -1;
-        if (resident >= 0) {
-          const rx = (fresh[o + COM_X]! * (c + 1) - px) / c;
-          const ry = (fresh[o + COM_Y]! * (c + 1) - py) / c;
-          const q = this.quadrant(id, rx, ry) * STRIDE;
-          fresh[q + COUNT] = c;
-          fresh[q + COM_X] = rx;
-          fresh[q + COM_Y] = ry;
-          fresh[q + POINT] = resident;
-        }
+        nodes = this.nodes;
+        nodes[o + CHILD] = first;
+        const resident = nodes[o + POINT]!;
+        nodes[o + POINT] = -1;
+        const rx = nodes[o + COM_X]! / c;
+        const ry = nodes[o + COM_Y]! / c;
+        const q = this.quadrant(id, rx, ry) * STRIDE;
+        nodes[q + COUNT] = c;
+        nodes[q + COM_X] = nodes[o + COM_X]!;
+        nodes[q + COM_Y] = nodes[o + COM_Y]!;
+        nodes[q + POINT] = resident;
       }
+      nodes[o + COM_X]! += px;
+      nodes[o + COM_Y]! += py;
+      nodes[o + COUNT] = c + 1;
       id = this.quadrant(id, px, py);
+    }
+  }
+
+  /** Coordinate sums → centres of mass. */
+  private finish(): void {
+    const nodes = this.nodes;
+    for (let id = 0; id < this.size; id++) {
+      const o = id * STRIDE;
+      const c = nodes[o + COUNT]!;
+      if (c > 0) {
+        nodes[o + COM_X] = nodes[o + COM_X]! / c;
+        nodes[o + COM_Y] = nodes[o + COM_Y]! / c;
+      }
     }
   }
 
@@ -371,6 +393,9 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   for (let i = 0; i < 2 * n; i++) y[i] = 1e-4 * random.gaussian();
   if (n < 2) return y;
   const p = jointProbabilities(graph, perplexity);
+  const rowStart = new Int32Array(n + 1);
+  for (let e = 0; e < p.rows.length; e++) rowStart[p.rows[e]! + 1]!++;
+  for (let i = 0; i < n; i++) rowStart[i + 1]! += rowStart[i]!;
   const update = new Float64Array(2 * n);
   const gains = new Float64Array(2 * n).fill(1);
   const grad = new Float64Array(2 * n);
@@ -386,18 +411,25 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     // Repulsion: Σ_j q_ij² (y_i − y_j) and Z = Σ_ij q_ij, approximated by the quadtree.
     tree.build(y, n);
     const z = repulsion(tree, y, theta, negX, negY, lists) - n; // minus the n self-pairs (q_ii = 1)
-    // Attraction over the sparse P (each stored pair once, applied to both ends).
+    // Attraction over the sparse P (each stored pair once, applied to both ends; rows ascend).
     grad.fill(0);
-    for (let e = 0; e < p.values.length; e++) {
-      const i = p.rows[e]!;
-      const j = p.cols[e]!;
-      const dx = y[2 * i]! - y[2 * j]!;
-      const dy = y[2 * i + 1]! - y[2 * j + 1]!;
-      const f = (exag * p.values[e]!) / (1 + dx * dx + dy * dy);
-      grad[2 * i]! += f * dx;
-      grad[2 * i + 1]! += f * dy;
-      grad[2 * j]! -= f * dx;
-      grad[2 * j + 1]! -= f * dy;
+    for (let i = 0; i < n; i++) {
+      const yi = y[2 * i]!;
+      const yj0 = y[2 * i + 1]!;
+      let gx = 0;
+      let gy = 0;
+      for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) {
+        const j = p.cols[e]!;
+        const dx = yi - y[2 * j]!;
+        const dy = yj0 - y[2 * j + 1]!;
+        const f = (exag * p.values[e]!) / (1 + dx * dx + dy * dy);
+        gx += f * dx;
+        gy += f * dy;
+        grad[2 * j]! -= f * dx;
+        grad[2 * j + 1]! -= f * dy;
+      }
+      grad[2 * i]! += gx;
+      grad[2 * i + 1]! += gy;
     }
     let gradNorm = 0;
     const zInv = 1 / Math.max(z, 1e-300);
