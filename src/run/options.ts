@@ -47,13 +47,13 @@ export function addRunOptions(command: Command): Command {
         .choices([...DATASET_TYPES])
         .default(undefined, 'hdf5 for a file, image_folder for a directory'),
     )
-    .option('--label-regex <regex>', 'image_directory: Python-style regex on the full path whose group 1 is the class index (e.g. "^.*/label-([0-9]+)/.*$")')
+    .option('--label-regex <regex>', 'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; required for image_directory)')
     .option('--input-size <W,H>', 'image datasets: model input width,height (default: the model input size)')
     .option('--resize <mode>', 'image datasets: exact (stretch to the input size) or shorter[=S] (shorter side to S, default the input size; needs --crop center)', 'exact')
     .option('--crop <mode>', 'center or none (default: center with --resize shorter, else none)')
-    .option('--mean <R,G,B>', 'per-channel mean subtracted from the [0,1] pixels (with --std)')
-    .option('--std <R,G,B>', 'per-channel standard deviation the pixels are divided by (with --mean)')
-    .addOption(new Option('--normalize <preset>', `named --mean/--std: ${Object.entries(NORMALIZE_PRESETS).map(([k, v]) => `${k} = mean ${v.mean.join(',')} std ${v.std.join(',')}`).join('; ')}`).choices(Object.keys(NORMALIZE_PRESETS)))
+    .option('--mean <R,G,B>', 'per-channel mean subtracted from the [0,1] pixels, with --std (default: none, pixels stay in [0,1])')
+    .option('--std <R,G,B>', 'per-channel standard deviation the pixels are divided by, with --mean (default: none)')
+    .addOption(new Option('--normalize <preset>', `named --mean/--std: ${Object.entries(NORMALIZE_PRESETS).map(([k, v]) => `${k} = mean ${v.mean.join(',')} std ${v.std.join(',')}`).join('; ')}; also makes --low/--high default to the normalised black and white images (default: none)`).choices(Object.keys(NORMALIZE_PRESETS)))
     .option('--indices <ranges>', 'attribute only these samples: indices and start:end ranges, end exclusive (e.g. 0:1000 or 3,7,10:20); rows then carry an index dataset (default: all)')
     .option('--labels <classes>', 'attribute only samples of these classes (e.g. 3,7) (default: all)')
     .option('--shard <I/N>', 'attribute shard I of N (every N-th block of samples); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o becomes I (default: no sharding)')
@@ -61,7 +61,7 @@ export function addRunOptions(command: Command): Command {
     .option('--resume', 'continue an interrupted run from the rows in <out>.partial (they are not recomputed); a finished output is left as is', false)
     .option('--overwrite', 'replace an existing output (and discard a partial one)', false)
     .option('--skip-bad', 'report an undecodable sample with its path and go on (default: stop the run)', false)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores of this machine; set it to the CPU quota in containers)')
     .addOption(new Option('--device <device>', 'cpu, or cuda (needs onnxruntime-node with its CUDA provider)').choices(['cpu', 'cuda']).default('cpu'))
     .option('--prefetch <n>', 'batches decoded ahead of the one being computed (1 or 2)', '1');
 }
