@@ -255,6 +255,33 @@ export function forwardSum(em: Emitter, layer: LinearLayer, terms: Array<{ u: st
   return em.sum(parts);
 }
 
+const flipCache = new WeakMap<Float32Array, { data: Float32Array; dims: number[] }>();
+
+/**
+ * Conv weight [out, in/g, k…] → the kernel whose correlation is its transposed convolution:
+ * [in, out/g, k…] with every spatial axis reversed (per group).
+ */
+function flippedKernel(weight: Float32Array, dims: number[], group: number): { data: Float32Array; dims: number[] } {
+  const cached = flipCache.get(weight);
+  if (cached) return cached;
+  const [out, inPerGroup] = dims as [number, number];
+  const k = dims.slice(2).reduce((a, b) => a * b, 1);
+  const outPerGroup = out / group;
+  const data = new Float32Array(weight.length);
+  for (let gi = 0; gi < group; gi++) {
+    for (let co = 0; co < outPerGroup; co++) {
+      for (let ci = 0; ci < inPerGroup; ci++) {
+        const src = ((gi * outPerGroup + co) * inPerGroup + ci) * k;
+        const dst = ((gi * inPerGroup + ci) * outPerGroup + co) * k;
+        for (let j = 0; j < k; j++) data[dst + k - 1 - j] = weight[src + j]!;
+      }
+    }
+  }
+  const result = { data, dims: [inPerGroup * group, outPerGroup, ...dims.slice(2)] };
+  flipCache.set(weight, result);
+  return result;
+}
+
 /** adj(W, s) for one weight (s output-shaped → input-shaped, batch taken from s). */
 function adjointOne(em: Emitter, layer: LinearLayer, s: string, weight: Float32Array, dims: number[], inChannels?: number): string {
   const inShape = [...em.shape(layer.input)];
@@ -279,6 +306,16 @@ function adjointOne(em: Emitter, layer: LinearLayer, s: string, weight: Float32A
     }
     const outShape = [...inShape];
     outShape[1] = (inChannels ?? dims[1]! * g.group);
+    // Stride 1: the adjoint is a plain convolution with the flipped, channel-transposed kernel,
+    // which onnxruntime runs markedly faster than ConvTranspose (about 1.6× on VGG-16's layers).
+    const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]!);
+    const flippedPads = [...reach.map((r, i) => r - g.pads[i]!), ...reach.map((r, i) => r - endPads[i]! + outputPadding[i]!)];
+    if (g.strides.every((v) => v === 1) && flippedPads.every((p) => p >= 0)) {
+      const flipped = flippedKernel(weight, dims, g.group);
+      return em.op('Conv', [s, em.constant(flipped.data, flipped.dims, 'rel_wflip')], {
+        pads: attr.ints(flippedPads), dilations: attr.ints(g.dilations), group: attr.int(g.group), kernel_shape: attr.ints(g.kernel),
+      }, outShape);
+    }
     return em.op('ConvTranspose', [s, em.constant(weight, dims, 'rel_w')], {
       strides: attr.ints(g.strides), pads: attr.ints([...g.pads.slice(0, spatial), ...endPads]), dilations: attr.ints(g.dilations),
       group: attr.int(g.group), kernel_shape: attr.ints(g.kernel), output_padding: attr.ints(outputPadding),

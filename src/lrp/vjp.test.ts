@@ -59,6 +59,8 @@ const w = (b: GraphBuilder, dims: number[], seed: number): string => b.constant(
 const cases: Array<[string, number[], Build]> = [
   ['Conv, groups 2, stride 2, pads 1', [1, 4, 5, 5], (b, x) => op(b, 'Conv', [x, w(b, [4, 2, 3, 3], 1), w(b, [4], 2)], { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) })],
   ['Conv, dilation 2, asymmetric pads, stride 2', [1, 2, 6, 7], (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2, 3], 3)], { dilations: attr.ints([2, 2]), strides: attr.ints([2, 2]), pads: attr.ints([0, 1, 1, 0]) })],
+  ['Conv, stride 1, groups 2, dilation 2, asymmetric pads (flipped-kernel adjoint)', [1, 4, 6, 5], (b, x) => op(b, 'Conv', [x, w(b, [6, 2, 3, 2], 15)], { group: attr.int(2), dilations: attr.ints([2, 1]), pads: attr.ints([2, 0, 1, 1]) })],
+  ['Conv 1-D, stride 1, pads 3 (beyond the kernel reach: transposed conv)', [1, 2, 5], (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2], 16)], { pads: attr.ints([3, 1]) })],
   ['Conv, auto_pad SAME_UPPER', [1, 2, 5, 5], (b, x) => op(b, 'Conv', [x, w(b, [2, 2, 2, 2], 4)], { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) })],
   ['ConvTranspose, stride 2, pads 1, output_padding 1', [1, 2, 3, 3], (b, x) => op(b, 'ConvTranspose', [x, w(b, [2, 3, 3, 3], 5), w(b, [3], 6)], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]), output_padding: attr.ints([1, 1]) })],
   ['Gemm, transB 0, alpha, beta, row bias', [2, 3], (b, x) => op(b, 'Gemm', [x, w(b, [3, 4], 7), w(b, [1, 4], 8)], { alpha: attr.float(0.5), beta: attr.float(2) })],
