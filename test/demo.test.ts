@@ -2,14 +2,15 @@
 // script runs the real chain (canonize → attribute → spray → heatmap → project init) on it, and
 // the chain finds the planted shortcut. Also checks that the Makefile agrees with the script and
 // rebuilds only what a changed input invalidates.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openH5, type Dataset, type Group } from '../src/io/hdf5.js';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { DEMO_CHAIN_TIMEOUT_MS, demoChain } from './helpers/demo-chain.js';
 
 const fixtureDir = join(repoRoot, 'fixtures', 'clever-hans');
 const exampleDir = join(repoRoot, 'examples', 'clever-hans');
@@ -27,21 +28,6 @@ const info = JSON.parse(readFileSync(join(fixtureDir, 'fixture.json'), 'utf8')) 
 const artifactClass = info.artifact_class;
 const artifactName = info.classes[artifactClass]!;
 const categoryName = String(artifactClass).padStart(8, '0');
-
-// The chain is slow on a busy one-core machine: give it room (the demo itself takes about a minute).
-const CHAIN_TIMEOUT_MS = 15 * 60_000;
-
-function runScript(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('clever-hans fixture', () => {
   it('has the dataset layout of formats.md §3.1 with the stamped samples listed in fixture.json', async () => {
@@ -100,16 +86,10 @@ describe('npm run demo (without serve)', () => {
   let out: string;
   let stdout = '';
 
+  // The chain's outputs are shared with test/browser/demo.test.ts: whichever file comes first runs it.
   beforeAll(async () => {
-    out = mkdtempSync(join(tmpdir(), 'xai-demo-'));
-    const run = await runScript('bash', [join(exampleDir, 'demo.sh'), '--no-serve'], { OUT: out, NO_COLOR: '1' });
-    stdout = run.stdout;
-    if (run.code !== 0) throw new Error(`demo.sh failed (exit ${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-  }, CHAIN_TIMEOUT_MS);
-
-  afterAll(() => {
-    if (out) rmSync(out, { recursive: true, force: true });
-  });
+    ({ out, stdout } = await demoChain());
+  }, DEMO_CHAIN_TIMEOUT_MS);
 
   it('prints every step as a copyable xai-tools command and writes every output', () => {
     for (const cmd of ['canonize', 'attribute', 'spray', 'heatmap', 'project init']) expect(stdout).toContain(`$ xai-tools ${cmd}`);
