@@ -43,9 +43,8 @@ export const DEFAULT_SHARD_BLOCK = 256;
 export function addRunOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--dataset-type <type>', 'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels from --label-regex)')
-        .choices([...DATASET_TYPES])
-        .default(undefined, 'hdf5 for a file, image_folder for a directory'),
+      new Option('--dataset-type <type>', 'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels from --label-regex) (default: hdf5 for a file, image_folder for a directory)')
+        .choices([...DATASET_TYPES]),
     )
     .option('--label-regex <regex>', 'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; required for image_directory)')
     .option('--input-size <W,H>', 'image datasets: model input width,height (default: the model input size)')
@@ -60,7 +59,7 @@ export function addRunOptions(command: Command): Command {
     .option('--shard-block <n>', 'samples per shard block', String(DEFAULT_SHARD_BLOCK))
     .option('--resume', 'continue an interrupted run from the rows in <out>.partial (they are not recomputed); a finished output is left as is', false)
     .option('--overwrite', 'replace an existing output (and discard a partial one)', false)
-    .option('--skip-bad', 'report an undecodable sample with its path and go on (default: stop the run)', false)
+    .option('--skip-bad', 'report an undecodable sample with its path and go on instead of stopping the run', false)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores of this machine; set it to the CPU quota in containers)')
     .addOption(new Option('--device <device>', 'cpu, or cuda (needs onnxruntime-node with its CUDA provider)').choices(['cpu', 'cuda']).default('cpu'))
     .option('--prefetch <n>', 'batches decoded ahead of the one being computed (1 or 2)', '1');
