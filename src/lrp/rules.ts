@@ -215,8 +215,17 @@ export const RULES: Record<string, RuleDefinition> = {
       const [zp, zn] = crossForward(ctx, xp, xn, Wu, Wd, bu, bd);
       // Masks come from the real output z (with the real bias): z = 0 passes nothing.
       const zero = em.scalar(0);
-      const sp = emitStabilizedRatio(em, em.where(em.greater(ctx.z, zero), ctx.R, zero), zp, stab);
-      const sn = emitStabilizedRatio(em, em.where(em.less(ctx.z, zero), ctx.R, zero), zn, stab);
+      let sp: string;
+      let sn: string;
+      const plain = !stab.clip && !stab.normScale && !(p.zero_params as string[] | undefined)?.includes('bias');
+      if (!xn && plain) {
+        // x ≥ 0: where z > 0, zp ≥ z > 0 and where z < 0, zn ≤ z < 0, so the stabiliser's sign is known.
+        sp = em.where(em.greater(ctx.z, zero), em.div(ctx.R, em.add(zp, em.scalar(stab.epsilon))), zero);
+        sn = em.where(em.less(ctx.z, zero), em.div(ctx.R, em.sub(zn, em.scalar(stab.epsilon))), zero);
+      } else {
+        sp = emitStabilizedRatio(em, em.where(em.greater(ctx.z, zero), ctx.R, zero), zp, stab);
+        sn = emitStabilizedRatio(em, em.where(em.less(ctx.z, zero), ctx.R, zero), zn, stab);
+      }
       return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sp, Wa: Wu, Wb: Wd }, { s: sn, Wa: Wd, Wb: Wu }]));
     },
   },
