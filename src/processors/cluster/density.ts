@@ -41,28 +41,29 @@ export function reachabilityTree(x: Float64Array, n: number, d: number, minSampl
     }
     core[i] = kCore === 0 ? 0 : lists.distances[i * lists.k + kCore - 1]!;
   }
-  const inTree = new Uint8Array(n);
   const best = new Float64Array(n).fill(Infinity);
   const parent = new Int32Array(n).fill(-1);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
   const weight = new Float64Array(Math.max(0, n - 1));
+  // Vertices not yet in the tree, compacted (swap-remove) so each step scans only those.
+  const rest = Int32Array.from({ length: n - 1 }, (_, i) => i + 1);
+  let restCount = n - 1;
   let current = 0;
-  inTree[0] = 1;
   for (let step = 0; step < n - 1; step++) {
     if ((step & 255) === 0) checkpoint();
     const cc = core[current]!;
-    let next = -1;
+    const a = current * d;
+    let nextAt = -1;
     let nextWeight = Infinity;
-    for (let j = 0; j < n; j++) {
-      if (inTree[j]) continue;
+    for (let r = 0; r < restCount; r++) {
+      const j = rest[r]!;
       const w = cc > core[j]! ? cc : core[j]!;
       const bj = best[j]!;
       if (w < bj) {
         // Partial sums stop as soon as the squared distance cannot beat best[j] any more.
         const limit = bj === Infinity ? Infinity : bj * bj;
         let s = 0;
-        const a = current * d;
         const b = j * d;
         for (let t = 0; t < d && s < limit; t++) {
           const v = x[a + t]! - x[b + t]!;
@@ -74,15 +75,16 @@ export function reachabilityTree(x: Float64Array, n: number, d: number, minSampl
           parent[j] = current;
         }
       }
-      if (best[j]! < nextWeight) {
+      if (best[j]! < nextWeight || (best[j] === nextWeight && nextAt >= 0 && j < rest[nextAt]!)) {
         nextWeight = best[j]!;
-        next = j;
+        nextAt = r;
       }
     }
+    const next = rest[nextAt]!;
+    rest[nextAt] = rest[--restCount]!;
     from[step] = parent[next]!;
     to[step] = next;
     weight[step] = nextWeight;
-    inTree[next] = 1;
     current = next;
   }
   // Sort edges by weight (stable on ties by insertion order).

@@ -43,8 +43,9 @@ function candidates(x: Float32Array, n: number, d: number, count: number, method
   const { exactSearch, Index, MetricKind, ScalarKind } = usearch;
   const out = new BigUint64Array(n * count);
   if (method === 'exact') {
-    // Queries in chunks so usearch's result buffers stay small.
-    const chunk = 4096;
+    // Queries in chunks so usearch's per-chunk buffers (about chunk × n distances and keys) stay
+    // near 200 MB whatever n is.
+    const chunk = Math.max(64, Math.min(4096, Math.floor(16e6 / n)));
     for (let start = 0; start < n; start += chunk) {
       const end = Math.min(n, start + chunk);
       const result = exactSearch(x, x.subarray(start * d, end * d), d, count, MetricKind.L2sq, 1) as { keys: BigUint64Array };
