@@ -110,6 +110,32 @@ describe('spray on the conformance data (CoRelAy reference)', () => {
     }
   });
 
+  it('reads back through h5py the way ViRelAy’s AnalysisDatabase does', () => {
+    // ViRelAy lists root keys as categories, the names of the FIRST category's cluster/embedding
+    // groups, and zips index / clustering / embedding rows (formats.md §5).
+    const script = [
+      'import sys, h5py, json',
+      'f = h5py.File(sys.argv[1], "r")',
+      'cats = list(f.keys())',
+      'first = f[cats[0]]',
+      'out = {}',
+      'for c in cats:',
+      '    g = f[c]',
+      '    idx = g["index"][()]',
+      '    for e in first["embedding"].keys():',
+      '        ds = g["embedding"][e]',
+      '        assert ds[()].shape[0] == len(idx), (c, e)',
+      '    for k in first["cluster"].keys():',
+      '        assert g["cluster"][k][()].shape == idx.shape, (c, k)',
+      '    ev = g["embedding"]["spectral"].attrs["eigenvalue"]',
+      '    out[c] = {"n": int(len(idx)), "eigenvalues": int(ev.shape[0]), "dtype": str(idx.dtype)}',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const result = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, output], { encoding: 'utf8' })) as Record<string, { n: number; eigenvalues: number; dtype: string }>;
+    expect(result['00000000']).toEqual({ n: 300, eigenvalues: 32, dtype: 'uint32' });
+    expect(result['00000001']).toEqual({ n: 90, eigenvalues: 32, dtype: 'uint32' });
+  });
+
   it('prints the categories ranked by suspicion', () => {
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/rank\s+category\s+label\s+samples\s+suspicion/);
