@@ -197,7 +197,6 @@ export function sparseEigs(matrix: Csr, m: number, options: SparseEigenOptions =
     // directions are not drowned in its rounding error.
     const reach = Math.max(Math.abs(top - centre), Math.abs(-top - centre)) / half;
     const degree = Math.max(2, Math.min(80, Math.floor(Math.acosh(1e10) / Math.acosh(Math.max(reach, 1 + 1e-9)))));
-    if (process.env.EIGS_DEBUG) process.stderr.write(`cycle ${cycle}: converged ${converged}, locked ${locked}, degree ${degree}, cut ${cut.toFixed(4)}, top ${top.toFixed(4)}\n`);
     const filtered = chebyshevFilter(matrix, toRows(x, n, locked, b), n, active, degree, centre, half, toRows(x, n, 0, locked), theta.slice(0, locked));
     fromRows(filtered, x, n, locked, b);
     orthonormalise(x, n, b, random);
