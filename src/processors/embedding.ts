@@ -88,7 +88,7 @@ export const TsneType = defineProcessor<TsneParams>({
   label: () => 'tsne',
   compute(input, p, context) {
     const t = expectTensor(input, 'TSNEEmbedding', 2);
-    const { n, d } = rows(t);
+    const n = t.shape[0]!;
     if (n < 2) return tensor('float32', [n, 2], new Float32Array(2 * n));
     const perplexity = Math.max(Math.min(p.perplexity, (n - 1) / 3), 0.5);
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
