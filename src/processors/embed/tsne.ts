@@ -274,7 +274,7 @@ class InteractionLists {
 }
 
 /** Points per group: the tree walk is done once per group instead of once per point. */
-const GROUP = 32;
+const GROUP = 64;
 
 /**
  * Barnes–Hut repulsion with grouped traversal: points are grouped by the highest tree cells holding
