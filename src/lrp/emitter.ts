@@ -17,6 +17,15 @@ export class Emitter {
   constructor(graph: Graph, shapes: Map<string, number[]>) {
     this.builder = new GraphBuilder(graph);
     this.shapes = new Map(shapes);
+    // Linear layers hand out the model's own weight buffers (see LinearLayer.weight): a constant
+    // asked for with such a buffer and the initializer's dims IS that initializer, so the weight is
+    // neither duplicated in the encoded model nor in onnxruntime's memory.
+    for (const [name, t] of graph.initializers) {
+      if (t.dataType === 'float32' && t.data instanceof Float32Array && !this.arrays.has(t.data)) {
+        this.arrays.set(t.data, name);
+        this.shapes.set(name, [...t.dims]);
+      }
+    }
   }
 
   shape(name: string): number[] {

@@ -73,8 +73,9 @@ function resolveSampleShape(model: Model, options: AttributorOptions): number[] 
   return wanted;
 }
 
-async function openSession(model: Model, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(encodeModel(model), {
+/** Encoded bytes are as big as the weights: nothing keeps them once onnxruntime has its own copy. */
+async function openSession(model: Model | Uint8Array, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model instanceof Uint8Array ? model : encodeModel(model), {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
@@ -91,9 +92,26 @@ function oneHot(target: Int32Array, rows: number, classes: number, source: strin
   return seed;
 }
 
-export async function compileAttributor(original: Model, options: AttributorOptions): Promise<CompiledAttributor> {
+/** What `compileAttributor` keeps of the graphs it builds (no intermediate model survives `prepare`). */
+interface PreparedGraphs {
+  sampleShape: number[];
+  numClasses: number;
+  assignments: Assignment[];
+  canonizeChanges: string[];
+  /** The encoded method graph, to open the session on; cleared once the session exists. */
+  methodBytes: Uint8Array | undefined;
+  runMethod: MethodGraph['run'];
+  /** Forward-only graph (shares weight buffers with the input model); cleared once its session is opened. */
+  forward: Model | undefined;
+}
+
+/**
+ * Canonizes, compiles and encodes the method graph. A separate synchronous step so that the canonical
+ * model, the relevance graph (with its stacked/flipped weights) and the method graph are garbage as
+ * soon as it returns, before onnxruntime builds its own copy of the weights.
+ */
+function prepare(original: Model, options: AttributorOptions): PreparedGraphs {
   const { batchSize, source } = options;
-  const threads = options.threads ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('--batch-size', `must be a positive integer, got ${batchSize}`);
   const sampleShape = resolveSampleShape(original, options);
   let model = original;
@@ -104,7 +122,6 @@ export async function compileAttributor(original: Model, options: AttributorOpti
     canonizeChanges = result.changes;
   }
   const method: MethodOptions = options.method ?? { kind: 'gradient' };
-  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 
   // Occlusion needs no relevance pass: it runs the forward model on many occluded copies at once,
   // plus the plain forward pass at the batch size for the returned logits.
@@ -119,8 +136,21 @@ export async function compileAttributor(original: Model, options: AttributorOpti
     ? compileRelevanceGraph(model, { inputShape: [batchSize * occlusionPlan(method, sampleShape).chunk, ...sampleShape], spec: null, source })
     : compiled;
   const methodGraph: MethodGraph = buildMethodGraph(body, method, { batchSize, sampleShape, numClasses, forward });
-  const session = await openSession(methodGraph.model, threads);
-  let forwardSession: ort.InferenceSession | undefined;
+  return {
+    sampleShape, numClasses, assignments: compiled.assignments, canonizeChanges,
+    methodBytes: encodeModel(methodGraph.model), runMethod: methodGraph.run, forward: methodGraph.forward,
+  };
+}
+
+export async function compileAttributor(original: Model, options: AttributorOptions): Promise<CompiledAttributor> {
+  const { batchSize, source } = options;
+  const threads = options.threads ?? 1;
+  const prepared = prepare(original, options);
+  const { sampleShape, numClasses, assignments, canonizeChanges, runMethod } = prepared;
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+  const session = await openSession(prepared.methodBytes!, threads);
+  prepared.methodBytes = undefined; // onnxruntime has its own copy now
+  let forwardSession: Promise<ort.InferenceSession> | undefined;
 
   const pad = (data: Float32Array, rowSize: number): Float32Array => {
     if (data.length === batchSize * rowSize) return data;
@@ -131,8 +161,12 @@ export async function compileAttributor(original: Model, options: AttributorOpti
   const dims = [batchSize, ...sampleShape];
 
   const forwardLogits = async (x: Float32Array): Promise<Float32Array> => {
-    forwardSession ??= await openSession(methodGraph.forward, threads);
-    const out = await forwardSession.run({ [INPUT]: new ort.Tensor('float32', x, dims) });
+    if (!forwardSession) {
+      // Opened on first use (only predictions and some methods need it); then the IR is dropped.
+      forwardSession = openSession(prepared.forward!, threads);
+      prepared.forward = undefined;
+    }
+    const out = await (await forwardSession).run({ [INPUT]: new ort.Tensor('float32', x, dims) });
     return out[LOGITS]!.data as Float32Array;
   };
 
@@ -150,7 +184,7 @@ export async function compileAttributor(original: Model, options: AttributorOpti
     inputShape: sampleShape,
     numClasses,
     batchSize,
-    assignments: compiled.assignments,
+    assignments,
     canonizeChanges,
     async run(batch, target) {
       const n = batch.length / sampleSize;
@@ -159,12 +193,12 @@ export async function compileAttributor(original: Model, options: AttributorOpti
       const x = pad(batch, sampleSize);
       const classes = target === 'prediction' ? await predict(x) : target;
       const seed = new ort.Tensor('float32', oneHot(classes.subarray(0, n), batchSize, numClasses, source), [batchSize, numClasses]);
-      const result = await methodGraph.run(session, new ort.Tensor('float32', x, dims), seed, () => forwardLogits(x));
+      const result = await runMethod(session, new ort.Tensor('float32', x, dims), seed, () => forwardLogits(x));
       return { relevance: result.relevance.subarray(0, n * sampleSize), logits: result.logits.subarray(0, n * numClasses) };
     },
     async close() {
       await session.release();
-      if (forwardSession) await forwardSession.release();
+      if (forwardSession) await (await forwardSession).release();
     },
   };
 }

@@ -12,7 +12,7 @@
  */
 import { attr } from '../onnx/builder.js';
 import type { Attribute, Graph, Node } from '../onnx/ir.js';
-import { toFloat32, toNumbers } from '../onnx/tensor.js';
+import { float32Data, toNumbers } from '../onnx/tensor.js';
 import type { Emitter } from './emitter.js';
 
 export type LinearType = 'conv' | 'convTranspose' | 'dense';
@@ -32,7 +32,10 @@ export interface LinearLayer {
   /** The activation input and the output value. */
   input: string;
   output: string;
-  /** Conv: [out, in/group, k…]; ConvTranspose: [in, out/group, k…]; dense: [out, in]. */
+  /**
+   * Conv: [out, in/group, k…]; ConvTranspose: [in, out/group, k…]; dense: [out, in]. Read-only: it
+   * may be the model initializer's own (shared) buffer; rules derive new arrays from it.
+   */
   weight: Float32Array;
   weightDims: number[];
   /** One value per output channel; null when the node has no bias. */
@@ -110,7 +113,8 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     const outChannels = node.opType === 'Conv' ? w.dims[0]! : w.dims[1]! * geometry.group;
     return {
       node, type: node.opType === 'Conv' ? 'conv' : 'convTranspose', input: node.inputs[0]!, output: node.outputs[0]!,
-      weight: toFloat32(w), weightDims: [...w.dims], bias: b ? toFloat32(b) : null, outChannels, geometry,
+      // The initializer's own buffers, not copies (read-only; see LinearLayer.weight).
+      weight: float32Data(w), weightDims: [...w.dims], bias: b ? float32Data(b) : null, outChannels, geometry,
     };
   }
   if (node.opType === 'Gemm') {
@@ -123,9 +127,14 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     const [r, c] = bTensor.dims as [number, number];
     const out = transB ? r : c;
     const inn = transB ? c : r;
-    const src = toFloat32(bTensor);
-    const weight = new Float32Array(out * inn);
-    for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) weight[o * inn + i] = alpha * (transB ? src[o * inn + i]! : src[i * out + o]!);
+    const src = float32Data(bTensor);
+    // The canonical dense layer (transB = 1, alpha = 1) already holds W as [out, in]: share its buffer
+    // (VGG-16's first dense weight alone is 411 MB); otherwise build the transposed/scaled copy.
+    let weight = src;
+    if (!transB || alpha !== 1) {
+      weight = new Float32Array(out * inn);
+      for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) weight[o * inn + i] = alpha * (transB ? src[o * inn + i]! : src[i * out + o]!);
+    }
     let bias: Float32Array | null = null;
     if (node.inputs[2]) {
       const cTensor = constant(node.inputs[2]);
@@ -142,7 +151,7 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     if (!bTensor || bTensor.dims.length !== 2) return 'the weight is not a constant matrix';
     if (constant(node.inputs[0])) return 'the input is a constant';
     const [inn, out] = bTensor.dims as [number, number];
-    const src = toFloat32(bTensor);
+    const src = float32Data(bTensor);
     const weight = new Float32Array(out * inn);
     for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) weight[o * inn + i] = src[i * out + o]!;
     return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias: null, outChannels: out };
@@ -174,15 +183,16 @@ export function addWeights(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** Stacked weights already built, so a rule's forward and adjoint share one constant. */
-const stackCache = new WeakMap<Float32Array, Array<{ weights: Float32Array[]; axis: number; result: { data: Float32Array; dims: number[] } }>>();
+// Weight buffers are shared with the model (and between compiles), so entries also match on dims.
+const stackCache = new WeakMap<Float32Array, Array<{ weights: Float32Array[]; dims: number[]; axis: number; result: { data: Float32Array; dims: number[] } }>>();
 
 /** Concatenates weights along `axis` of `dims` (compile time). */
 function concatWeights(weights: Float32Array[], dims: number[], axis: number): { data: Float32Array; dims: number[] } {
-  const cached = stackCache.get(weights[0]!)?.find((e) => e.axis === axis && e.weights.length === weights.length && e.weights.every((w, i) => w === weights[i]));
+  const cached = stackCache.get(weights[0]!)?.find((e) => e.axis === axis && sameDims(e.dims, dims) && e.weights.length === weights.length && e.weights.every((w, i) => w === weights[i]));
   if (cached) return cached.result;
   const result = concatWeightsUncached(weights, dims, axis);
   const list = stackCache.get(weights[0]!) ?? [];
-  list.push({ weights, axis, result });
+  list.push({ weights, dims: [...dims], axis, result });
   stackCache.set(weights[0]!, list);
   return result;
 }
@@ -255,7 +265,9 @@ export function forwardSum(em: Emitter, layer: LinearLayer, terms: Array<{ u: st
   return em.sum(parts);
 }
 
-const flipCache = new WeakMap<Float32Array, { data: Float32Array; dims: number[] }>();
+const flipCache = new WeakMap<Float32Array, { dims: number[]; group: number; result: { data: Float32Array; dims: number[] } }>();
+
+const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * Conv weight [out, in/g, k…] → the kernel whose correlation is its transposed convolution:
@@ -263,7 +275,7 @@ const flipCache = new WeakMap<Float32Array, { data: Float32Array; dims: number[]
  */
 function flippedKernel(weight: Float32Array, dims: number[], group: number): { data: Float32Array; dims: number[] } {
   const cached = flipCache.get(weight);
-  if (cached) return cached;
+  if (cached && cached.group === group && sameDims(cached.dims, dims)) return cached.result;
   const [out, inPerGroup] = dims as [number, number];
   const k = dims.slice(2).reduce((a, b) => a * b, 1);
   const outPerGroup = out / group;
@@ -278,7 +290,7 @@ function flippedKernel(weight: Float32Array, dims: number[], group: number): { d
     }
   }
   const result = { data, dims: [inPerGroup * group, outPerGroup, ...dims.slice(2)] };
-  flipCache.set(weight, result);
+  flipCache.set(weight, { dims: [...dims], group, result });
   return result;
 }
 

@@ -3,7 +3,7 @@
  * value, topological order, dead-code removal, renaming a value, deep copies.
  */
 import type { Graph, Model, Node } from './ir.js';
-import { cloneTensor } from './tensor.js';
+import { shareTensor } from './tensor.js';
 
 /** Map from value name to the node that produces it (graph inputs and initializers have none). */
 export function producers(graph: Graph): Map<string, Node> {
@@ -116,7 +116,12 @@ export function replaceValue(graph: Graph, from: string, to: string): boolean {
   return true;
 }
 
-/** A deep copy of a model (tensors get their own buffers), so passes can mutate it freely. */
+/**
+ * A copy of a model whose graph structure (nodes, inputs, outputs, initializer and value-info maps)
+ * passes can mutate freely. Tensor DATA is shared, not copied (copy-on-write): canonize, the
+ * relevance compiler and the forward graph each clone the model, and copying every weight each time
+ * cost several GB on VGG-16. No pass writes into a tensor's data; they add new initializers instead.
+ */
 export function cloneModel(model: Model): Model {
   const g = model.graph;
   return {
@@ -129,12 +134,12 @@ export function cloneModel(model: Model): Model {
         inputs: [...n.inputs],
         outputs: [...n.outputs],
         attributes: Object.fromEntries(
-          Object.entries(n.attributes).map(([k, a]) => [k, a.type === 'tensor' ? { type: 'tensor', value: cloneTensor(a.value) } : structuredClone(a)]),
+          Object.entries(n.attributes).map(([k, a]) => [k, a.type === 'tensor' ? { type: 'tensor', value: shareTensor(a.value) } : structuredClone(a)]),
         ),
       })),
       inputs: g.inputs.map((v) => structuredClone(v)),
       outputs: g.outputs.map((v) => structuredClone(v)),
-      initializers: new Map([...g.initializers].map(([k, t]) => [k, cloneTensor(t)])),
+      initializers: new Map([...g.initializers].map(([k, t]) => [k, shareTensor(t)])),
       valueInfo: new Map([...g.valueInfo].map(([k, v]) => [k, structuredClone(v)])),
     },
   };

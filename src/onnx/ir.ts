@@ -8,7 +8,11 @@ export type DataType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | '
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
 
-/** A constant tensor (initializer or Constant node value). `data` always owns its memory. */
+/**
+ * A constant tensor (initializer or Constant node value). `data` always owns its memory, but that
+ * memory may be SHARED with clones of the model (`cloneModel` does not copy weights): treat `data`
+ * as immutable and build a new tensor instead of writing into it (copy-on-write).
+ */
 export interface Tensor {
   name: string;
   dataType: DataType;

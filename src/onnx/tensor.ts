@@ -124,6 +124,20 @@ export function toFloat32(tensor: Tensor): Float32Array {
   return Float32Array.from(toNumbers(tensor));
 }
 
+/**
+ * The elements as float32 WITHOUT copying when the tensor already is float32 (its own, possibly
+ * shared, buffer: read it, never write it; see `Tensor`); other types are converted into a fresh array.
+ * Prefer this over `toFloat32` wherever the result is only read: weights are hundreds of MB.
+ */
+export function float32Data(tensor: Tensor): Float32Array {
+  return tensor.dataType === 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
+}
+
+/** A new tensor object (own name and dims) sharing `tensor`'s data buffer: copy-on-write, see `Tensor`. */
+export function shareTensor(tensor: Tensor, name = tensor.name): Tensor {
+  return { name, dataType: tensor.dataType, dims: [...tensor.dims], data: tensor.data };
+}
+
 /** A deep copy (new data buffer) of a tensor, optionally renamed. */
 export function cloneTensor(tensor: Tensor, name = tensor.name): Tensor {
   return { name, dataType: tensor.dataType, dims: [...tensor.dims], data: tensor.data.slice() };

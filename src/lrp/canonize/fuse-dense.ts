@@ -20,7 +20,7 @@ import { consumers, isGraphOutput } from '../../onnx/graph.js';
 import type { Graph, Node, Tensor } from '../../onnx/ir.js';
 import { attrFloat, attrInt } from '../../onnx/evaluate.js';
 import { inferValues, type ValueFacts } from '../../onnx/shapes.js';
-import { float32Tensor, sizeOf, toFloat32 } from '../../onnx/tensor.js';
+import { float32Data, float32Tensor, sizeOf, toFloat32 } from '../../onnx/tensor.js';
 import type { CanonizePass } from './types.js';
 
 export const fuseDensePass: CanonizePass = {
@@ -81,7 +81,7 @@ function fuseMatMul(graph: Graph, builder: GraphBuilder, node: Node, facts: Map<
   if (rank > 2 && xShape.slice(1, -1).some((d) => d === null)) {
     return `kept MatMul ${node.name}: its input has more than one dynamic dimension, so it cannot be written as a Gemm`;
   }
-  const wT = builder.addInitializer(float32Tensor(`${w}_dense_t`, transpose(toFloat32(weight), k, n), [n, k]));
+  const wT = builder.addInitializer(float32Tensor(`${w}_dense_t`, transpose(float32Data(weight), k, n), [n, k]));
   const b = builder.addInitializer(float32Tensor(`${node.name}_dense_bias`, bias ?? new Float32Array(n), [n]));
   const gemmAttrs = { transB: attr.int(1) };
   const make = (name: string, opType: string, inputs: string[], out: string, attributes = {}): Node => ({ name, opType, domain: '', inputs, outputs: [out], attributes });
@@ -123,6 +123,7 @@ function normalizeGemm(graph: Graph, builder: GraphBuilder, node: Node): string 
   const bias = c ? biasVector(c, n, 2) : new Float32Array(n);
   if (!bias) return undefined;
 
+  // A private copy: it is scaled in place below (the initializer's buffer may be shared; see Tensor).
   const src = toFloat32(weight);
   const w = transB ? src : transpose(src, k, n);
   if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] = alpha * w[i]!;
