@@ -54,7 +54,7 @@ function writeAttrs(target: Dataset | Group, attrs: Attrs | undefined): void {
     if (typeof value === 'string') target.create_attribute(key, value);
     else if (typeof value === 'number') {
       if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) target.create_attribute(key, value, null, '<i4');
-      else target.create_attribute(key, value, null, '<f8');
+      else target.create_attribute(key, value, null, '<d'); // h5wasm reads struct-module codes: '<d' is float64 ('<f8' would mean float32)
     } else {
       const integral = value.every((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31);
       target.create_attribute(key, integral ? Int32Array.from(value) : Float64Array.from(value), [value.length]);
