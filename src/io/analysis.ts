@@ -8,10 +8,10 @@
  * One file holds one analysis method (ViRelAy has no analysis level inside the file); the method
  * name is kept as the root attribute `analysis_method`, which ViRelAy never reads (it lists keys only).
  */
-import { renameSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 
@@ -158,27 +158,13 @@ export class AnalysisWriter {
       invalid(this.path, 'no categories to write');
     }
     this.closed = true;
-    try {
-      h5Call(this.path, 'cannot close', () => this.file.close());
-      renameSync(this.tmpPath, this.path);
-    } catch (error) {
-      rmSync(this.tmpPath, { force: true });
-      throw error;
-    } finally {
-      untrackTemporary(this.tmpPath);
-    }
+    commitTemporaryH5(this.file, this.tmpPath, this.path);
   }
 
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.file.close();
-    } catch {
-      // removed anyway
-    }
-    rmSync(this.tmpPath, { force: true });
-    untrackTemporary(this.tmpPath);
+    discardTemporaryH5(this.file, this.tmpPath);
   }
 }
 

@@ -6,9 +6,9 @@
  * batch, so writing N samples needs memory for one batch. It writes a temporary file beside the target
  * and renames it into place on `commit`, so a crash never leaves a half-written file under the final name.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
@@ -215,28 +215,14 @@ export class AttributionWriter {
   commit(): void {
     if (this.closed) throw new Error('commit after commit/abort');
     this.closed = true;
-    try {
-      h5Call(this.path, 'cannot close', () => this.file.close());
-      renameSync(this.tmpPath, this.path);
-    } catch (error) {
-      rmSync(this.tmpPath, { force: true });
-      throw error;
-    } finally {
-      untrackTemporary(this.tmpPath);
-    }
+    commitTemporaryH5(this.file, this.tmpPath, this.path);
   }
 
   /** Closes and deletes the temporary file; the final path is never touched. Safe to call twice. */
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.file.close();
-    } catch {
-      // the file is deleted anyway
-    }
-    rmSync(this.tmpPath, { force: true });
-    untrackTemporary(this.tmpPath);
+    discardTemporaryH5(this.file, this.tmpPath);
   }
 }
 

@@ -4,9 +4,9 @@
  *
  * Model input is float32 CHW: float data as stored, uint8 pixels divided by 255.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary, writeAtomically } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisOrder } from './layout.js';
@@ -318,27 +318,13 @@ export class Hdf5DatasetWriter {
   commit(): void {
     if (this.closed) throw new Error('commit after commit/abort');
     this.closed = true;
-    try {
-      h5Call(this.path, 'cannot close', () => this.file.close());
-      renameSync(this.tmp, this.path);
-    } catch (error) {
-      rmSync(this.tmp, { force: true });
-      throw error;
-    } finally {
-      untrackTemporary(this.tmp);
-    }
+    commitTemporaryH5(this.file, this.tmp, this.path);
   }
 
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.file.close();
-    } catch {
-      // removed anyway
-    }
-    rmSync(this.tmp, { force: true });
-    untrackTemporary(this.tmp);
+    discardTemporaryH5(this.file, this.tmp);
   }
 }
 

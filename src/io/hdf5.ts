@@ -1,8 +1,9 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
+import { untrackTemporary } from '../util/atomic.js';
 
 export type { Dataset, Group, H5File };
 
@@ -237,4 +238,31 @@ export function shapeOf(dataset: Dataset): number[] {
 /** Product of a shape's dimensions. */
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Ends a streaming writer's temporary HDF5 file successfully: closes it and renames it to `finalPath`.
+ * On any failure the temporary file is deleted, so nothing half-written is ever left under either name.
+ */
+export function commitTemporaryH5(file: H5File, tmpPath: string, finalPath: string): void {
+  try {
+    h5Call(finalPath, 'cannot close', () => file.close());
+    renameSync(tmpPath, finalPath);
+  } catch (error) {
+    rmSync(tmpPath, { force: true });
+    throw error;
+  } finally {
+    untrackTemporary(tmpPath);
+  }
+}
+
+/** Abandons a streaming writer's temporary HDF5 file: closes it (ignoring errors) and deletes it. */
+export function discardTemporaryH5(file: H5File, tmpPath: string): void {
+  try {
+    file.close();
+  } catch {
+    // the file is deleted anyway
+  }
+  rmSync(tmpPath, { force: true });
+  untrackTemporary(tmpPath);
 }
