@@ -164,14 +164,54 @@ class QuadTree {
     this.finish();
   }
 
+  /** Room for four more nodes (one split). */
+  private reserve(): void {
+    if ((this.size + 4) * STRIDE <= this.nodes.length) return;
+    const nodes = new Float64Array(this.nodes.length * 2);
+    nodes.set(this.nodes);
+    this.nodes = nodes;
+    const geometry = new Float64Array(this.geometry.length * 2);
+    geometry.set(this.geometry);
+    this.geometry = geometry;
+  }
+
+  /** Four children of a cell (centre cx, cy; child width `half`), written in place; returns the first id. */
+  private split(cx: number, cy: number, half: number): number {
+    this.reserve();
+    const nodes = this.nodes;
+    const geometry = this.geometry;
+    const first = this.size;
+    this.size += 4;
+    const w2 = half * half;
+    const q = half / 2;
+    for (let k = 0; k < 4; k++) {
+      const id = first + k;
+      const o = id * STRIDE;
+      nodes[o + COM_X] = 0;
+      nodes[o + COM_Y] = 0;
+      nodes[o + WIDTH2] = w2;
+      nodes[o + COUNT] = 0;
+      nodes[o + CHILD] = -1;
+      nodes[o + POINT] = -1;
+      // Same child order as quadrant(): +1 for the right half, +2 for the upper half.
+      geometry[id * 3] = (k & 1) === 0 ? cx - q : cx + q;
+      geometry[id * 3 + 1] = (k & 2) === 0 ? cy - q : cy + q;
+      geometry[id * 3 + 2] = half;
+    }
+    return first;
+  }
+
   private insert(i: number, px: number, py: number): void {
     // During the build COM_X/COM_Y hold coordinate *sums*; finish() turns them into means.
+    // Hot path (every point, every iteration): arrays are re-read only after a split may grow them.
+    let nodes = this.nodes;
+    let geometry = this.geometry;
     let id = 0;
     for (let depth = 0; ; depth++) {
       const o = id * STRIDE;
-      let nodes = this.nodes;
       const c = nodes[o + COUNT]!;
-      if (nodes[o + CHILD] === -1) {
+      let child = nodes[o + CHILD]!;
+      if (child === -1) {
         if (c === 0) {
           nodes[o + COM_X] = px;
           nodes[o + COM_Y] = py;
@@ -187,20 +227,15 @@ class QuadTree {
           return;
         }
         // Split: create four children and move the resident point down.
-        const half = this.geometry[id * 3 + 2]! / 2;
-        const cx = this.geometry[id * 3]!;
-        const cy = this.geometry[id * 3 + 1]!;
-        const first = this.node(cx - half / 2, cy - half / 2, half);
-        this.node(cx + half / 2, cy - half / 2, half);
-        this.node(cx - half / 2, cy + half / 2, half);
-        this.node(cx + half / 2, cy + half / 2, half);
+        child = this.split(geometry[id * 3]!, geometry[id * 3 + 1]!, geometry[id * 3 + 2]! / 2);
         nodes = this.nodes;
-        nodes[o + CHILD] = first;
+        geometry = this.geometry;
+        nodes[o + CHILD] = child;
         const resident = nodes[o + POINT]!;
         nodes[o + POINT] = -1;
         const rx = nodes[o + COM_X]! / c;
         const ry = nodes[o + COM_Y]! / c;
-        const q = this.quadrant(id, rx, ry) * STRIDE;
+        const q = (child + (rx >= geometry[id * 3]! ? 1 : 0) + (ry >= geometry[id * 3 + 1]! ? 2 : 0)) * STRIDE;
         nodes[q + COUNT] = c;
         nodes[q + COM_X] = nodes[o + COM_X]!;
         nodes[q + COM_Y] = nodes[o + COM_Y]!;
@@ -209,7 +244,7 @@ class QuadTree {
       nodes[o + COM_X]! += px;
       nodes[o + COM_Y]! += py;
       nodes[o + COUNT] = c + 1;
-      id = this.quadrant(id, px, py);
+      id = child + (px >= geometry[id * 3]! ? 1 : 0) + (py >= geometry[id * 3 + 1]! ? 2 : 0);
     }
   }
 
@@ -351,8 +386,53 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
     const ey = lists.y;
     const ec = lists.count;
     const size = lists.size;
-    for (let m = 0; m < lists.memberCount; m++) {
-      const i = lists.members[m]!;
+    // Members in pairs: each list entry is loaded once for two points and the two sums run as
+    // independent chains (more instruction-level parallelism around the division). Each point's
+    // terms are still added in list order, so the sums are the same as one point at a time.
+    const members = lists.members;
+    const memberCount = lists.memberCount;
+    let m = 0;
+    for (; m + 1 < memberCount; m += 2) {
+      const i = members[m]!;
+      const k = members[m + 1]!;
+      const px = y[2 * i]!;
+      const py = y[2 * i + 1]!;
+      const sx = y[2 * k]!;
+      const sy = y[2 * k + 1]!;
+      let fx = 0;
+      let fy = 0;
+      let zi = 0;
+      let gx = 0;
+      let gy = 0;
+      let zk = 0;
+      for (let e = 0; e < size; e++) {
+        const cx = ex[e]!;
+        const cy = ey[e]!;
+        const cc = ec[e]!;
+        const dx = px - cx;
+        const dy = py - cy;
+        const q = 1 / (1 + dx * dx + dy * dy);
+        const w = cc * q;
+        zi += w;
+        fx += w * q * dx;
+        fy += w * q * dy;
+        const ux = sx - cx;
+        const uy = sy - cy;
+        const r = 1 / (1 + ux * ux + uy * uy);
+        const v = cc * r;
+        zk += v;
+        gx += v * r * ux;
+        gy += v * r * uy;
+      }
+      z += zi;
+      negX[i] = fx;
+      negY[i] = fy;
+      z += zk;
+      negX[k] = gx;
+      negY[k] = gy;
+    }
+    for (; m < memberCount; m++) {
+      const i = members[m]!;
       const px = y[2 * i]!;
       const py = y[2 * i + 1]!;
       let fx = 0;
@@ -373,6 +453,15 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
     }
   }
   return z;
+}
+
+/** One coordinate's gains / momentum update (sklearn's rule); returns g² for the gradient norm. */
+function step(idx: number, g: number, momentum: number, learningRate: number, update: Float64Array, gains: Float64Array, y: Float64Array): number {
+  if (update[idx]! * g < 0) gains[idx]! += 0.2;
+  else gains[idx] = Math.max(gains[idx]! * 0.8, 0.01);
+  update[idx] = momentum * update[idx]! - learningRate * gains[idx]! * g;
+  y[idx]! += update[idx]!;
+  return g * g;
 }
 
 /**
@@ -403,6 +492,9 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const negY = new Float64Array(n);
   const tree = new QuadTree(4 * n + 16);
   const lists = new InteractionLists();
+  const pCols = p.cols;
+  const pValues = p.values;
+  const weights = new Float64Array(pValues.length);
   const exploration = Math.min(250, maxIter);
   for (let iter = 0; iter < maxIter; iter++) {
     if ((iter & 31) === 0) options.checkpoint?.();
@@ -412,37 +504,37 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     tree.build(y, n);
     const z = repulsion(tree, y, theta, negX, negY, lists) - n; // minus the n self-pairs (q_ii = 1)
     // Attraction over the sparse P (each stored pair once, applied to both ends; rows ascend).
+    // `weights` holds exag·p_ij precomputed per phase (the same product the formula needs, so the
+    // result is bit-identical); arrays are hoisted into locals for the hot loop.
+    if (iter === 0 || iter === exploration) for (let e = 0; e < pValues.length; e++) weights[e] = exag * pValues[e]!;
     grad.fill(0);
     for (let i = 0; i < n; i++) {
       const yi = y[2 * i]!;
       const yj0 = y[2 * i + 1]!;
       let gx = 0;
       let gy = 0;
-      for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) {
-        const j = p.cols[e]!;
-        const dx = yi - y[2 * j]!;
-        const dy = yj0 - y[2 * j + 1]!;
-        const f = (exag * p.values[e]!) / (1 + dx * dx + dy * dy);
-        gx += f * dx;
-        gy += f * dy;
-        grad[2 * j]! -= f * dx;
-        grad[2 * j + 1]! -= f * dy;
+      const end = rowStart[i + 1]!;
+      for (let e = rowStart[i]!; e < end; e++) {
+        const j2 = 2 * pCols[e]!;
+        const dx = yi - y[j2]!;
+        const dy = yj0 - y[j2 + 1]!;
+        const f = weights[e]! / (1 + dx * dx + dy * dy);
+        const fx = f * dx;
+        const fy = f * dy;
+        gx += fx;
+        gy += fy;
+        grad[j2]! -= fx;
+        grad[j2 + 1]! -= fy;
       }
       grad[2 * i]! += gx;
       grad[2 * i + 1]! += gy;
     }
     let gradNorm = 0;
     const zInv = 1 / Math.max(z, 1e-300);
+    // Gradient step, x and y coordinates written out (no per-coordinate branch on which force).
     for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 2; c++) {
-        const idx = 2 * i + c;
-        const g = 4 * (grad[idx]! - (c === 0 ? negX[i]! : negY[i]!) * zInv);
-        gradNorm += g * g;
-        if (update[idx]! * g < 0) gains[idx]! += 0.2;
-        else gains[idx] = Math.max(gains[idx]! * 0.8, 0.01);
-        update[idx] = momentum * update[idx]! - learningRate * gains[idx]! * g;
-        y[idx]! += update[idx]!;
-      }
+      gradNorm += step(2 * i, 4 * (grad[2 * i]! - negX[i]! * zInv), momentum, learningRate, update, gains, y);
+      gradNorm += step(2 * i + 1, 4 * (grad[2 * i + 1]! - negY[i]! * zInv), momentum, learningRate, update, gains, y);
     }
     if (iter >= exploration && Math.sqrt(gradNorm) < 1e-7) break;
   }
