@@ -455,6 +455,36 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
   return z;
 }
 
+/**
+ * Attractive forces Σ_j w_ij q_ij (y_i − y_j) over the sparse P (each stored pair once, applied to
+ * both ends; rows ascend) into `grad`. A function of its own so the hot loop is optimised on its
+ * own rather than on-stack-replaced inside the long optimiser loop.
+ */
+function attraction(n: number, rowStart: Int32Array, pCols: Int32Array, weights: Float64Array, y: Float64Array, grad: Float64Array): void {
+  grad.fill(0);
+  for (let i = 0; i < n; i++) {
+    const yi = y[2 * i]!;
+    const yj0 = y[2 * i + 1]!;
+    let gx = 0;
+    let gy = 0;
+    const end = rowStart[i + 1]!;
+    for (let e = rowStart[i]!; e < end; e++) {
+      const j2 = 2 * pCols[e]!;
+      const dx = yi - y[j2]!;
+      const dy = yj0 - y[j2 + 1]!;
+      const f = weights[e]! / (1 + dx * dx + dy * dy);
+      const fx = f * dx;
+      const fy = f * dy;
+      gx += fx;
+      gy += fy;
+      grad[j2]! -= fx;
+      grad[j2 + 1]! -= fy;
+    }
+    grad[2 * i]! += gx;
+    grad[2 * i + 1]! += gy;
+  }
+}
+
 /** One coordinate's gains / momentum update (sklearn's rule); returns g² for the gradient norm. */
 function step(idx: number, g: number, momentum: number, learningRate: number, update: Float64Array, gains: Float64Array, y: Float64Array): number {
   if (update[idx]! * g < 0) gains[idx]! += 0.2;
@@ -507,28 +537,7 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     // `weights` holds exag·p_ij precomputed per phase (the same product the formula needs, so the
     // result is bit-identical); arrays are hoisted into locals for the hot loop.
     if (iter === 0 || iter === exploration) for (let e = 0; e < pValues.length; e++) weights[e] = exag * pValues[e]!;
-    grad.fill(0);
-    for (let i = 0; i < n; i++) {
-      const yi = y[2 * i]!;
-      const yj0 = y[2 * i + 1]!;
-      let gx = 0;
-      let gy = 0;
-      const end = rowStart[i + 1]!;
-      for (let e = rowStart[i]!; e < end; e++) {
-        const j2 = 2 * pCols[e]!;
-        const dx = yi - y[j2]!;
-        const dy = yj0 - y[j2 + 1]!;
-        const f = weights[e]! / (1 + dx * dx + dy * dy);
-        const fx = f * dx;
-        const fy = f * dy;
-        gx += fx;
-        gy += fy;
-        grad[j2]! -= fx;
-        grad[j2 + 1]! -= fy;
-      }
-      grad[2 * i]! += gx;
-      grad[2 * i + 1]! += gy;
-    }
+    attraction(n, rowStart, pCols, weights, y, grad);
     let gradNorm = 0;
     const zInv = 1 / Math.max(z, 1e-300);
     // Gradient step, x and y coordinates written out (no per-coordinate branch on which force).
