@@ -63,6 +63,16 @@ function withPrefix(model: Model, newInputs: Array<{ name: string; shape: number
   return m;
 }
 
+/**
+ * The suffix SmoothGrad and Integrated Gradients share: add `contribution / n` to the running sum and
+ * expose the sum (and the logits) as the graph outputs.
+ */
+function addToAccumulator(b: GraphBuilder, contribution: string, n: number, shape: number[]): void {
+  const [part] = b.addNode('Mul', [contribution, b.constant([1 / n], [])]);
+  b.addNode('Add', [ACCUMULATOR, part!], {}, 1, { outputs: [ACCUMULATED] });
+  b.graph.outputs = [{ name: LOGITS, dataType: 'float32' }, { name: ACCUMULATED, dataType: 'float32', shape }];
+}
+
 function reduce(b: GraphBuilder, opset: number, op: string, x: string, axes: number[]): string {
   if (opset >= 18) return b.addNode(op, [x, b.constantInt64(axes)], { keepdims: attr.int(1) })[0]!;
   return b.addNode(op, [x], { axes: attr.ints(axes), keepdims: attr.int(1) })[0]!;
@@ -152,11 +162,7 @@ export function buildMethodGraph(
           const [scaled] = b.addNode('Mul', [noise!, sigma!]);
           b.addNode('Add', [SAMPLE, scaled!], {}, 1, { outputs: [INPUT] });
         },
-        (b) => {
-          const [part] = b.addNode('Mul', [RELEVANCE, b.constant([1 / n], [])]);
-          b.addNode('Add', [ACCUMULATOR, part!], {}, 1, { outputs: [ACCUMULATED] });
-          b.graph.outputs = [{ name: LOGITS, dataType: 'float32' }, { name: ACCUMULATED, dataType: 'float32', shape: full }];
-        },
+        (b) => addToAccumulator(b, RELEVANCE, n, full),
       );
       return {
         model,
@@ -183,9 +189,7 @@ export function buildMethodGraph(
         },
         (b) => {
           const [weighted] = b.addNode('Mul', [RELEVANCE, 'ig_difference']);
-          const [part] = b.addNode('Mul', [weighted!, b.constant([1 / n], [])]);
-          b.addNode('Add', [ACCUMULATOR, part!], {}, 1, { outputs: [ACCUMULATED] });
-          b.graph.outputs = [{ name: LOGITS, dataType: 'float32' }, { name: ACCUMULATED, dataType: 'float32', shape: full }];
+          addToAccumulator(b, weighted!, n, full);
         },
       );
       return {
