@@ -13,26 +13,12 @@ import { repoRoot } from '../helpers/cli.js';
 import { chromiumAvailable, CHROMIUM, launchChromium } from './chromium.js';
 import { writeFixtureProject } from './fixtures.js';
 import { startServe, type ServeProcess } from './server-process.js';
+import type { ViewState } from '../../src/viewer/web/state.js';
 
 interface PagePoint {
   sample: number;
   x: number;
   y: number;
-}
-interface ViewState {
-  project: string;
-  analysis: string;
-  category: string;
-  clustering: string;
-  embedding: string;
-  x: number;
-  y: number;
-  colormap: string;
-  mode: string;
-  sampling: string;
-  selection: number[];
-  page: number;
-  theme: string;
 }
 
 let dir: string;
