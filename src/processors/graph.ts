@@ -63,6 +63,9 @@ export const PairwiseDistanceType = defineProcessor<PairwiseDistanceParams>({
   },
 });
 
+/** The neighbour count KNNDistance and SparseKNN both declare (CoRelAy's default, shrunk for small inputs). */
+const nNeighborsParam = () => param.int({ description: 'neighbours per row (shrunk to N−1 for small inputs)', default: 10, min: 1 });
+
 export interface KnnDistanceParams {
   nNeighbors: number;
   metric: Metric;
@@ -77,7 +80,7 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   name: 'KNNDistance',
   description: 'k nearest neighbours with distances (sparse distance graph)',
   params: {
-    nNeighbors: param.int({ description: 'neighbours per row (shrunk to N−1 for small inputs)', default: 10, min: 1 }),
+    nNeighbors: nNeighborsParam(),
     metric: param.oneOf(['euclidean', 'cosine'] as const, { description: 'distance metric (cosine: on unit-normalised rows)', default: 'euclidean' }),
     method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 1.6e11', default: 'auto' }),
   },
@@ -132,7 +135,7 @@ export const SparseKnnType = defineProcessor<SparseKnnParams>({
   name: 'SparseKNN',
   description: 'binary kNN affinity, average-symmetrised',
   params: {
-    nNeighbors: param.int({ description: 'neighbours per row (shrunk to N−1 for small inputs)', default: 10, min: 1 }),
+    nNeighbors: nNeighborsParam(),
     symmetric: param.bool({ description: 'return (B + Bᵀ)/2 instead of B', default: true }),
   },
   compute(input, { nNeighbors, symmetric }) {
