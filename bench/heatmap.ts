@@ -21,6 +21,7 @@ import { AttributionWriter, openAttributionReader } from '../src/io/attribution.
 import { getColorMap } from '../src/render/cmap.js';
 import { renderHeatmaps } from '../src/render/job.js';
 import { silentProgress } from '../src/util/progress.js';
+import { mulberry32 } from '../src/util/mulberry32.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -32,20 +33,9 @@ const H = 224;
 const W = 224;
 const C = 3;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function syntheticAttribution(seed: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const out = new Float32Array(C * H * W);
   const blobs = Array.from({ length: 6 }, () => ({ x: r() * W, y: r() * H, s: 6 + r() * 30, a: (r() - 0.3) * 2 }));
   for (let y = 0; y < H; y++) {

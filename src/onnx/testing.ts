@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import h5wasm, { Dataset } from 'h5wasm/node';
+import { mulberry32 } from '../util/mulberry32.js';
 
 /** `../shared/conformance/lrp` beside the checkout. */
 export const conformanceDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance', 'lrp');
@@ -37,15 +38,9 @@ export async function conformanceData(name: string): Promise<{ input: Float32Arr
 
 /** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
 export function randomFloats(length: number, seed = 1): Float32Array {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
+  for (let i = 0; i < length; i++) out[i] = next() * 2 - 1;
   return out;
 }
 

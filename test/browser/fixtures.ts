@@ -10,6 +10,7 @@ import { AnalysisWriter, type CategoryAnalysis } from '../../src/io/analysis.js'
 import { AttributionWriter } from '../../src/io/attribution.js';
 import { openH5 } from '../../src/io/hdf5.js';
 import { paddedWordNetId, writeLabelMap } from '../../src/io/labelmap.js';
+import { mulberry32 } from '../../src/util/mulberry32.js';
 
 export interface FixtureOptions {
   /** Project name (tab title). */
@@ -30,17 +31,8 @@ export interface FixtureOptions {
   secondAnalysis?: boolean;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so fixtures and expectations are stable. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so fixtures and expectations are stable. */
+export const random = mulberry32;
 
 /** Colour of a class: its images are that colour plus a bright square whose corner depends on the sample. */
 function classColor(label: number): [number, number, number] {
