@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors.js';
 import { RunStats } from '../processors/processor.js';
 import { runSpray, suspicionTable } from '../processors/run-spray.js';
-import { CLUSTERINGS, type ClusteringName, DEFAULT_SPRAY, EMBEDDINGS, type EmbeddingName, VARIANTS, type Variant } from '../processors/spray.js';
+import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
 import { createProgress } from '../util/progress.js';
 
 function positiveInt(name: string) {
@@ -41,20 +41,14 @@ function parseClasses(value: string): number[] {
   return [...new Set(value.split(',').map(Number))];
 }
 
-interface SprayCliOptions {
+/** The engine's options plus what only the command needs (files, category selection, output). */
+interface SprayCliOptions extends SprayOptions {
   output: string;
   labelMap?: string;
   categories: 'label' | 'prediction';
   classes?: number[];
-  variant: Variant;
-  nEigval: number;
-  nNeighbors: number;
-  clusters: number[];
-  algorithms: ClusteringName[];
-  embeddings: EmbeddingName[];
   config?: string;
   cache?: string;
-  seed: number;
   name: string;
   quiet?: boolean;
 }
