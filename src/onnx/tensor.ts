@@ -138,11 +138,6 @@ export function shareTensor(tensor: Tensor, name = tensor.name): Tensor {
   return { name, dataType: tensor.dataType, dims: [...tensor.dims], data: tensor.data };
 }
 
-/** A deep copy (new data buffer) of a tensor, optionally renamed. */
-export function cloneTensor(tensor: Tensor, name = tensor.name): Tensor {
-  return { name, dataType: tensor.dataType, dims: [...tensor.dims], data: tensor.data.slice() };
-}
-
 /** Decodes one IEEE 754 half-precision value from its 16 bits. */
 export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;

@@ -53,6 +53,7 @@ export const KMeansType = defineProcessor<KMeansParams>({
     seed: param.int({ description: 'seed of the k-means++ draw', default: 0 }),
   },
   label: (p) => `kmeans-${String(p.nClusters).padStart(2, '0')}`,
+  clusterCount: (p) => p.nClusters,
   compute(input, p) {
     const { x, n, d } = rows(input, 'KMeans');
     if (n === 0) return tensor('int32', [0], new Int32Array(0));
@@ -121,6 +122,7 @@ export const AgglomerativeType = defineProcessor<AgglomerativeParams>({
     linkage: param.oneOf(['ward'] as const, { description: 'linkage criterion', default: 'ward' }),
   },
   label: (p) => `agglomerative-${String(p.nClusters).padStart(2, '0')}`,
+  clusterCount: (p) => p.nClusters,
   compute(input, p, context) {
     const { t, x, n, d } = rows(input, 'AgglomerativeClustering');
     if (n === 0) return tensor('int32', [0], new Int32Array(0));

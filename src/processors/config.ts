@@ -1,8 +1,10 @@
+import { ProcessorError } from './errors.js';
 import { parse } from 'yaml';
 import { UserError } from '../errors.js';
-import { Parallel, ParallelType, Sequential, SequentialType } from './flow.js';
+import { Sequential } from './flow.js';
 import type { Pipeline } from './pipeline.js';
-import { Processor, processorTypes } from './processor.js';
+import { Processor } from './processor.js';
+import { processorTypes } from './registry.js';
 
 /**
  * A pipeline described in YAML (`--config`). Every key of `tasks` replaces that task of the
@@ -38,8 +40,9 @@ export function applyPipelineConfig(pipeline: Pipeline, text: string, file: stri
       if ((task === 'embedding' || task === 'clustering') && !hasExplicitOutput(spec)) processor.isOutput = true;
       pipeline.setTask(task, processor);
     } catch (error) {
-      if (error instanceof UserError) throw error;
-      const message = (error as Error).message;
+      // Only the processor model's own complaints are the user's mistake; anything else is a bug.
+      if (!(error instanceof ProcessorError)) throw error;
+      const message = error.message;
       throw new UserError(file, message.startsWith(`tasks.${task}`) ? message : `tasks.${task}: ${message}`);
     }
   }
@@ -65,18 +68,17 @@ function build(spec: unknown, where: string): Processor<any> {
     typeName = Object.keys(spec)[0]!;
     const raw = (spec as Record<string, unknown>)[typeName];
     if (raw !== null && raw !== undefined) {
-      if (typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError(`${where}: parameters of ${typeName} must be a mapping`);
+      if (typeof raw !== 'object' || Array.isArray(raw)) throw new ProcessorError(`${where}: parameters of ${typeName} must be a mapping`);
       params = Object.fromEntries(Object.entries(raw).map(([k, v]) => [camel(k), v]));
     }
-  } else throw new TypeError(`${where}: expected a processor name, {Name: {params}} or a list`);
+  } else throw new ProcessorError(`${where}: expected a processor name, {Name: {params}} or a list`);
   const type = processorTypes.get(typeName);
-  if (!type) throw new TypeError(`${where}: unknown processor '${typeName}' (known: ${[...processorTypes.keys()].sort().join(', ')})`);
-  if (type === SequentialType || type === ParallelType) {
-    const children = params.children;
-    if (!Array.isArray(children)) throw new TypeError(`${where}: ${typeName} needs a list of children`);
-    const built = children.map((c, i) => build(c, `${where}.children[${i}]`));
-    const { children: _ignored, ...rest } = params;
-    return type === SequentialType ? Sequential(built, rest) : Parallel(built, rest);
+  if (!type) throw new ProcessorError(`${where}: unknown processor '${typeName}' (known: ${[...processorTypes.keys()].sort().join(', ')})`);
+  if (type.group) {
+    const key = type.group.childrenParam;
+    const children = params[key];
+    if (!Array.isArray(children)) throw new ProcessorError(`${where}: ${typeName} needs a list of ${key}`);
+    params = { ...params, [key]: children.map((c, i) => build(c, `${where}.${key}[${i}]`)) };
   }
-  return new Processor(type, params as never);
+  return new Processor<Record<string, unknown>>(type, params);
 }

@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import { createHash } from 'node:crypto';
 import type { KnnGraph } from './linalg/knn.js';
 import type { Csr } from './linalg/sparse.js';
@@ -58,8 +59,8 @@ export function describeData(d: Data): string {
 
 /** Narrowing helper for processors: the input must be a tensor (of at least `minRank` dimensions). */
 export function expectTensor(d: Data, who: string, minRank = 1): Tensor {
-  if (!isTensor(d)) throw new TypeError(`${who} expects a tensor, got ${describeData(d)}`);
-  if (d.shape.length < minRank) throw new TypeError(`${who} expects at least ${minRank} dimensions, got [${d.shape.join(', ')}]`);
+  if (!isTensor(d)) throw new ProcessorError(`${who} expects a tensor, got ${describeData(d)}`);
+  if (d.shape.length < minRank) throw new ProcessorError(`${who} expects at least ${minRank} dimensions, got [${d.shape.join(', ')}]`);
   return d;
 }
 

@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { UMAP } from 'umap-js';
 import { type Data, type Tensor, asFloat32, asFloat64, expectTensor, tensor } from './data.js';
@@ -40,7 +41,7 @@ export const EigenDecompositionType = defineProcessor<EigenDecompositionParams>(
     const m = asSparseMatrix(input, 'EigenDecomposition');
     const n = m.rows;
     const count = Math.min(nEigval, n - 1);
-    if (count < 1) throw new TypeError(`needs at least 2 samples, got ${n}`);
+    if (count < 1) throw new ProcessorError(`needs at least 2 samples, got ${n}`);
     const { values, vectors } = sparseEigs(m, count, { which, tolerance, seed, checkpoint: context.checkpoint });
     const lambda = Float64Array.from(values, (mu) => 1 - mu);
     if (normalize) {

@@ -1,6 +1,7 @@
+import { ProcessorError } from './errors.js';
 import { type Data, describeData, isTuple } from './data.js';
 import type { ParamSpec } from './param.js';
-import { type BaseOptions, defineProcessor, Processor, type ProcessorType, type RunContext } from './processor.js';
+import { type BaseOptions, defineProcessor, Processor } from './processor.js';
 import type { NoParams } from './processor.js';
 
 /** A parameter holding a list of processors (flow children). */
@@ -9,7 +10,7 @@ export function processorList(description: string): ParamSpec<Processor<any>[]> 
     description,
     mandatory: true,
     validate(v) {
-      if (!Array.isArray(v) || v.some((p) => !(p instanceof Processor))) throw new TypeError('expected a list of processors');
+      if (!Array.isArray(v) || v.some((p) => !(p instanceof Processor))) throw new ProcessorError('expected a list of processors');
       return [...v];
     },
   };
@@ -24,6 +25,7 @@ export const SequentialType = defineProcessor<SequentialParams>({
   name: 'Sequential',
   description: 'run children one after the other, each on the previous output',
   cacheable: false,
+  group: { childrenParam: 'children', outputs: 'last' },
   params: { children: processorList('the processors, in order') },
   compute(input, { children }, context) {
     return children.reduce<Data>((data, child) => child.run(data, context), input);
@@ -43,19 +45,20 @@ export const ParallelType = defineProcessor<ParallelParams>({
   name: 'Parallel',
   description: 'run children side by side; returns a tuple',
   cacheable: false,
+  group: { childrenParam: 'children', outputs: 'each' },
   params: {
     children: processorList('the processors'),
     broadcast: { description: 'give every child the whole input', default: false, validate: (v) => checkBool(v) },
   },
   compute(input, { children, broadcast }, context) {
     if (broadcast || !isTuple(input)) return children.map((child) => child.run(input, context));
-    if (input.length !== children.length) throw new TypeError(`Parallel has ${children.length} children but the input is a ${describeData(input)}`);
+    if (input.length !== children.length) throw new ProcessorError(`Parallel has ${children.length} children but the input is a ${describeData(input)}`);
     return children.map((child, i) => child.run(input[i]!, context));
   },
 });
 
 function checkBool(v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new TypeError(`expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ProcessorError(`expected true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -76,7 +79,7 @@ export const ShaperType = defineProcessor<ShaperParams>({
       mandatory: true,
       validate(v) {
         const ok = (x: unknown): boolean => (typeof x === 'number' && Number.isInteger(x)) || (Array.isArray(x) && x.every(ok));
-        if (!Array.isArray(v) || !ok(v)) throw new TypeError('expected a nested list of integers');
+        if (!Array.isArray(v) || !ok(v)) throw new ProcessorError('expected a nested list of integers');
         return v as Indices[];
       },
     },
@@ -86,7 +89,7 @@ export const ShaperType = defineProcessor<ShaperParams>({
     const pick = (ix: Indices): Data => {
       if (typeof ix === 'number') {
         const item = items[ix];
-        if (item === undefined) throw new TypeError(`index ${ix} out of range for ${items.length} elements`);
+        if (item === undefined) throw new ProcessorError(`index ${ix} out of range for ${items.length} elements`);
         return item;
       }
       return (ix as readonly Indices[]).map(pick);
@@ -118,25 +121,16 @@ export const SelectType = defineProcessor<SelectParams>({
       description: 'position in the tuple',
       default: 0,
       validate(v) {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TypeError(`expected a non-negative integer, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ProcessorError(`expected a non-negative integer, got ${JSON.stringify(v)}`);
         return v;
       },
     },
   },
   compute(input, { index }) {
-    if (!isTuple(input) || index >= input.length) throw new TypeError(`cannot take element ${index} of ${describeData(input)}`);
+    if (!isTuple(input) || index >= input.length) throw new ProcessorError(`cannot take element ${index} of ${describeData(input)}`);
     return input[index]!;
   },
 });
-
-/**
- * Wraps a plain function (CoRelAy's FunctionProcessor). A function has no hashable identity, so it
- * is never cached.
- */
-export function functionProcessor(fn: (input: Data, context: RunContext) => Data, name = fn.name || 'Function', options: BaseOptions = {}): Processor<NoParams> {
-  const type: ProcessorType<NoParams> = { name, description: 'user function', cacheable: false, params: {}, compute: (input, _p, context) => fn(input, context) };
-  return new Processor(type, options);
-}
 
 export const Sequential = (children: Processor<any>[], options: BaseOptions = {}) => new Processor(SequentialType, { children, ...options });
 export const Parallel = (children: Processor<any>[], options: BaseOptions & { broadcast?: boolean } = {}) => new Processor(ParallelType, { children, ...options });

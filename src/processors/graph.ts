@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import { type Data, type KnnData, type SparseData, type Tensor, asFloat32, asFloat64, describeData, expectTensor, isTensor, isTuple, knnData, sparse, tensor } from './data.js';
 import { type KnnMethod, knnSearch, truncateKnn } from './linalg/knn.js';
 import { type Csr, csrFromTriplets, denseToCsr, rowSums, scaleRowsCols } from './linalg/sparse.js';
@@ -87,7 +88,7 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   compute(input, { nNeighbors, metric, method }) {
     const t = expectTensor(input, 'KNNDistance', 2);
     const { x, n, d } = rowsFor(t, metric);
-    if (n < 2) throw new TypeError(`needs at least 2 rows, got ${n}`);
+    if (n < 2) throw new ProcessorError(`needs at least 2 rows, got ${n}`);
     const graph = knnSearch(x, n, d, Math.min(nNeighbors, n - 1), { method });
     if (metric === 'cosine') for (let e = 0; e < graph.distances.length; e++) graph.distances[e] = graph.distances[e]! ** 2 / 2;
     return knnData(graph);
@@ -97,7 +98,7 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
 /** The k smallest off-diagonal entries of every row of a dense distance matrix. */
 function knnFromDense(t: Tensor, k: number): KnnData {
   const n = t.shape[0]!;
-  if (t.shape.length !== 2 || t.shape[1] !== n) throw new TypeError(`expects a square distance matrix, got [${t.shape.join(', ')}]`);
+  if (t.shape.length !== 2 || t.shape[1] !== n) throw new ProcessorError(`expects a square distance matrix, got [${t.shape.join(', ')}]`);
   const indices = new Int32Array(n * k);
   const distances = new Float64Array(n * k);
   const order = Array.from({ length: n }, (_, j) => j);
@@ -116,10 +117,10 @@ function asKnn(input: Data, k: number, who: string): KnnData {
   if (isTensor(input)) return knnFromDense(input, Math.min(k, input.shape[0]! - 1));
   if (!isTuple(input) && input.kind === 'knn') {
     const kk = Math.min(k, input.n - 1);
-    if (kk > input.k) throw new TypeError(`${who} wants ${kk} neighbours but the distance graph has only ${input.k} per row; raise KNNDistance.nNeighbors`);
+    if (kk > input.k) throw new ProcessorError(`${who} wants ${kk} neighbours but the distance graph has only ${input.k} per row; raise KNNDistance.nNeighbors`);
     return knnData(truncateKnn(input, kk));
   }
-  throw new TypeError(`${who} expects a distance matrix or a kNN distance graph, got ${describeData(input)}`);
+  throw new ProcessorError(`${who} expects a distance matrix or a kNN distance graph, got ${describeData(input)}`);
 }
 
 export interface SparseKnnParams {
@@ -199,11 +200,11 @@ export const RadialBasisFunctionType = defineProcessor<RbfParams>({
 function asCsr(input: Data, who: string): Csr {
   if (isTensor(input)) {
     const n = input.shape[0]!;
-    if (input.shape.length !== 2 || input.shape[1] !== n) throw new TypeError(`${who} expects a square affinity, got [${input.shape.join(', ')}]`);
+    if (input.shape.length !== 2 || input.shape[1] !== n) throw new ProcessorError(`${who} expects a square affinity, got [${input.shape.join(', ')}]`);
     return denseToCsr(input.data, n, n);
   }
   if (!isTuple(input) && input.kind === 'csr') return input;
-  throw new TypeError(`${who} expects an affinity matrix, got ${describeData(input)}`);
+  throw new ProcessorError(`${who} expects an affinity matrix, got ${describeData(input)}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 /**
  * Declared parameters of a processor (CoRelAy's `Param`): each has a validator, a default (unless
  * mandatory) and a description for `--help` and error messages. Every parameter whose
@@ -17,7 +18,7 @@ export interface ParamSpec<T> {
 export type ParamSpecs<P> = { readonly [K in keyof P]: ParamSpec<P[K]> };
 
 function fail(expected: string, value: unknown): never {
-  throw new TypeError(`expected ${expected}, got ${JSON.stringify(value) ?? String(value)}`);
+  throw new ProcessorError(`expected ${expected}, got ${JSON.stringify(value) ?? String(value)}`);
 }
 
 interface Common<T> {

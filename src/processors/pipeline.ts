@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import type { Data } from './data.js';
 import { Identity } from './flow.js';
 import { type BaseOptions, Processor, type ProcessorType, type RunContext } from './processor.js';
@@ -53,15 +54,15 @@ export class Pipeline extends Processor<NoParams> {
 
   task(name: string): Processor<any> {
     const p = this.assigned.get(name);
-    if (!p) throw new TypeError(`${this.pipelineName} has no task '${name}' (tasks: ${this.taskNames().join(', ')})`);
+    if (!p) throw new ProcessorError(`${this.pipelineName} has no task '${name}' (tasks: ${this.taskNames().join(', ')})`);
     return p;
   }
 
   setTask(name: string, processor: Processor<any>): this {
     const spec = this.specs.find((s) => s.name === name);
-    if (!spec) throw new TypeError(`${this.pipelineName} has no task '${name}' (tasks: ${this.taskNames().join(', ')})`);
+    if (!spec) throw new ProcessorError(`${this.pipelineName} has no task '${name}' (tasks: ${this.taskNames().join(', ')})`);
     if (spec.accepts && !spec.accepts.includes(processor.name)) {
-      throw new TypeError(`task '${name}' of ${this.pipelineName} takes ${spec.accepts.join(' or ')}, not ${processor.name}`);
+      throw new ProcessorError(`task '${name}' of ${this.pipelineName} takes ${spec.accepts.join(' or ')}, not ${processor.name}`);
     }
     this.assigned.set(name, processor);
     return this;
@@ -106,13 +107,9 @@ export function outputLeaves(processor: Processor<any>, output: Data): Array<{ p
     if (flagged.length === 1) return outputLeaves(flagged[0]!, output);
     return flagged.flatMap((p, i) => outputLeaves(p, (output as readonly Data[])[i]!));
   }
-  if (processor.name === 'Parallel') {
-    const children = processor.get('children' as never) as Processor<any>[];
-    return children.flatMap((child, i) => outputLeaves(child, (output as readonly Data[])[i]!));
-  }
-  if (processor.name === 'Sequential') {
-    const children = processor.get('children' as never) as Processor<any>[];
-    return children.length ? outputLeaves(children[children.length - 1]!, output) : [];
-  }
-  return [{ processor, output }];
+  const group = processor.type.group;
+  if (!group) return [{ processor, output }];
+  const children = processor.children();
+  if (group.outputs === 'each') return children.flatMap((child, i) => outputLeaves(child, (output as readonly Data[])[i]!));
+  return children.length ? outputLeaves(children[children.length - 1]!, output) : [];
 }

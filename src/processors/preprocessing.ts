@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import { type Tensor, asFloat64, expectTensor, tensor } from './data.js';
 import { param } from './param.js';
 import { defineProcessor, Processor, type BaseOptions } from './processor.js';
@@ -59,7 +60,7 @@ export const NormalizeType = defineProcessor<NormalizeParams>({
   compute(input, { axes }) {
     const t = expectTensor(input, 'Normalize');
     const rank = t.shape.length;
-    if (axes.some((a) => a >= rank)) throw new TypeError(`axes [${axes.join(', ')}] do not fit a tensor of shape [${t.shape.join(', ')}]`);
+    if (axes.some((a) => a >= rank)) throw new ProcessorError(`axes [${axes.join(', ')}] do not fit a tensor of shape [${t.shape.join(', ')}]`);
     const sortedAxes = [...new Set(axes)].sort((a, b) => a - b);
     if (sortedAxes.length > 0 && sortedAxes.every((a, i) => a === rank - sortedAxes.length + i)) {
       // Trailing axes (the usual case): every kept index owns one contiguous block.
@@ -199,7 +200,7 @@ export const PoolingType = defineProcessor<PoolingParams>({
   },
   compute(input, { stride, reduction }) {
     const t = expectTensor(input, 'Pooling');
-    if (stride.length !== t.shape.length) throw new TypeError(`stride [${stride.join(', ')}] needs one entry per axis of [${t.shape.join(', ')}]`);
+    if (stride.length !== t.shape.length) throw new ProcessorError(`stride [${stride.join(', ')}] needs one entry per axis of [${t.shape.join(', ')}]`);
     const outShape = t.shape.map((s, a) => Math.ceil(s / stride[a]!));
     const blockSize = stride.reduce((a, b) => a * b, 1);
     const inStrides = stridesOf(t.shape);

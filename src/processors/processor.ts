@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import { contentHash, type Data, describeData, sha256 } from './data.js';
 import type { ParamSpec, ParamSpecs } from './param.js';
 
@@ -64,6 +65,21 @@ export interface ProcessorType<P extends object> {
   compute(input: Data, params: P, context: RunContext): Data;
   /** Default output name (dataset name in the analysis file), from the parameter values. */
   label?(params: P): string;
+  /** Set for flows whose parameter holds child processors (Sequential, Parallel): see GroupHook. */
+  readonly group?: GroupHook<P>;
+  /** Clusterings whose parameters fix the number of clusters (k-means, Ward) return it here. */
+  clusterCount?(params: P): number;
+}
+
+/**
+ * What a flow tells the rest of the engine about its children, so that the config reader, the
+ * output collector and the progress counter handle every flow alike without knowing its name.
+ */
+export interface GroupHook<P extends object> {
+  /** The parameter that holds the child list (built recursively by the config reader). */
+  readonly childrenParam: keyof P & string;
+  /** 'each': the output is a tuple with one entry per child; 'last': the last child's output is the output. */
+  readonly outputs: 'each' | 'last';
 }
 
 /** Options every processor accepts (CoRelAy's base params); none of them changes the result. */
@@ -110,7 +126,7 @@ export class Processor<P extends object = AnyParams> {
 
   private spec(name: string): ParamSpec<unknown> {
     const spec = (this.type.params as Record<string, ParamSpec<unknown> | undefined>)[name];
-    if (!spec) throw new TypeError(`${this.type.name} has no parameter '${name}' (it has: ${Object.keys(this.type.params).join(', ') || 'none'})`);
+    if (!spec) throw new ProcessorError(`${this.type.name} has no parameter '${name}' (it has: ${Object.keys(this.type.params).join(', ') || 'none'})`);
     return spec;
   }
 
@@ -118,7 +134,7 @@ export class Processor<P extends object = AnyParams> {
     try {
       return this.spec(name).validate(value);
     } catch (error) {
-      if (error instanceof TypeError && !error.message.startsWith(this.type.name)) throw new TypeError(`${this.type.name}.${name}: ${error.message}`);
+      if (error instanceof ProcessorError && !error.message.startsWith(this.type.name)) throw new ProcessorError(`${this.type.name}.${name}: ${error.message}`);
       throw error;
     }
   }
@@ -147,8 +163,14 @@ export class Processor<P extends object = AnyParams> {
     if (this.values.has(name)) return this.values.get(name) as P[K];
     if (this.instanceDefaults.has(name)) return this.instanceDefaults.get(name) as P[K];
     const spec = this.spec(name);
-    if (spec.mandatory || spec.default === undefined) throw new TypeError(`${this.type.name}.${name} is mandatory and was not set`);
+    if (spec.mandatory || spec.default === undefined) throw new ProcessorError(`${this.type.name}.${name} is mandatory and was not set`);
     return spec.default as P[K];
+  }
+
+  /** The child processors of a flow (see GroupHook); empty for every other processor. */
+  children(): readonly Processor<any>[] {
+    const group = this.type.group;
+    return group ? (this.get(group.childrenParam) as readonly Processor<any>[]) : [];
   }
 
   /** Whether the processor has a parameter of that name. */
@@ -220,8 +242,8 @@ export class Processor<P extends object = AnyParams> {
     try {
       return this.type.compute(input, this.params(), context);
     } catch (error) {
-      if (error instanceof TypeError && !error.message.includes(this.type.name)) {
-        throw new TypeError(`${this.type.name} on ${describeData(input)}: ${error.message}`);
+      if (error instanceof ProcessorError && !error.message.includes(this.type.name)) {
+        throw new ProcessorError(`${this.type.name} on ${describeData(input)}: ${error.message}`);
       }
       throw error;
     }
@@ -244,10 +266,10 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** Registry of processor types by name, for pipelines described in YAML. */
-export const processorTypes = new Map<string, ProcessorType<any>>();
-
+/**
+ * Declares a processor type (checks its shape at compile time). Declaring does not make it visible
+ * to `--config`: list it in registry.ts.
+ */
 export function defineProcessor<P extends object>(type: ProcessorType<P>): ProcessorType<P> {
-  processorTypes.set(type.name, type);
   return type;
 }

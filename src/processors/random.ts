@@ -63,10 +63,3 @@ export class Random {
     return r * Math.cos(2 * Math.PI * v);
   }
 }
-
-/** A child seed derived from a parent seed and a label, so independent steps get independent streams. */
-export function deriveSeed(seed: number, label: string): number {
-  let h = (seed ^ 0x811c9dc5) >>> 0;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}

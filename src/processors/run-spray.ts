@@ -7,6 +7,7 @@ import { throwIfInterrupted } from '../util/interrupt.js';
 import type { Progress } from '../util/progress.js';
 import { H5Cache } from './cache.js';
 import { applyPipelineConfig } from './config.js';
+import { ProcessorError } from './errors.js';
 import { tensor } from './data.js';
 import { createContext, noStorage, RunStats } from './processor.js';
 import { analyseCategory, countSteps, type SprayOptions, sprayPipeline } from './spray.js';
@@ -155,7 +156,7 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       try {
         analysis = analyseCategory(pipeline, category.name, sampleIndex, data, context);
       } catch (error) {
-        if (error instanceof TypeError) throw new UserError(options.config ?? category.name, error.message);
+        if (error instanceof ProcessorError) throw new UserError(options.config ?? category.name, error.message);
         throw error;
       }
       progress.finish();

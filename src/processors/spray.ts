@@ -1,3 +1,4 @@
+import { ProcessorError } from './errors.js';
 import type { CategoryAnalysis, ClusteringData, EmbeddingData } from '../io/analysis.js';
 import { type Data, type Tensor, describeData, isTensor, isTuple } from './data.js';
 import { AgglomerativeClustering, DBSCAN, HDBSCAN, KMeans } from './clustering.js';
@@ -95,7 +96,7 @@ export function sprayPipeline(options: SprayOptions): Pipeline {
 /** Every processor that caches (leaves), for progress totals. */
 export function countSteps(processor: Processor<any>): number {
   if (processor instanceof Pipeline) return processor.taskNames().reduce((s, t) => s + countSteps(processor.task(t)), 0);
-  if (processor.name === 'Parallel' || processor.name === 'Sequential') return (processor.get('children' as never) as Processor<any>[]).reduce((s, c) => s + countSteps(c), 0);
+  if (processor.type.group) return processor.children().reduce((s, c) => s + countSteps(c), 0);
   return processor.type.cacheable === false ? 0 : 1;
 }
 
@@ -149,7 +150,7 @@ export function analyseCategory(pipeline: Pipeline, name: string, index: Int32Ar
   let sourceColumns = 0;
   const leaves = outputLeaves(pipeline, output);
   const claim = (label: string): string => {
-    if (taken.has(label)) throw new TypeError(`two outputs are both named '${label}'; give one a different label`);
+    if (taken.has(label)) throw new ProcessorError(`two outputs are both named '${label}'; give one a different label`);
     taken.add(label);
     return label;
   };
@@ -167,15 +168,16 @@ export function analyseCategory(pipeline: Pipeline, name: string, index: Int32Ar
   for (const { processor, output: out } of leaves) {
     if (isTuple(out)) {
       if (out.length === 2 && isTensor(out[0]!) && isTensor(out[1]!)) continue;
-      throw new TypeError(`output of ${processor.name} is a ${describeData(out)}; cannot store it in the analysis file`);
+      throw new ProcessorError(`output of ${processor.name} is a ${describeData(out)}; cannot store it in the analysis file`);
     }
-    if (!isTensor(out) || out.shape[0] !== n) throw new TypeError(`output of ${processor.name} (${describeData(out)}) does not have one row per sample`);
+    if (!isTensor(out) || out.shape[0] !== n) throw new ProcessorError(`output of ${processor.name} (${describeData(out)}) does not have one row per sample`);
     if (out.shape.length === 1 && out.dtype === 'int32') {
-      const k = processor.has('nClusters') && processor.name !== 'HDBSCAN' ? Math.min(processor.get('nClusters' as never) as number, n) : undefined;
+      const count = processor.type.clusterCount?.(processor.params());
+      const k = count !== undefined ? Math.min(count, n) : undefined;
       clusterings.push({ name: claim(processor.label), labels: out.data as Int32Array, ...(k !== undefined ? { k } : {}), ...(source ? { embedding: source } : {}), attrs: source ? { index: columns } : {} });
     } else if (out.shape.length === 2 && out.shape[1]! >= 2) {
       embeddings.push({ name: claim(processor.label), data: float32(out), shape: [n, out.shape[1]!], attrs: derived });
-    } else throw new TypeError(`output of ${processor.name} (${describeData(out)}) is neither labels nor an embedding`);
+    } else throw new ProcessorError(`output of ${processor.name} (${describeData(out)}) is neither labels nor an embedding`);
   }
   const attrs: Record<string, number | string | number[]> = { samples: n };
   if (eigenvalues) {

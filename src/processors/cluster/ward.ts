@@ -117,8 +117,3 @@ export function cutTree(tree: Dendrogram, k: number): Int32Array {
   }
   return labels;
 }
-
-/** Single linkage from an MST given as edges sorted by weight (cheap: reuse the reachability tree with minSamples = 1). */
-export function dendrogramFromEdges(n: number, from: Int32Array, to: Int32Array, weight: Float64Array): Dendrogram {
-  return { n, mergeA: from, mergeB: to, height: weight };
-}

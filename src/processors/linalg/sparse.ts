@@ -94,33 +94,6 @@ export function csrTimesBlock(m: Csr, x: Float64Array, b: number, y: Float64Arra
   return y;
 }
 
-/** True when M equals its transpose (to a relative tolerance); checked before a symmetric solve. */
-export function isSymmetric(m: Csr, tolerance = 1e-10): boolean {
-  if (m.rows !== m.cols) return false;
-  for (let i = 0; i < m.rows; i++) {
-    for (let e = m.indptr[i]!; e < m.indptr[i + 1]!; e++) {
-      const j = m.indices[e]!;
-      const v = m.values[e]!;
-      if (Math.abs(v - entry(m, j, i)) > tolerance * Math.max(1, Math.abs(v))) return false;
-    }
-  }
-  return true;
-}
-
-/** M[i, j] by binary search in row i (0 when absent). */
-export function entry(m: Csr, i: number, j: number): number {
-  let lo = m.indptr[i]!;
-  let hi = m.indptr[i + 1]! - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const c = m.indices[mid]!;
-    if (c === j) return m.values[mid]!;
-    if (c < j) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return 0;
-}
-
 /** Dense row-major copy (only for small matrices: tests and user-selected dense processors). */
 export function csrToDense(m: Csr): Float64Array {
   const out = new Float64Array(m.rows * m.cols);
