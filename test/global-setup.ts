@@ -20,9 +20,10 @@ export default function setup(): void {
   try {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
   } catch (error) {
-    // tsc still emits JavaScript on type errors; the type errors themselves fail `npm run build`.
-    const out = (error as { stdout?: Buffer }).stdout?.toString() ?? '';
-    process.stderr.write(`global-setup: tsc reported errors:\n${out.slice(0, 4000)}\n`);
+    // tsc still emits JavaScript on type errors; running the end-to-end tests on it would test code
+    // that `npm run build` rejects, so a type error stops the suite here.
+    const out = (error as { stdout?: Buffer }).stdout?.toString() ?? String(error);
+    throw new Error(`global-setup: tsc -p tsconfig.json failed:\n${out.slice(0, 4000)}`);
   }
   execFileSync('node', ['scripts/build-web.mjs'], { cwd: root, stdio: 'inherit' });
 }
