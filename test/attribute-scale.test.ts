@@ -153,6 +153,24 @@ describe('attribute on image folders', () => {
   });
 });
 
+/**
+ * Waits until the run's journal records at least `min` finished rows (or the child exits) and
+ * returns the count it read. Polls the file: the journal is the run's own signal of progress.
+ */
+async function journalRows(journal: string, min: number, child: { exitCode: number | null }): Promise<number> {
+  for (let waited = 0; waited < 120_000 && child.exitCode === null; waited += 20) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (!existsSync(journal)) continue;
+    try {
+      const rows = JSON.parse(readFileSync(journal, 'utf8')).rows as number;
+      if (rows >= min) return rows;
+    } catch {
+      // replaced while being read
+    }
+  }
+  return 0;
+}
+
 describe('resume', () => {
   it('continues after a SIGKILL and ends with the rows of an uninterrupted run', async () => {
     const out = join(dir, 'killed.h5');
@@ -160,17 +178,7 @@ describe('resume', () => {
     const slow = [...slowMethod, '--dataset', images.root, '-o', out, '--quiet'];
     const child = spawn(process.execPath, [cliPath, 'attribute', ...slow], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
-    let rowsAtKill = 0;
-    for (let waited = 0; waited < 120_000 && child.exitCode === null; waited += 20) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (!existsSync(journal)) continue;
-      try {
-        rowsAtKill = JSON.parse(readFileSync(journal, 'utf8')).rows;
-      } catch {
-        continue; // replaced while being read
-      }
-      if (rowsAtKill >= 3) break;
-    }
+    const rowsAtKill = await journalRows(journal, 3, child);
     child.kill('SIGKILL');
     await exited;
     expect(rowsAtKill).toBeGreaterThanOrEqual(3);
@@ -205,26 +213,29 @@ describe('resume', () => {
     expect(statSync(out).mtimeMs).toBe(finished);
   });
 
-  it('stops cleanly on SIGTERM, keeping the finished rows for --resume', async () => {
-    const out = join(dir, 'terminated.h5');
-    const args = ['attribute', ...slowMethod, '--dataset', images.root, '-o', out, '--quiet'];
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const journal = `${out}.partial.json`;
-    for (let waited = 0; waited < 120_000 && !existsSync(journal); waited += 20) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGTERM');
-    expect(await code).toBe(130);
-    expect(stderr).toMatch(/interrupted by SIGTERM/);
-    expect(existsSync(out)).toBe(false);
-    const rows = JSON.parse(readFileSync(journal, 'utf8')).rows as number;
-    const resumed = await runCli([...args, '--resume']);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await rowsOf(out)).count).toBe(images.files.length);
-    expect(rows).toBeLessThan(images.files.length);
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`stops cleanly on ${signal}, keeping the finished rows for --resume`, async () => {
+      const out = join(dir, `terminated-${signal}.h5`);
+      const args = ['attribute', ...slowMethod, '--dataset', images.root, '-o', out, '--quiet'];
+      const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const journal = `${out}.partial.json`;
+      // Signal once rows are on disk (an event in the run, not a guess at how long it takes).
+      expect(await journalRows(journal, 1, child)).toBeGreaterThanOrEqual(1);
+      child.kill(signal);
+      expect(await code).toBe(130);
+      expect(stderr).toMatch(new RegExp(`interrupted by ${signal}`));
+      expect(existsSync(out)).toBe(false);
+      const rows = JSON.parse(readFileSync(journal, 'utf8')).rows as number;
+      expect(rows).toBeGreaterThanOrEqual(1);
+      const resumed = await runCli([...args, '--resume']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect((await rowsOf(out)).count).toBe(images.files.length);
+      expect(rows).toBeLessThan(images.files.length);
+    });
+  }
 });
 
 describe('shards', () => {
