@@ -182,7 +182,8 @@ export type ImageDatasetSpec = DatasetSpec & { preprocess?: ImagePreprocess };
 export async function openImageDirectory(spec: ImageDatasetSpec): Promise<Dataset> {
   const files = listImageDirectory(spec.path);
   const labels = regexLabels(files, spec);
-  const display = viRelAySampling(spec);
+  // `attribute` gives model preprocessing instead of ViRelAy's input size; only a project needs the latter.
+  const display = spec.preprocess && (spec.inputWidth === undefined || spec.inputHeight === undefined) ? preprocessSampling({}) : viRelAySampling(spec);
   return new ImageDataset(spec.path, files, labels, spec.preprocess ? preprocessSampling(spec.preprocess) : display, display);
 }
 
