@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { knnSearch } from '../linalg/knn.js';
 import { Random } from '../random.js';
-import { jointProbabilities, tsne } from './tsne.js';
+import { jointProbabilities, repulsiveForces, tsne } from './tsne.js';
 
 describe('Barnes–Hut t-SNE', () => {
   const random = new Random(4);
@@ -36,5 +36,47 @@ describe('Barnes–Hut t-SNE', () => {
       if (best % 4 === i % 4) same++;
     }
     expect(same / n).toBeGreaterThan(0.97);
+  });
+});
+
+describe('Barnes–Hut repulsion', () => {
+  /** Σ_j q_ij² (y_i − y_j) and Σ_ij q_ij, directly. */
+  function exact(y: Float64Array, n: number): { negX: number[]; negY: number[]; z: number } {
+    const negX = new Array<number>(n).fill(0);
+    const negY = new Array<number>(n).fill(0);
+    let z = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const dx = y[2 * i]! - y[2 * j]!;
+        const dy = y[2 * i + 1]! - y[2 * j + 1]!;
+        const q = 1 / (1 + dx * dx + dy * dy);
+        z += q;
+        negX[i]! += q * q * dx;
+        negY[i]! += q * q * dy;
+      }
+    }
+    return { negX, negY, z };
+  }
+
+  it('gives coincident points that are not their leaf’s resident their repulsion too (theta 0 = exact)', () => {
+    const random = new Random(9);
+    const n = 40;
+    const y = new Float64Array(2 * n);
+    for (let i = 0; i < 2 * n; i++) y[i] = random.gaussian();
+    // Points 5..9 sit exactly on point 4, points 21..23 on point 20.
+    for (const [twin, of] of [[5, 4], [6, 4], [7, 4], [8, 4], [9, 4], [21, 20], [22, 20], [23, 20]]) {
+      y[2 * twin!] = y[2 * of!]!;
+      y[2 * twin! + 1] = y[2 * of! + 1]!;
+    }
+    const got = repulsiveForces(y, n, 0);
+    const want = exact(y, n);
+    expect(got.z).toBeCloseTo(want.z, 9);
+    for (let i = 0; i < n; i++) {
+      expect(got.negX[i], `x of ${i}`).toBeCloseTo(want.negX[i]!, 9);
+      expect(got.negY[i], `y of ${i}`).toBeCloseTo(want.negY[i]!, 9);
+    }
+    // Twins feel the same force as the point they sit on, and it is not zero.
+    expect(Math.abs(got.negX[7]!) + Math.abs(got.negY[7]!)).toBeGreaterThan(1e-3);
+    expect(got.negX[7]).toBe(got.negX[4]);
   });
 });

@@ -102,7 +102,9 @@ function countDiagonal(m: Csr): number {
 /**
  * A quadtree over the current embedding, rebuilt every iteration. Nodes live interleaved in one
  * Float64Array (centre of mass x/y, squared width, count, first child, resident point) so a
- * traversal touches one cache line per node.
+ * traversal touches one cache line per node. Points that coincide (still sharing a cell 48 levels
+ * down) stay together in one leaf: the leaf's resident is the head of a chain (`nextPoint`) through
+ * all of them, so every one of them is a member of its group and gets its repulsion.
  */
 const STRIDE = 6;
 const COM_X = 0;
@@ -114,6 +116,8 @@ const POINT = 5;
 
 class QuadTree {
   nodes: Float64Array;
+  /** nextPoint[i]: the next point sharing i's leaf, or −1 (chains only form in coincident leaves). */
+  nextPoint = new Int32Array(0);
   /** Cell centres and widths, only needed while building. */
   private geometry: Float64Array;
   size = 0;
@@ -159,6 +163,8 @@ class QuadTree {
       maxY = Math.max(maxY, y[2 * i + 1]!);
     }
     const w = Math.max(maxX - minX, maxY - minY, 1e-12) * (1 + 1e-6);
+    if (this.nextPoint.length < n) this.nextPoint = new Int32Array(n);
+    this.nextPoint.fill(-1, 0, n);
     this.node((minX + maxX) / 2, (minY + maxY) / 2, w);
     for (let i = 0; i < n; i++) this.insert(i, y[2 * i]!, y[2 * i + 1]!);
     this.finish();
@@ -220,10 +226,12 @@ class QuadTree {
           return;
         }
         if (depth > 48) {
-          // Coincident points: keep them aggregated in this leaf.
+          // Coincident points: keep them aggregated in this leaf, chained behind its resident.
           nodes[o + COM_X]! += px;
           nodes[o + COM_Y]! += py;
           nodes[o + COUNT] = c + 1;
+          this.nextPoint[i] = this.nextPoint[nodes[o + POINT]!]!;
+          this.nextPoint[nodes[o + POINT]!] = i;
           return;
         }
         // Split: create four children and move the resident point down.
@@ -344,8 +352,8 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
       const o = id * STRIDE;
       const child = nodes[o + CHILD]!;
       if (child === -1) {
-        const p = nodes[o + POINT]!;
-        if (p >= 0) {
+        // The resident and, in a leaf of coincident points, the chain of the others.
+        for (let p = nodes[o + POINT]!; p >= 0; p = tree.nextPoint[p]!) {
           if (lists.memberCount === lists.members.length) {
             const b = new Int32Array(lists.members.length * 2);
             b.set(lists.members);
@@ -355,8 +363,6 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
         }
       } else for (let c = child; c < child + 4; c++) if (nodes[c * STRIDE + COUNT]! > 0) top = lists.pushStack(top, c);
     }
-    // Coincident points aggregated in one deep leaf: only the resident is a member; treat the rest
-    // through the leaf's count (rare; handled by the per-point fallback below).
     const gx = geometry[group * 3]!;
     const gy = geometry[group * 3 + 1]!;
     const gh = geometry[group * 3 + 2]! / 2;
@@ -453,6 +459,19 @@ function repulsion(tree: QuadTree, y: Float64Array, theta: number, negX: Float64
     }
   }
   return z;
+}
+
+/**
+ * The repulsive terms of every point, Σ_j q_ij² (y_i − y_j), and Z = Σ_ij q_ij including the
+ * i = j terms, as one iteration computes them (exported for tests: theta 0 gives exact sums).
+ */
+export function repulsiveForces(y: Float64Array, n: number, theta: number): { negX: Float64Array; negY: Float64Array; z: number } {
+  const tree = new QuadTree(4 * n + 16);
+  tree.build(y, n);
+  const negX = new Float64Array(n);
+  const negY = new Float64Array(n);
+  const z = repulsion(tree, y, theta, negX, negY, new InteractionLists());
+  return { negX, negY, z };
 }
 
 /**
