@@ -174,7 +174,10 @@ async function writeAttributions(path: string, perClass: number[], homogeneous: 
   const writer = await AttributionWriter.create(path, { sampleShape: [3, 8, 8], numClasses, withIndex: true });
   let row = 0;
   let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
   perClass.forEach((count, cls) => {
     for (let i = 0; i < count; i++, row++) {
       const attribution = new Float32Array(192);

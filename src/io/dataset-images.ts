@@ -43,7 +43,7 @@ export function listImageDirectory(path: string): string[] {
   let files: string[];
   if (existsSync(listFile)) {
     const lines = readFileSync(listFile, 'utf8').split('\n');
-    const blank = lines.findIndex((l) => l === '');
+    const blank = lines.indexOf('');
     // ViRelAy turns a blank line into the parent directory itself, shifting every sample index by one.
     if (blank >= 0) throw new UserError(listFile, `line ${blank + 1} is blank (a trailing newline counts); ViRelAy would shift every sample index — remove it`);
     files = lines.map((l) => join(dirname(root), l)).sort(compareBytes);

@@ -109,7 +109,7 @@ export function occlusionPlan(method: MethodOptions, sampleShape: number[]): Occ
     if (typeof value === 'number') return sampleShape.map((d) => Math.min(value, d));
     if (value.length > sampleShape.length) throw new UserError(`--${what}`, `has ${value.length} entries, but samples have only ${sampleShape.length} axes`);
     const lead = sampleShape.length - value.length;
-    return sampleShape.map((d, i) => (i < lead ? fallback[i]! : value[i - lead]!));
+    return sampleShape.map((_, i) => (i < lead ? fallback[i]! : value[i - lead]!));
   };
   const window = resolve(method.window, sampleShape, 'window');
   const stride = resolve(method.stride, window, 'stride');

@@ -22,7 +22,7 @@ import {
 import { runModel } from './ort.js';
 import { conformanceData, conformanceDir, conformanceModels, maxRelativeDifference } from './testing.js';
 
-const floatInput = (name: string, dims: number[]) =>
+const floatInput = (name: string, _dims: number[]) =>
   create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: 1 }) } }),

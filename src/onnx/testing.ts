@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import h5wasm, { Dataset } from 'h5wasm/node';
+import h5wasm, { type Dataset } from 'h5wasm/node';
 import { mulberry32 } from '../util/mulberry32.js';
 
 /** `../shared/conformance/lrp` beside the checkout. */

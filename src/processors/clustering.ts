@@ -22,7 +22,10 @@ const wardMemo = new WeakMap<Tensor, Dendrogram>();
 
 function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, minSamples: number, context: RunContext): ReachabilityTree {
   let byMin = reachabilityMemo.get(t);
-  if (!byMin) reachabilityMemo.set(t, (byMin = new Map()));
+  if (!byMin) {
+    byMin = new Map();
+    reachabilityMemo.set(t, byMin);
+  }
   let tree = byMin.get(minSamples);
   if (!tree) {
     const k = Math.min(Math.max(minSamples - 1, 1), n - 1);

@@ -97,7 +97,7 @@ export interface BaseOptions {
 type AnyParams = Record<string, unknown>;
 
 /** Parameter type of processors without parameters. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/complexity/noBannedTypes: `{}` (not Record<string, never>) so that `Partial<NoParams> & BaseOptions` still admits the base options.
 export type NoParams = {};
 
 export class Processor<P extends object = AnyParams> {

@@ -9,7 +9,7 @@ import { partialPathsFor, readJournal, type PartialPaths } from './output.js';
 
 /** A sink that keeps rows as JSON in the partial file, rewritten on every flush. */
 function jsonSink(paths: PartialPaths, resumeRows: number | undefined): RowSink {
-  let rows: Array<{ index: number; value: number; label: number }> = resumeRows !== undefined ? JSON.parse(readFileSync(paths.partial, 'utf8')).slice(0, resumeRows) : [];
+  const rows: Array<{ index: number; value: number; label: number }> = resumeRows !== undefined ? JSON.parse(readFileSync(paths.partial, 'utf8')).slice(0, resumeRows) : [];
   writeFileSync(paths.partial, JSON.stringify(rows));
   return {
     get rows() {

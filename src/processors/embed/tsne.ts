@@ -199,7 +199,7 @@ class QuadTree {
       nodes[o + COUNT] = 0;
       nodes[o + CHILD] = -1;
       nodes[o + POINT] = -1;
-      // Same child order as quadrant(): +1 for the right half, +2 for the upper half.
+      // Child order (as insert() descends): +1 for the right half, +2 for the upper half.
       geometry[id * 3] = (k & 1) === 0 ? cx - q : cx + q;
       geometry[id * 3 + 1] = (k & 2) === 0 ? cy - q : cy + q;
       geometry[id * 3 + 2] = half;
@@ -272,10 +272,6 @@ class QuadTree {
   /** Cell centres and widths (id*3: x, y, width). */
   geometryOf(): Float64Array {
     return this.geometry;
-  }
-
-  private quadrant(id: number, px: number, py: number): number {
-    return this.nodes[id * STRIDE + CHILD]! + (px >= this.geometry[id * 3]! ? 1 : 0) + (py >= this.geometry[id * 3 + 1]! ? 2 : 0);
   }
 }
 
