@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { openImageDirectory, openImageFolder } from '../io/dataset-images.js';
 import type { AttributorOptions } from '../lrp/engine.js';
-import { openSampleSource, type SampleSource as RangeSource } from '../lrp/samples.js';
+import { openRowRangeSource, type RowRangeSource as RangeSource } from './row-source.js';
 import type { Dim } from '../onnx/ir.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
@@ -86,7 +86,7 @@ async function openInput(config: RunConfig, path: string, preprocess: Preprocess
     case 'image_directory':
       return fromDataset(await openImageDirectory({ type: 'image_directory', path, labelIndexRegex: config.labelRegex, preprocess: decoding }));
     case 'hdf5': {
-      const source = await openSampleSource(path);
+      const source = await openRowRangeSource(path);
       if (source.sampleShape.length > 1) {
         // Images: the io reader reads by index and has the labels without reading pixels.
         source.close();

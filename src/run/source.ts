@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Dataset } from '../io/dataset.js';
-import type { SampleSource as RangeSource } from '../lrp/samples.js';
+import type { RowRangeSource as RangeSource } from './row-source.js';
 import type { SampleBatch, SampleSource, SkippedSample } from './engine.js';
 import { normalizeBatch, type PreprocessSpec } from './preprocess.js';
 

@@ -7,7 +7,8 @@ import { UserError } from '../errors.js';
 import { openDataset } from '../io/dataset.js';
 import { h5Call, kindOf, openH5, readFloat32, readInt32, requireDataset, shapeOf, type H5File } from '../io/hdf5.js';
 
-export interface SampleBatch {
+/** Rows start..end of a stored dataset (not the engine's SampleBatch, which carries sample indices). */
+export interface RowBatch {
   data: Float32Array;
   /** One label per row (−1 where a row has none). */
   labels: Int32Array;
@@ -15,18 +16,19 @@ export interface SampleBatch {
   multiLabels?: Uint8Array;
 }
 
-export interface SampleSource {
+/** A stored dataset read by row ranges (the engine's SampleSource loads by sample index). */
+export interface RowRangeSource {
   readonly path: string;
   readonly count: number;
   readonly sampleShape: number[];
   /** [] for one label per sample, [K] for n-hot labels. */
   readonly labelShape: number[];
-  read(start: number, end: number): Promise<SampleBatch>;
+  read(start: number, end: number): Promise<RowBatch>;
   close(): void;
 }
 
 /** Flat feature vectors: `data` (N, F) float, `label` (N,) integers. */
-async function openFeatureArrays(path: string, file: H5File): Promise<SampleSource> {
+async function openFeatureArrays(path: string, file: H5File): Promise<RowRangeSource> {
   const data = requireDataset(path, file, 'data');
   const [count, features] = shapeOf(data) as [number, number];
   if (kindOf(file, 'label') !== 'dataset') throw new UserError(path, "missing dataset 'label'");
@@ -59,7 +61,7 @@ async function openFeatureArrays(path: string, file: H5File): Promise<SampleSour
   };
 }
 
-export async function openSampleSource(path: string): Promise<SampleSource> {
+export async function openRowRangeSource(path: string): Promise<RowRangeSource> {
   const file = await openH5(path, 'r');
   if (kindOf(file, 'data') === 'dataset' && shapeOf(requireDataset(path, file, 'data')).length === 2) {
     return openFeatureArrays(path, file);
