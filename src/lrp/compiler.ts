@@ -19,13 +19,13 @@ import { Emitter, sameShape } from './emitter.js';
 import { classify, type LayerKind } from './kinds.js';
 import { asLinearLayer } from './linear.js';
 import { ruleDefinition, ruleMismatch, type RuleContext } from './rules.js';
-import { lowerMarkers, MARKER_DOMAIN } from './canonize/index.js';
-import { vjpHandlers, type InputRelevance, type VjpContext, type VjpHandler } from './vjp.js';
+import { lowerMarkers } from './canonize/index.js';
+import { opRecord, recordKey } from './ops.js';
+import type { InputRelevance, VjpContext, VjpHandler } from './vjp.js';
 
-/** The VJP handler of a node: ai.onnx ops by type, plus the canonizer's SiLU marker. */
+/** The VJP handler of a node, from its op record. */
 function handlerFor(node: Node): VjpHandler | undefined {
-  if (node.domain === '' || (node.domain === MARKER_DOMAIN && node.opType === 'SiLU')) return vjpHandlers[node.opType];
-  return undefined;
+  return opRecord(node)?.vjp;
 }
 
 export const INPUT = 'input';
@@ -51,14 +51,6 @@ export interface RelevanceGraph {
   /** Rule (or null = gradient) of every node on the relevance path, in graph order. */
   assignments: Assignment[];
 }
-
-/** Ops whose output is ≥ 0 whatever their input. */
-const ALWAYS_NON_NEGATIVE = new Set(['Relu', 'Sigmoid', 'Softplus', 'Abs', 'Exp', 'Softmax', 'Sqrt', 'HardSigmoid']);
-/** Ops whose output is ≥ 0 when all their computed inputs are (re-routing, pooling, sums, products). */
-const KEEPS_NON_NEGATIVE = new Set([
-  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose',
-  'Identity', 'Dropout', 'Slice', 'Split', 'Pad', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'Concat', 'Add', 'Sum', 'Mul', 'Clip',
-]);
 
 /** Rewrites opset-11/12 forms the compiled graph (opset ≥ 16) reads differently. */
 function upgradeOpset(model: Model, source: string | undefined): void {
@@ -153,16 +145,10 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     return !!t && toNumbers(t).every((v) => v >= 0);
   };
   for (const node of graph.nodes) {
-    const op = node.opType;
-    let nonneg = ALWAYS_NON_NEGATIVE.has(op);
-    if (!nonneg && KEEPS_NON_NEGATIVE.has(op)) {
-      const data = node.inputs.filter(Boolean);
-      const operands = op === 'Concat' || op === 'Add' || op === 'Sum' || op === 'Mul' ? data : data.slice(0, 1);
-      nonneg = operands.every((i) => nonNegative.has(i) || constantNonNegative(i));
-      if (op === 'Clip' && node.inputs[1] && constantNonNegative(node.inputs[1])) nonneg = true;
-      if (op === 'Pad' && node.inputs[2] && !constantNonNegative(node.inputs[2])) nonneg = false;
-    }
-    if (nonneg) for (const o of op === 'Split' ? node.outputs : node.outputs.slice(0, 1)) if (o) nonNegative.add(o);
+    const record = opRecord(node);
+    if (!record?.sign) continue;
+    const known = (i: number): boolean => nonNegative.has(node.inputs[i]!) || constantNonNegative(node.inputs[i]!);
+    if (record.sign(node, { nonNegative: known })) for (const o of record.signOnAllOutputs ? node.outputs : node.outputs.slice(0, 1)) if (o) nonNegative.add(o);
   }
 
   // Kinds and rules, in graph order.
@@ -180,7 +166,8 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
   if (unsupported.length > 0) {
     const { node } = unsupported[0]!;
     const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more unsupported node${unsupported.length > 2 ? 's' : ''})` : '';
-    throw new UserError(source, `unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"${more}`);
+    const why = opRecord(node) ? 'its op record (src/lrp/ops.ts) has no VJP' : 'no op record in src/lrp/ops.ts';
+    throw new UserError(source, `unsupported op ${recordKey(node)} in node "${node.name}" (${why})${more}`);
   }
   for (const node of pathNodes) {
     for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {

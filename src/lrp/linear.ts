@@ -11,6 +11,7 @@
  * merged by adding their weights, since L is linear in W.
  */
 import { attr } from '../onnx/builder.js';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.js';
 import type { Attribute, Graph, Node } from '../onnx/ir.js';
 import { float32Data, toNumbers } from '../onnx/tensor.js';
 import type { Emitter } from './emitter.js';
@@ -49,34 +50,17 @@ export interface Variant {
   bias: Float32Array | null;
 }
 
-function intsAttr(node: Node, name: string): number[] | undefined {
-  const a = node.attributes[name];
-  return a && a.type === 'ints' ? a.value : undefined;
-}
-function intAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'int' ? a.value : fallback;
-}
-function floatAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'float' ? a.value : fallback;
-}
-function stringAttr(node: Node, name: string, fallback: string): string {
-  const a = node.attributes[name];
-  return a && a.type === 'string' ? a.value : fallback;
-}
-
 /** Explicit conv geometry, resolving `auto_pad` against the static shapes. */
 function convGeometry(node: Node, weightDims: number[], inShape: number[], outShape: number[]): ConvGeometry | string {
   const spatial = weightDims.length - 2;
-  const kernel = intsAttr(node, 'kernel_shape') ?? weightDims.slice(2);
-  const strides = intsAttr(node, 'strides') ?? new Array(spatial).fill(1);
-  const dilations = intsAttr(node, 'dilations') ?? new Array(spatial).fill(1);
-  const group = intAttr(node, 'group', 1);
-  let pads = intsAttr(node, 'pads') ?? new Array(2 * spatial).fill(0);
-  const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+  const kernel = attrInts(node, 'kernel_shape') ?? weightDims.slice(2);
+  const strides = attrInts(node, 'strides') ?? new Array(spatial).fill(1);
+  const dilations = attrInts(node, 'dilations') ?? new Array(spatial).fill(1);
+  const group = attrInt(node, 'group', 1);
+  let pads = attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   if (node.opType === 'ConvTranspose') {
-    if (intsAttr(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
+    if (attrInts(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
     if (autoPad === 'VALID') pads = new Array(2 * spatial).fill(0);
   } else if (autoPad === 'VALID') {
     pads = new Array(2 * spatial).fill(0);
@@ -120,10 +104,10 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
   if (node.opType === 'Gemm') {
     const bTensor = constant(node.inputs[1]);
     if (!bTensor || bTensor.dims.length !== 2) return 'the weight is not a constant matrix';
-    if (intAttr(node, 'transA', 0) !== 0) return 'transA = 1 is not supported';
-    const alpha = floatAttr(node, 'alpha', 1);
-    const beta = floatAttr(node, 'beta', 1);
-    const transB = intAttr(node, 'transB', 0) === 1;
+    if (attrInt(node, 'transA', 0) !== 0) return 'transA = 1 is not supported';
+    const alpha = attrFloat(node, 'alpha', 1);
+    const beta = attrFloat(node, 'beta', 1);
+    const transB = attrInt(node, 'transB', 0) === 1;
     const [r, c] = bTensor.dims as [number, number];
     const out = transB ? r : c;
     const inn = transB ? c : r;
