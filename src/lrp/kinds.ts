@@ -19,12 +19,15 @@ export const LAYER_KINDS = [
   'concat', // Concat
   'reshape', // pure re-routing: Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Slice, Split, Pad, Identity, Dropout
   'softmax', // Softmax, LogSoftmax
+  'layernorm', // LayerNormalization, and decomposed LayerNorm / RMSNorm (patterns/layernorm.ts)
+  'bilinear', // MatMul / Mul of two computed tensors (attention's Q·Kᵀ, A·V; gated units); includes `gate`
+  'gate', // a product whose one factor is squashed (squeeze-excite x·σ(f(x)), GLU, softmax weights · V)
   'elementwise', // arithmetic with constants (bias adds, scaling), or other arithmetic
   'other',
 ] as const;
 export type LayerKind = (typeof LAYER_KINDS)[number];
 
-/** Kind names a rule map may match, including the union `linear` = convolution ∪ dense. */
+/** Kind names a rule map may match, including the unions `linear` = convolution ∪ dense and `bilinear` ⊇ gate. */
 export const MATCHABLE_KINDS: readonly string[] = [...LAYER_KINDS, 'linear'];
 
 export function classify(node: Node, ctx: KindContext): LayerKind {
@@ -33,5 +36,5 @@ export function classify(node: Node, ctx: KindContext): LayerKind {
 }
 
 export function matchesKind(kind: LayerKind, wanted: string): boolean {
-  return wanted === kind || (wanted === 'linear' && (kind === 'convolution' || kind === 'dense'));
+  return wanted === kind || (wanted === 'linear' && (kind === 'convolution' || kind === 'dense')) || (wanted === 'bilinear' && kind === 'gate');
 }

@@ -14,6 +14,7 @@ import { attr } from '../onnx/builder.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.js';
 import type { Attribute, Graph, Node } from '../onnx/ir.js';
 import { float32Data, toNumbers } from '../onnx/tensor.js';
+import { MARKER_DOMAIN } from './canonize/types.js';
 import type { Emitter } from './emitter.js';
 
 export type LinearType = 'conv' | 'convTranspose' | 'dense';
@@ -130,7 +131,8 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     }
     return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias, outChannels: out };
   }
-  if (node.opType === 'MatMul') {
+  // MatMul(x, W), or the pattern stand-in Dense(x, W, b) = MatMul + bias Add (patterns/dense-bias.ts).
+  if ((node.opType === 'MatMul' && node.domain === '') || (node.opType === 'Dense' && node.domain === MARKER_DOMAIN)) {
     const bTensor = constant(node.inputs[1]);
     if (!bTensor || bTensor.dims.length !== 2) return 'the weight is not a constant matrix';
     if (constant(node.inputs[0])) return 'the input is a constant';
@@ -138,7 +140,9 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     const src = float32Data(bTensor);
     const weight = new Float32Array(out * inn);
     for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) weight[o * inn + i] = src[i * out + o]!;
-    return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias: null, outChannels: out };
+    const biasTensor = node.inputs[2] ? constant(node.inputs[2]) : undefined;
+    const bias = biasTensor ? Float32Array.from(toNumbers(biasTensor)) : null;
+    return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias, outChannels: out };
   }
   return null;
 }

@@ -13,6 +13,7 @@ import { attrFloat, attrInt, attrInts } from '../onnx/attributes.js';
 import type { Node } from '../onnx/ir.js';
 import { toFloat32, toNumbers } from '../onnx/tensor.js';
 import { MARKER_DOMAIN } from './canonize/types.js';
+import { layerNormVjp } from './layernorm.js';
 import { asLinearLayer } from './linear.js';
 import type { LayerKind } from './kinds.js';
 import {
@@ -25,6 +26,8 @@ export interface KindContext {
   dependent: (name: string) => boolean;
   isConstant: (name: string) => boolean;
   shape: (name: string) => number[] | undefined;
+  /** True when the value is a gate: the output of a sigmoid-like squashing (patterns/squashing.ts). */
+  squashed: (name: string) => boolean;
 }
 
 export interface SignContext {
@@ -60,6 +63,16 @@ const sumKind = (node: Node, ctx: KindContext): LayerKind => {
     if (s0 && shapes.every((s) => s && s.length === s0.length && s.every((d, k) => d === s0[k]))) return 'sum';
   }
   return 'elementwise';
+};
+
+/**
+ * A product of two computed tensors: `gate` when exactly one factor is squashed (squeeze-excite,
+ * GLU, softmax attention weights · V), else `bilinear`; with one constant factor: `otherwise`.
+ */
+const productKind = (otherwise: (node: Node, ctx: KindContext) => LayerKind) => (node: Node, ctx: KindContext): LayerKind => {
+  const [a, b] = node.inputs;
+  if (!a || !b || !ctx.dependent(a) || !ctx.dependent(b)) return otherwise(node, ctx);
+  return ctx.squashed(a) !== ctx.squashed(b) ? 'gate' : 'bilinear';
 };
 
 export const OP_RECORDS: Record<string, OpRecord> = {
@@ -136,7 +149,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   Sum: { kind: sumKind, sign: KEEPS_ALL, vjp: sumLike(() => 1) },
   Sub: { kind: 'elementwise', vjp: sumLike((i) => (i === 1 ? -1 : 1)) },
   Neg: { kind: 'elementwise', vjp: { backward: (ctx, R) => first(ctx, ctx.em.neg(only(R))) } },
-  Mul: { kind: 'elementwise', sign: KEEPS_ALL, vjp: {
+  Mul: { kind: productKind(() => 'elementwise'), sign: KEEPS_ALL, vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const [a, b] = node.inputs as [string, string];
@@ -159,7 +172,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
       },
     }
   },
-  MatMul: { kind: denseKind, vjp: {
+  MatMul: { kind: productKind(denseKind), vjp: {
       check: (node, ctx) => {
         if (!ctx.dependent(node.inputs[1]!)) {
           const layer = asLinearLayer(node, ctx.graph, ctx.shapes);
@@ -350,7 +363,49 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   Shrink: { kind: 'activation' },
   ThresholdedRelu: { kind: 'activation' },
   Mish: { kind: 'activation' },
-  Pow: { kind: 'elementwise' },
+  /** Pow with a constant exponent p: p·x^(p−1). */
+  Pow: {
+    kind: 'elementwise',
+    vjp: {
+      check: (node, ctx) => (ctx.dependent(node.inputs[1]!) ? 'its exponent is not constant' : null),
+      backward: (ctx, R) => {
+        const { em, node } = ctx;
+        const [x, p] = node.inputs as [string, string];
+        const exponent = toNumbers(ctx.constant(p)!);
+        const derivative = exponent.length === 1 && exponent[0] === 2 ? em.scale(x, 2) : em.mul(em.op('Pow', [x, em.sub(p, em.scalar(1))], {}, em.shape(x)), p);
+        return [em.reduceTo(em.mul(only(R), derivative), em.shape(x)), null];
+      },
+    },
+  },
+  /** Gather with constant indices (a class token x[:, 0], a row selection): scatter-add R back. */
+  Gather: {
+    kind: 'reshape',
+    sign: KEEPS_FIRST,
+    vjp: {
+      check: (node, ctx) => {
+        const indices = ctx.constant(node.inputs[1]!);
+        return !indices ? 'its indices are not constant' : indices.dims.length > 1 ? 'indices of rank > 1 are not supported' : null;
+      },
+      backward: (ctx, R) => {
+        const { em, node } = ctx;
+        const data = node.inputs[0]!;
+        const inShape = em.shape(data);
+        const axis = normAxis(attrInt(node, 'axis', 0), inShape.length);
+        const indices = ctx.constant(node.inputs[1]!)!;
+        const list = toNumbers(indices).map((i) => (i < 0 ? i + inShape[axis]! : i));
+        const rShape = inShape.map((d, i) => (i === axis ? list.length : d));
+        const r = em.reshape(only(R), rShape);
+        const idx = em.op('Expand', [em.int64(list, inShape.map((_, i) => (i === axis ? list.length : 1))), em.int64(rShape)], {}, rShape);
+        return first(ctx, em.op('ScatterElements', [em.zeros(inShape), idx, r], { axis: attr.int(axis), reduction: attr.string('add') }, inShape));
+      },
+    },
+  },
+  Reciprocal: { kind: 'elementwise', vjp: elementwise((em, _x, y) => em.neg(em.mul(y, y))) },
+  LayerNormalization: { kind: 'layernorm', vjp: layerNormVjp },
+  /** Pattern stand-ins (patterns/): their VJP is their members' (the compiler composes it). */
+  [`${MARKER_DOMAIN}:LayerNorm`]: { kind: 'layernorm' },
+  [`${MARKER_DOMAIN}:Dense`]: { kind: 'dense' },
+  [`${MARKER_DOMAIN}:Activation`]: { kind: 'activation' },
   ReduceMax: { kind: 'other', sign: KEEPS_FIRST },
 };
 
