@@ -244,7 +244,7 @@ function assignUnits(p: Prepared, pathNodes: Node[], dependent: (name: string) =
   const onPath = new Set(pathNodes);
   const found = recognisePatterns(patternContext).filter((g) => g.members.every((m) => onPath.has(m)));
   const squashed = (v: string): boolean => isSquashed(patternContext, v);
-  const kindContext = { dependent, isConstant: (n: string) => !!p.constant(n), shape: (n: string) => p.shapes.get(n), squashed };
+  const kindContext = { dependent, isConstant: (n: string) => !!p.constant(n), constant: p.constant, shape: (n: string) => p.shapes.get(n), squashed };
   const classifyAll = (nodes: Node[]) => nodes.map((node) => ({ node, kind: classify(node, kindContext) as LayerKind, weights: node.inputs.filter((i) => i && p.constant(i)) }));
   const unitsFor = (groups: Group[]): Node[] => {
     const last = new Map<Node, Group>(groups.map((g) => [g.members.at(-1)!, g]));

@@ -10,7 +10,7 @@
  */
 import { attr } from '../onnx/builder.js';
 import { attrFloat, attrInt, attrInts } from '../onnx/attributes.js';
-import type { Node } from '../onnx/ir.js';
+import type { Node, Tensor } from '../onnx/ir.js';
 import { toFloat32, toNumbers } from '../onnx/tensor.js';
 import { MARKER_DOMAIN } from './canonize/types.js';
 import { layerNormVjp } from './layernorm.js';
@@ -25,6 +25,7 @@ export interface KindContext {
   /** True when the value depends on the model input (is not a constant). */
   dependent: (name: string) => boolean;
   isConstant: (name: string) => boolean;
+  constant: (name: string) => Tensor | undefined;
   shape: (name: string) => number[] | undefined;
   /** True when the value is a gate: the output of a sigmoid-like squashing (patterns/squashing.ts). */
   squashed: (name: string) => boolean;
@@ -63,6 +64,17 @@ const sumKind = (node: Node, ctx: KindContext): LayerKind => {
     if (s0 && shapes.every((s) => s && s.length === s0.length && s.every((d, k) => d === s0[k]))) return 'sum';
   }
   return 'elementwise';
+};
+
+/**
+ * ReduceMean over every spatial axis of an [N, C, …] tensor (rank ≥ 4; `x.mean((2, 3))`) is global
+ * average pooling; other means (over tokens, inside a LayerNorm) are arithmetic.
+ */
+const meanKind = (node: Node, ctx: KindContext): LayerKind => {
+  const rank = ctx.shape(node.inputs[0]!)?.length ?? 0;
+  const t = node.inputs[1] ? ctx.constant(node.inputs[1]) : undefined;
+  const axes = (t ? toNumbers(t) : attrInts(node, 'axes'))?.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  return rank >= 4 && !!axes && axes.length === rank - 2 && axes.every((a, i) => a === i + 2) ? 'avgpool' : 'other';
 };
 
 /**
@@ -343,7 +355,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
       },
     }
   },
-  ReduceMean: { kind: 'other', sign: KEEPS_FIRST, vjp: reduceBackward(true) },
+  ReduceMean: { kind: meanKind, sign: KEEPS_FIRST, vjp: reduceBackward(true) },
   ReduceSum: { kind: 'other', sign: KEEPS_FIRST, vjp: reduceBackward(false) },
   BatchNormalization: { kind: 'batchnorm', vjp: {
       check: (node, ctx) => ([1, 2, 3, 4].some((i) => !ctx.constant(node.inputs[i]!)) ? 'its statistics are not constant' : null),
