@@ -280,7 +280,8 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     const taken = graph.nodes.some((n) => n.outputs.includes(INPUT)) || graph.initializers.has(INPUT);
     if (taken) throw new UserError(source, `the model uses the name "${INPUT}" for an inner value; rename it`);
     const from = input.name;
-    for (const node of graph.nodes) node.inputs = node.inputs.map((i) => (i === from ? INPUT : i));
+    // Pattern stand-ins are not in the graph but read the input too.
+    for (const node of [...graph.nodes, ...groups.keys()]) node.inputs = node.inputs.map((i) => (i === from ? INPUT : i));
     if (output === from) throw new UserError(source, 'the model output is its input');
     shapes.set(INPUT, shapes.get(from)!);
     if (start === from) {
