@@ -3,30 +3,33 @@
  * [B, …sample] and `output_relevance` [B, classes] and outputs `logits` and `relevance`:
  * the forward pass, then for every node on the path from input to output, in reverse order, the
  * node's rule (composite / rule map) or its exact VJP. Relevance reaching a value from several
- * consumers is summed before its producer sees it (spec §1).
+ * consumers is summed before its producer sees it.
  *
- * Everything is checked before anything is emitted: an op without a VJP handler, or a rule that
+ * Phases (each a function below): prepare (copy, opset upgrade, shapes) → attribution point (the
+ * input, or a token model's embedding Gather output) → dependence and relevance path → sign
+ * analysis → pattern recognition (patterns/) → kinds and rules → checks → emission.
+ *
+ * Everything is checked before anything is emitted: an op without a record or VJP, or a rule that
  * does not fit its node, is a UserError naming the op type and the node.
  */
 import { UserError } from '../errors.js';
 import { attr } from '../onnx/builder.js';
 import { cloneModel, defaultOpset } from '../onnx/graph.js';
-import type { Model, Node, Tensor } from '../onnx/ir.js';
-import { inferValues, type ValueFacts } from '../onnx/shapes.js';
+import type { Graph, Model, Node, Tensor, ValueInfo } from '../onnx/ir.js';
+import { inferValues, supportsShapeInference, type ValueFacts } from '../onnx/shapes.js';
 import { isFloatType, toNumbers } from '../onnx/tensor.js';
 import { assignRules, type Assignment, type RuleSpec } from './composites.js';
 import { Emitter, sameShape } from './emitter.js';
 import { classify, type LayerKind } from './kinds.js';
 import { asLinearLayer } from './linear.js';
 import { ruleDefinition, ruleMismatch, type RuleContext } from './rules.js';
-import { lowerMarkers, MARKER_DOMAIN } from './canonize/index.js';
-import { vjpHandlers, type InputRelevance, type VjpContext, type VjpHandler } from './vjp.js';
+import { lowerMarkers } from './canonize/index.js';
+import { recognisePatterns, type Group, type PatternContext } from './patterns/index.js';
+import { isSquashed } from './patterns/squashing.js';
+import { consumers as consumersOf, producers as producersOf } from '../onnx/graph.js';
+import { opRecord, recordKey } from './ops.js';
+import type { InputRelevance, VjpContext, VjpHandler } from './vjp.js';
 
-/** The VJP handler of a node: ai.onnx ops by type, plus the canonizer's SiLU marker. */
-function handlerFor(node: Node): VjpHandler | undefined {
-  if (node.domain === '' || (node.domain === MARKER_DOMAIN && node.opType === 'SiLU')) return vjpHandlers[node.opType];
-  return undefined;
-}
 
 export const INPUT = 'input';
 export const OUTPUT_RELEVANCE = 'output_relevance';
@@ -47,18 +50,12 @@ export interface RelevanceGraphOptions {
 export interface RelevanceGraph {
   model: Model;
   inputShape: number[];
+  /** Element type of `input`: float32, or int64/int32 token ids (attributed at their embedding). */
+  inputType: 'float32' | 'int64' | 'int32';
   logitsShape: number[];
   /** Rule (or null = gradient) of every node on the relevance path, in graph order. */
   assignments: Assignment[];
 }
-
-/** Ops whose output is ≥ 0 whatever their input. */
-const ALWAYS_NON_NEGATIVE = new Set(['Relu', 'Sigmoid', 'Softplus', 'Abs', 'Exp', 'Softmax', 'Sqrt', 'HardSigmoid']);
-/** Ops whose output is ≥ 0 when all their computed inputs are (re-routing, pooling, sums, products). */
-const KEEPS_NON_NEGATIVE = new Set([
-  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose',
-  'Identity', 'Dropout', 'Slice', 'Split', 'Pad', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'Concat', 'Add', 'Sum', 'Mul', 'Clip',
-]);
 
 /** Rewrites opset-11/12 forms the compiled graph (opset ≥ 16) reads differently. */
 function upgradeOpset(model: Model, source: string | undefined): void {
@@ -100,7 +97,19 @@ function upgradeOpset(model: Model, source: string | undefined): void {
   model.irVersion = Math.max(model.irVersion, 8);
 }
 
-export function compileRelevanceGraph(original: Model, options: RelevanceGraphOptions): RelevanceGraph {
+/** What the phases share: the private copy of the model and what is known about its values. */
+interface Prepared {
+  model: Model;
+  graph: Graph;
+  source: string | undefined;
+  facts: Map<string, ValueFacts>;
+  shapes: Map<string, number[]>;
+  input: ValueInfo;
+  output: string;
+  constant: (name: string) => Tensor | undefined;
+}
+
+function prepare(original: Model, options: RelevanceGraphOptions): Prepared {
   const { source } = options;
   const model = cloneModel(original);
   upgradeOpset(model, source);
@@ -116,109 +125,173 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
   if (graph.inputs.length !== 1) throw new UserError(source, `the model must have exactly one input, it has ${graph.inputs.length}`);
   if (graph.outputs.length < 1) throw new UserError(source, 'the model has no output');
   const input = graph.inputs[0]!;
-  if (input.dataType !== 'float32') throw new UserError(source, `the model input must be float32, it is ${input.dataType}`);
   const output = graph.outputs[0]!.name;
   graph.outputs = [graph.outputs[0]!];
-
   // Constants include computed ones (e.g. `Shape → Gather → Concat` chains, known for a static input shape).
   const constant = (name: string): Tensor | undefined => graph.initializers.get(name) ?? facts.get(name)?.value;
-  // Relevance flows only through floating-point values that depend on the input.
-  const dependentValues = new Set<string>([input.name]);
-  for (const node of graph.nodes) {
-    if (!node.inputs.some((i) => i && dependentValues.has(i))) continue;
+  return { model, graph, source, facts, shapes, input, output, constant };
+}
+
+/**
+ * Where relevance is read off: the float input itself, or for integer token ids `[N, T]` the output
+ * of the embedding Gather that reads them (`[N, T, E]`, later summed over E).
+ */
+function attributionPoint(p: Prepared): { start: string; inputType: RelevanceGraph['inputType'] } {
+  const { input, graph, source } = p;
+  if (input.dataType === 'float32') return { start: input.name, inputType: 'float32' };
+  if (input.dataType !== 'int64' && input.dataType !== 'int32') throw new UserError(source, `the model input must be float32 or integer token ids, it is ${input.dataType}`);
+  const readers = graph.nodes.filter((n) => n.inputs.includes(input.name));
+  const embeddings = readers.filter((n) => n.opType === 'Gather' && n.inputs[1] === input.name && isFloatType(p.constant(n.inputs[0]!)?.dataType ?? 'int64'));
+  if (embeddings.length !== 1 || readers.some((n) => !embeddings.includes(n) && n.opType !== 'Shape')) {
+    const what = embeddings.length === 0 ? 'no embedding Gather (Gather from a constant float table) reads them' : `it is read by ${readers.map((n) => `"${n.name}" (${n.opType})`).join(', ')}, not by one embedding Gather only`;
+    throw new UserError(source, `the model input ${input.name} holds ${input.dataType} token ids, but ${what}`);
+  }
+  return { start: embeddings[0]!.outputs[0]!, inputType: input.dataType };
+}
+
+/** Values relevance flows through: floating-point values that depend on the attribution point. */
+function dependence(p: Prepared, start: string): Set<string> {
+  const values = new Set<string>([start]);
+  for (const node of p.graph.nodes) {
+    if (!node.inputs.some((i) => i && values.has(i))) continue;
     for (const o of node.outputs) {
-      const f = o ? facts.get(o) : undefined;
-      if (o && (!f || (isFloatType(f.dataType) && f.value === undefined))) dependentValues.add(o);
+      const f = o ? p.facts.get(o) : undefined;
+      if (o && (!f || (isFloatType(f.dataType) && f.value === undefined))) values.add(o);
     }
   }
-  const dependent = (name: string): boolean => !!name && dependentValues.has(name);
-  if (!dependent(output)) throw new UserError(source, `the output ${output} does not depend on the input`);
+  return values;
+}
 
-  // Nodes on the relevance path: those through which the output depends on the input.
-  const onPath = new Set<string>([output]);
+/** Nodes through which the output depends on the attribution point, in graph order. */
+function relevancePath(p: Prepared, dependent: (name: string) => boolean): Node[] {
+  const onPath = new Set<string>([p.output]);
   const pathNodes: Node[] = [];
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const node = graph.nodes[i]!;
+  for (let i = p.graph.nodes.length - 1; i >= 0; i--) {
+    const node = p.graph.nodes[i]!;
     if (!node.outputs.some((o) => onPath.has(o))) continue;
     const computed = node.inputs.filter(dependent);
     if (computed.length === 0) continue;
     pathNodes.unshift(node);
     for (const c of computed) onPath.add(c);
   }
+  return pathNodes;
+}
 
-  // Values known to be ≥ 0 (their x⁻ branches vanish).
+/** Values known to be ≥ 0 (their x⁻ branches vanish), from the op records' sign behaviour. */
+function signAnalysis(p: Prepared): Set<string> {
   const nonNegative = new Set<string>();
   const constantNonNegative = (name: string): boolean => {
-    const t = constant(name);
+    const t = p.constant(name);
     return !!t && toNumbers(t).every((v) => v >= 0);
   };
-  for (const node of graph.nodes) {
-    const op = node.opType;
-    let nonneg = ALWAYS_NON_NEGATIVE.has(op);
-    if (!nonneg && KEEPS_NON_NEGATIVE.has(op)) {
-      const data = node.inputs.filter(Boolean);
-      const operands = op === 'Concat' || op === 'Add' || op === 'Sum' || op === 'Mul' ? data : data.slice(0, 1);
-      nonneg = operands.every((i) => nonNegative.has(i) || constantNonNegative(i));
-      if (op === 'Clip' && node.inputs[1] && constantNonNegative(node.inputs[1])) nonneg = true;
-      if (op === 'Pad' && node.inputs[2] && !constantNonNegative(node.inputs[2])) nonneg = false;
-    }
-    if (nonneg) for (const o of op === 'Split' ? node.outputs : node.outputs.slice(0, 1)) if (o) nonNegative.add(o);
+  for (const node of p.graph.nodes) {
+    const record = opRecord(node);
+    if (!record?.sign) continue;
+    const known = (i: number): boolean => nonNegative.has(node.inputs[i]!) || constantNonNegative(node.inputs[i]!);
+    if (record.sign(node, { nonNegative: known })) for (const o of record.signOnAllOutputs ? node.outputs : node.outputs.slice(0, 1)) if (o) nonNegative.add(o);
   }
+  return nonNegative;
+}
 
-  // Kinds and rules, in graph order.
-  const kindContext = { dependent, isConstant: (n: string) => !!constant(n), shape: (n: string) => shapes.get(n) };
-  const classified = pathNodes.map((node) => ({
-    node,
-    kind: classify(node, kindContext) as LayerKind,
-    weights: node.inputs.filter((i) => i && constant(i)),
-  }));
-  const assignments = assignRules(classified, options.spec);
+/** The VJP of a pattern stand-in: its members' VJPs, in reverse order. */
+function composedVjp(members: Node[]): VjpHandler {
+  return {
+    check: (_node, ctx) => {
+      for (const m of members) {
+        const vjp = opRecord(m)?.vjp;
+        if (!vjp) return `its member "${m.name}" (${recordKey(m)}) has no VJP in src/lrp/ops.ts`;
+        const problem = vjp.check?.(m, ctx);
+        if (problem) return `member "${m.name}": ${problem}`;
+      }
+      return null;
+    },
+    backward: (ctx, R) => {
+      const group = ctx.node;
+      const local = new Map<string, string[]>();
+      const add = (v: string, r: string): void => void (local.get(v)?.push(r) ?? local.set(v, [r]));
+      add(group.outputs[0]!, R[0]!);
+      for (let i = members.length - 1; i >= 0; i--) {
+        const m = members[i]!;
+        const Rm = m.outputs.map((o) => (local.has(o) ? ctx.em.sum(local.get(o)!) : null));
+        if (Rm.every((r) => r === null)) continue;
+        opRecord(m)!.vjp!.backward({ ...ctx, node: m }, Rm).forEach((r, k) => {
+          const name = m.inputs[k];
+          if (r && name && ctx.dependent(name)) add(name, r);
+        });
+      }
+      const x = group.inputs[0]!;
+      return group.inputs.map((name, k) => (k === 0 && local.has(x) ? ctx.em.sum(local.get(x)!) : null));
+    },
+  };
+}
 
-  // Check every node before emitting anything: ops nothing can handle first, then shapes, then fit.
-  const needsVjp = (a: Assignment): boolean => !a.rule || ruleDefinition(a.rule).target === 'any';
-  const unsupported = assignments.filter((a) => needsVjp(a) && !handlerFor(a.node) && !(a.rule && asLinearLayer(a.node, graph, shapes)));
-  if (unsupported.length > 0) {
-    const { node } = unsupported[0]!;
-    const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more unsupported node${unsupported.length > 2 ? 's' : ''})` : '';
-    throw new UserError(source, `unsupported op ${node.domain ? `${node.domain}.` : ''}${node.opType} in node "${node.name}"${more}`);
-  }
-  for (const node of pathNodes) {
-    for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {
-      if (!shapes.has(v)) throw new UserError(source, `node "${node.name}" (${node.opType}): the static shape of ${v} is unknown`);
-    }
-  }
+interface Units {
+  assignments: Assignment[];
+  /** Stand-in node → the members it replaces (only groups that got a rule). */
+  groups: Map<Node, Node[]>;
+  /** Gates: node → index of the signal factor. */
+  signals: Map<Node, number>;
+}
 
-  const problems: string[] = [];
-  const checkContext = { graph, dependent, constant, shapes };
-  for (const a of assignments) {
-    const { node } = a;
-    const handler = handlerFor(node);
-    const handlerProblem = handler ? handler.check?.(node, checkContext) ?? null : 'unsupported';
-    if (a.rule) {
-      const layer = asLinearLayer(node, graph, shapes);
-      const x = node.inputs.find(dependent)!;
-      const mismatch = ruleMismatch(a.rule, node, layer, sameShape(shapes.get(x)!, shapes.get(node.outputs[0]!)!), handlerProblem === null);
-      if (mismatch) problems.push(`node "${node.name}" (${node.opType}): ${mismatch}`);
-    } else if (handlerProblem) {
-      problems.push(`node "${node.name}" (${node.opType}): ${handlerProblem}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new UserError(source, problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`);
-  }
+/** Pattern recognition, kinds and rules: a group that gets a rule stands for its members, else the members stay. */
+function assignUnits(p: Prepared, pathNodes: Node[], dependent: (name: string) => boolean, spec: RuleSpec | null): Units {
+  const producers = producersOf(p.graph);
+  const readers = consumersOf(p.graph);
+  const patternContext: PatternContext = {
+    graph: p.graph, producer: (v) => producers.get(v), consumers: (v) => readers.get(v) ?? [], constant: p.constant, dependent,
+    shape: (v) => p.shapes.get(v), source: p.source,
+  };
+  const onPath = new Set(pathNodes);
+  const found = recognisePatterns(patternContext).filter((g) => g.members.every((m) => onPath.has(m)));
+  const squashed = (v: string): boolean => isSquashed(patternContext, v);
+  const kindContext = { dependent, isConstant: (n: string) => !!p.constant(n), constant: p.constant, shape: (n: string) => p.shapes.get(n), squashed };
+  const classifyAll = (nodes: Node[]) => nodes.map((node) => ({ node, kind: classify(node, kindContext) as LayerKind, weights: node.inputs.filter((i) => i && p.constant(i)) }));
+  const unitsFor = (groups: Group[]): Node[] => {
+    const last = new Map<Node, Group>(groups.map((g) => [g.members.at(-1)!, g]));
+    const inside = new Set(groups.flatMap((g) => g.members));
+    return pathNodes.flatMap((n) => (last.has(n) ? [last.get(n)!.node] : inside.has(n) ? [] : [n]));
+  };
+  const trial = assignRules(classifyAll(unitsFor(found)), spec);
+  const ruled = new Set(trial.filter((a) => a.rule).map((a) => a.node));
+  const kept = found.filter((g) => ruled.has(g.node));
+  const assignments = kept.length === found.length ? trial : assignRules(classifyAll(unitsFor(kept)), spec);
+  const signals = new Map<Node, number>();
+  for (const a of assignments) if (a.kind === 'gate') signals.set(a.node, squashed(a.node.inputs[0]!) ? 1 : 0);
+  return { assignments, groups: new Map(kept.map((g) => [g.node, g.members])), signals };
+}
+
+export function compileRelevanceGraph(original: Model, options: RelevanceGraphOptions): RelevanceGraph {
+  const p = prepare(original, options);
+  const { graph, source, constant, input, output } = p;
+  const { start, inputType } = attributionPoint(p);
+  const dependentValues = dependence(p, start);
+  const dependent = (name: string): boolean => !!name && dependentValues.has(name);
+  if (!dependent(output)) throw new UserError(source, `the output ${output} does not depend on the input`);
+  const pathNodes = relevancePath(p, dependent);
+  const nonNegative = signAnalysis(p);
+  const { assignments, groups, signals } = assignUnits(p, pathNodes, dependent, options.spec);
+  const handlerFor = (node: Node): VjpHandler | undefined => (groups.has(node) ? composedVjp(groups.get(node)!) : opRecord(node)?.vjp);
+  checkUnits(p, assignments, dependent, handlerFor);
 
   // Rename the model input to `input` (the compiled graph's contract).
+  const shapes = p.shapes;
+  let startValue = start;
   if (input.name !== INPUT) {
     const taken = graph.nodes.some((n) => n.outputs.includes(INPUT)) || graph.initializers.has(INPUT);
     if (taken) throw new UserError(source, `the model uses the name "${INPUT}" for an inner value; rename it`);
     const from = input.name;
-    for (const node of graph.nodes) node.inputs = node.inputs.map((i) => (i === from ? INPUT : i));
+    // Pattern stand-ins are not in the graph but read the input too.
+    for (const node of [...graph.nodes, ...groups.keys()]) node.inputs = node.inputs.map((i) => (i === from ? INPUT : i));
     if (output === from) throw new UserError(source, 'the model output is its input');
     shapes.set(INPUT, shapes.get(from)!);
-    dependentValues.add(INPUT);
+    if (start === from) {
+      dependentValues.add(INPUT);
+      startValue = INPUT;
+    }
     input.name = INPUT;
   }
 
+  const gradientForm = options.spec?.form === 'gradient';
   const em = new Emitter(graph, shapes);
   for (const reserved of [OUTPUT_RELEVANCE, LOGITS, RELEVANCE]) em.builder.reserve(reserved);
   const inputShape = em.shape(INPUT);
@@ -241,7 +314,7 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
       return list ? em.sum(list) : null;
     });
     if (R.every((r) => r === null)) continue;
-    const vctx: VjpContext = { em, node, graph, dependent: (n) => dependent(n) || n === INPUT, constant };
+    const vctx: VjpContext = { em, node, graph, dependent: (n) => dependent(n) || n === startValue, constant };
     let Rin: InputRelevance;
     if (rule) {
       if (R[0] === null) continue;
@@ -252,8 +325,16 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
         x: node.inputs[xIndex]!, xIndex, R: R[0]!, z: node.outputs[0]!,
         nonNegative: nonNegative.has(node.inputs[xIndex]!),
         vjp: (s) => handlerFor(node)!.backward(vctx, [s, ...R.slice(1).map(() => null)]),
+        signal: signals.get(node),
       };
-      Rin = ruleDefinition(rule).build(ctx, rule.params);
+      const def = ruleDefinition(rule);
+      if (!gradientForm) Rin = def.build(ctx, rule.params);
+      else if (def.gradient) Rin = def.gradient(ctx, rule.params);
+      else {
+        // The gradient form of a relevance rule: R = z ⊙ g in, g = R / x out (0 where x = 0).
+        const explicit = def.build({ ...ctx, R: em.mul(ctx.z, ctx.R) }, rule.params);
+        Rin = explicit.map((r, k) => (r ? em.where(em.op('Equal', [node.inputs[k]!, em.scalar(0)], {}, em.shape(node.inputs[k]!)), em.scalar(0), em.div(r, node.inputs[k]!)) : null));
+      }
     } else {
       Rin = handlerFor(node)!.backward(vctx, R);
     }
@@ -263,15 +344,59 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
     });
   }
 
-  const inputRelevance = relevance.get(INPUT);
-  const result = inputRelevance ? em.sum(inputRelevance) : em.zeros(inputShape);
+  const arriving = relevance.get(startValue);
+  const startShape = em.shape(startValue);
+  let result = arriving ? em.sum(arriving) : em.zeros(startShape);
+  // Gradient form and token inputs: x ⊙ g (for tokens also without rules: gradient × embedding).
+  if (arriving && (gradientForm || (inputType !== 'float32' && !options.spec))) result = em.mul(startValue, result);
+  if (inputType !== 'float32') {
+    result = em.op('ReduceSum', [result, em.int64([startShape.length - 1])], { keepdims: attr.int(0) }, startShape.slice(0, -1));
+  }
   em.builder.addNode('Identity', [result], {}, 1, { outputs: [RELEVANCE], name: 'relevance_output' });
   if (output !== LOGITS) em.builder.addNode('Identity', [output], {}, 1, { outputs: [LOGITS], name: 'logits_output' });
   graph.outputs = [
     { name: LOGITS, dataType: 'float32', shape: logitsShape },
     { name: RELEVANCE, dataType: 'float32', shape: inputShape },
   ];
-  graph.inputs[0] = { name: INPUT, dataType: 'float32', shape: inputShape };
-  lowerMarkers(model);
-  return { model, inputShape, logitsShape, assignments };
+  graph.inputs[0] = { name: INPUT, dataType: inputType, shape: inputShape };
+  lowerMarkers(p.model);
+  return { model: p.model, inputShape, inputType, logitsShape, assignments };
+}
+
+/** Checks every unit before anything is emitted: ops nothing can handle first, then shapes, then fit. */
+function checkUnits(p: Prepared, assignments: Assignment[], dependent: (name: string) => boolean, handlerFor: (node: Node) => VjpHandler | undefined): void {
+  const { graph, shapes, source, constant } = p;
+  const needsVjp = (a: Assignment): boolean => !a.rule || ['any', 'product', 'gate', 'softmax'].includes(ruleDefinition(a.rule).target);
+  const unsupported = assignments.filter((a) => needsVjp(a) && !handlerFor(a.node) && !(a.rule && asLinearLayer(a.node, graph, shapes)));
+  if (unsupported.length > 0) {
+    const { node } = unsupported[0]!;
+    const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more unsupported node${unsupported.length > 2 ? 's' : ''})` : '';
+    const why = opRecord(node) ? 'its op record (src/lrp/ops.ts) has no VJP' : 'no op record in src/lrp/ops.ts';
+    throw new UserError(source, `unsupported op ${recordKey(node)} in node "${node.name}" (${why})${more}`);
+  }
+  for (const { node } of assignments) {
+    for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {
+      if (shapes.has(v)) continue;
+      const why = supportsShapeInference(node) ? 'it depends on data or on unknown inputs' : `op ${recordKey(node)} has no shape function in src/onnx/shapes.ts`;
+      throw new UserError(source, `node "${node.name}" (${node.opType}): the static shape of ${v} is unknown (${why})`);
+    }
+  }
+  const problems: string[] = [];
+  const checkContext = { graph, dependent, constant, shapes };
+  for (const a of assignments) {
+    const { node } = a;
+    const handler = handlerFor(node);
+    const handlerProblem = handler ? handler.check?.(node, checkContext) ?? null : 'unsupported';
+    if (a.rule) {
+      const layer = asLinearLayer(node, graph, shapes);
+      const x = node.inputs.find(dependent)!;
+      const mismatch = ruleMismatch(a.rule, node, a.kind, layer, sameShape(shapes.get(x)!, shapes.get(node.outputs[0]!)!), handlerProblem === null);
+      if (mismatch) problems.push(`node "${node.name}" (${node.opType}): ${mismatch}`);
+    } else if (handlerProblem) {
+      problems.push(`node "${node.name}" (${node.opType}): ${handlerProblem}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new UserError(source, problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`);
+  }
 }

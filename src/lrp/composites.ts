@@ -24,6 +24,12 @@ export interface RuleEntry {
 export interface RuleSpec {
   first: RuleEntry[];
   layers: RuleEntry[];
+  /**
+   * `relevance` (default): relevance R flows backwards, seeded with the one-hot target (Zennit).
+   * `gradient`: a modified gradient g flows backwards, seeded with the one-hot target, and the
+   * attribution is x ⊙ g (AttnLRP / LXT's form; nodes without a rule keep their true gradient).
+   */
+  form?: 'relevance' | 'gradient';
 }
 
 export interface CompositeParams {
@@ -53,7 +59,35 @@ function lrpBase(p: CompositeParams): RuleEntry[] {
     { match: kind('sum'), rule: makeRule('norm', { stabilizer: stab }) },
     { match: kind('avgpool'), rule: makeRule('norm', { stabilizer: stab }) },
     { match: kind('batchnorm'), rule: makeRule('pass') },
+    ...transformerNodes('signal'),
   ];
+}
+
+/**
+ * LayerNorm, inner Softmax and products of two computed tensors (spec: transformer-lrp.md): the
+ * identity rule on the normalisation, the softmax rule, and for gates either CP-LRP's constant gate
+ * (`signal`) or AttnLRP's `uniform`; other products uniform.
+ */
+function transformerNodes(gate: 'signal' | 'uniform'): RuleEntry[] {
+  return [
+    { match: kind('layernorm'), rule: makeRule('layernorm') },
+    { match: kind('softmax'), rule: makeRule('softmax') },
+    { match: kind('gate'), rule: makeRule(gate) },
+    { match: kind('bilinear'), rule: makeRule('uniform') },
+  ];
+}
+
+/** AttnLRP (`uniform` gates) and CP-LRP (`signal` gates): epsilon on every linear layer, gradient form. */
+function attention(p: CompositeParams, gate: 'signal' | 'uniform'): RuleSpec {
+  return {
+    form: 'gradient',
+    first: [],
+    layers: [
+      { match: kind('activation'), rule: makeRule('pass') },
+      ...transformerNodes(gate),
+      { match: kind('linear'), rule: makeRule('epsilon', { epsilon: p.epsilon ?? DEFAULT_EPSILON, ...zp(p) }) },
+    ],
+  };
 }
 const zp = (p: CompositeParams) => (p.zeroParams && p.zeroParams.length > 0 ? { zero_params: p.zeroParams } : {});
 const stabOf = (p: CompositeParams) => ({ stabilizer: p.stabilizer ?? DEFAULT_EPSILON });
@@ -70,6 +104,14 @@ const reluOnly = (name: string, params: Record<string, unknown> = {}): RuleSpec 
 });
 
 export const COMPOSITES: Record<string, CompositeDefinition> = {
+  'attn-lrp': {
+    description: 'AttnLRP: linear layers epsilon, LayerNorm and activations identity, softmax its gradient, products uniform',
+    build: (p) => attention(p, 'uniform'),
+  },
+  'cp-lrp': {
+    description: 'CP-LRP: as attn-lrp, but attention weights (and other gates) are constants: all relevance to the values',
+    build: (p) => attention(p, 'signal'),
+  },
   'epsilon-gamma-box': {
     description: 'first convolution z-box(low, high), other convolutions gamma, dense epsilon',
     build: (p) => {
@@ -129,7 +171,7 @@ export function buildComposite(name: string, params: CompositeParams): RuleSpec 
 /** User entries go before the composite's own (they win), as Zennit prepends user layer maps. */
 export function prependRules(base: RuleSpec | null, user: RuleSpec): RuleSpec {
   if (!base) return user;
-  return { first: [...user.first, ...base.first], layers: [...user.layers, ...base.layers] };
+  return { first: [...user.first, ...base.first], layers: [...user.layers, ...base.layers], form: base.form ?? user.form };
 }
 
 export function matches(m: Matcher, node: Node, nodeKind: LayerKind, weightNames: string[]): boolean {

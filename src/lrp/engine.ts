@@ -16,7 +16,7 @@ import type { Model } from '../onnx/ir.js';
 import { encodeModel } from '../onnx/codec.js';
 import { canonize, type CanonizeOptions } from './canonize/index.js';
 import type { Assignment, RuleSpec } from './composites.js';
-import { compileRelevanceGraph, INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE } from './compiler.js';
+import { compileRelevanceGraph, INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE, type RelevanceGraph } from './compiler.js';
 import { buildMethodGraph, forwardOnly, occlusionPlan, type MethodOptions, type MethodGraph } from './attributors.js';
 
 export type Target = Int32Array | 'prediction';
@@ -95,6 +95,7 @@ function oneHot(target: Int32Array, rows: number, classes: number, source: strin
 /** What `compileAttributor` keeps of the graphs it builds (no intermediate model survives `prepare`). */
 interface PreparedGraphs {
   sampleShape: number[];
+  inputType: RelevanceGraph['inputType'];
   numClasses: number;
   assignments: Assignment[];
   canonizeChanges: string[];
@@ -131,13 +132,16 @@ function prepare(original: Model, options: AttributorOptions): PreparedGraphs {
     throw new UserError(source, `the model output must be [batch, classes]; for ${batchSize} samples it is (${compiled.logitsShape.join(', ')})`);
   }
   const numClasses = compiled.logitsShape[1]!;
+  if (compiled.inputType !== 'float32' && method.kind !== 'gradient') {
+    throw new UserError(source, `the ${method.kind} attributor needs a float input; token ids are attributed with the gradient attributor (plain or with a composite)`);
+  }
   const forward = forwardOnly(compiled.model);
   const body = occluding
     ? compileRelevanceGraph(model, { inputShape: [batchSize * occlusionPlan(method, sampleShape).chunk, ...sampleShape], spec: null, source })
     : compiled;
   const methodGraph: MethodGraph = buildMethodGraph(body, method, { batchSize, sampleShape, numClasses, forward });
   return {
-    sampleShape, numClasses, assignments: compiled.assignments, canonizeChanges,
+    sampleShape, numClasses, inputType: compiled.inputType, assignments: compiled.assignments, canonizeChanges,
     methodBytes: encodeModel(methodGraph.model), runMethod: methodGraph.run, forward: methodGraph.forward,
   };
 }
@@ -159,6 +163,12 @@ export async function compileAttributor(original: Model, options: AttributorOpti
     return out;
   };
   const dims = [batchSize, ...sampleShape];
+  // Token ids arrive as float32 (exact up to 2^24) and go in as the model's integer type.
+  const inputTensor = (x: Float32Array): ort.Tensor => {
+    if (prepared.inputType === 'int64') return new ort.Tensor('int64', BigInt64Array.from(x, (v) => BigInt(Math.round(v))), dims);
+    if (prepared.inputType === 'int32') return new ort.Tensor('int32', Int32Array.from(x, Math.round), dims);
+    return new ort.Tensor('float32', x, dims);
+  };
 
   const forwardLogits = async (x: Float32Array): Promise<Float32Array> => {
     if (!forwardSession) {
@@ -166,7 +176,7 @@ export async function compileAttributor(original: Model, options: AttributorOpti
       forwardSession = openSession(prepared.forward!, threads);
       prepared.forward = undefined;
     }
-    const out = await (await forwardSession).run({ [INPUT]: new ort.Tensor('float32', x, dims) });
+    const out = await (await forwardSession).run({ [INPUT]: inputTensor(x) });
     return out[LOGITS]!.data as Float32Array;
   };
 
@@ -193,7 +203,7 @@ export async function compileAttributor(original: Model, options: AttributorOpti
       const x = pad(batch, sampleSize);
       const classes = target === 'prediction' ? await predict(x) : target;
       const seed = new ort.Tensor('float32', oneHot(classes.subarray(0, n), batchSize, numClasses, source), [batchSize, numClasses]);
-      const result = await runMethod(session, new ort.Tensor('float32', x, dims), seed, () => forwardLogits(x));
+      const result = await runMethod(session, inputTensor(x), seed, () => forwardLogits(x));
       return { relevance: result.relevance.subarray(0, n * sampleSize), logits: result.logits.subarray(0, n * numClasses) };
     },
     async close() {

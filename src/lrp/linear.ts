@@ -11,8 +11,10 @@
  * merged by adding their weights, since L is linear in W.
  */
 import { attr } from '../onnx/builder.js';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.js';
 import type { Attribute, Graph, Node } from '../onnx/ir.js';
 import { float32Data, toNumbers } from '../onnx/tensor.js';
+import { MARKER_DOMAIN } from './canonize/types.js';
 import type { Emitter } from './emitter.js';
 
 export type LinearType = 'conv' | 'convTranspose' | 'dense';
@@ -49,34 +51,17 @@ export interface Variant {
   bias: Float32Array | null;
 }
 
-function intsAttr(node: Node, name: string): number[] | undefined {
-  const a = node.attributes[name];
-  return a && a.type === 'ints' ? a.value : undefined;
-}
-function intAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'int' ? a.value : fallback;
-}
-function floatAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'float' ? a.value : fallback;
-}
-function stringAttr(node: Node, name: string, fallback: string): string {
-  const a = node.attributes[name];
-  return a && a.type === 'string' ? a.value : fallback;
-}
-
 /** Explicit conv geometry, resolving `auto_pad` against the static shapes. */
 function convGeometry(node: Node, weightDims: number[], inShape: number[], outShape: number[]): ConvGeometry | string {
   const spatial = weightDims.length - 2;
-  const kernel = intsAttr(node, 'kernel_shape') ?? weightDims.slice(2);
-  const strides = intsAttr(node, 'strides') ?? new Array(spatial).fill(1);
-  const dilations = intsAttr(node, 'dilations') ?? new Array(spatial).fill(1);
-  const group = intAttr(node, 'group', 1);
-  let pads = intsAttr(node, 'pads') ?? new Array(2 * spatial).fill(0);
-  const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+  const kernel = attrInts(node, 'kernel_shape') ?? weightDims.slice(2);
+  const strides = attrInts(node, 'strides') ?? new Array(spatial).fill(1);
+  const dilations = attrInts(node, 'dilations') ?? new Array(spatial).fill(1);
+  const group = attrInt(node, 'group', 1);
+  let pads = attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   if (node.opType === 'ConvTranspose') {
-    if (intsAttr(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
+    if (attrInts(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
     if (autoPad === 'VALID') pads = new Array(2 * spatial).fill(0);
   } else if (autoPad === 'VALID') {
     pads = new Array(2 * spatial).fill(0);
@@ -120,10 +105,10 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
   if (node.opType === 'Gemm') {
     const bTensor = constant(node.inputs[1]);
     if (!bTensor || bTensor.dims.length !== 2) return 'the weight is not a constant matrix';
-    if (intAttr(node, 'transA', 0) !== 0) return 'transA = 1 is not supported';
-    const alpha = floatAttr(node, 'alpha', 1);
-    const beta = floatAttr(node, 'beta', 1);
-    const transB = intAttr(node, 'transB', 0) === 1;
+    if (attrInt(node, 'transA', 0) !== 0) return 'transA = 1 is not supported';
+    const alpha = attrFloat(node, 'alpha', 1);
+    const beta = attrFloat(node, 'beta', 1);
+    const transB = attrInt(node, 'transB', 0) === 1;
     const [r, c] = bTensor.dims as [number, number];
     const out = transB ? r : c;
     const inn = transB ? c : r;
@@ -146,7 +131,8 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     }
     return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias, outChannels: out };
   }
-  if (node.opType === 'MatMul') {
+  // MatMul(x, W), or the pattern stand-in Dense(x, W, b) = MatMul + bias Add (patterns/dense-bias.ts).
+  if ((node.opType === 'MatMul' && node.domain === '') || (node.opType === 'Dense' && node.domain === MARKER_DOMAIN)) {
     const bTensor = constant(node.inputs[1]);
     if (!bTensor || bTensor.dims.length !== 2) return 'the weight is not a constant matrix';
     if (constant(node.inputs[0])) return 'the input is a constant';
@@ -154,7 +140,9 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     const src = float32Data(bTensor);
     const weight = new Float32Array(out * inn);
     for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) weight[o * inn + i] = src[i * out + o]!;
-    return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias: null, outChannels: out };
+    const biasTensor = node.inputs[2] ? constant(node.inputs[2]) : undefined;
+    const bias = biasTensor ? Float32Array.from(toNumbers(biasTensor)) : null;
+    return { node, type: 'dense', input: node.inputs[0]!, output: node.outputs[0]!, weight, weightDims: [out, inn], bias, outChannels: out };
   }
   return null;
 }

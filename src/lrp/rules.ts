@@ -10,7 +10,10 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { Node } from '../onnx/ir.js';
+import { attr } from '../onnx/builder.js';
 import type { Emitter } from './emitter.js';
+import type { LayerKind } from './kinds.js';
+import { layerNormSpec, layerNormStats, layerNormTranspose } from './layernorm.js';
 import {
   adjointMany, adjointSum, forward, forwardSum, negative, onesLike, plusScaled, positive, squared,
   type LinearLayer,
@@ -33,6 +36,8 @@ export interface RuleContext {
   nonNegative: boolean;
   /** The node's exact VJP applied to an output-shaped tensor. */
   vjp: (s: string) => InputRelevance;
+  /** Gates (kind `gate`): the index of the signal factor (the one not squashed). */
+  signal?: number;
 }
 
 const stabilizerSchema = z.union([
@@ -51,8 +56,11 @@ function toStabilizer(value: StabilizerParam | undefined): Stabilizer {
   return stabilizer(value.epsilon, { clip: value.clip, normScale: value.norm_scale });
 }
 
-/** Which nodes a rule can be attached to. */
-export type RuleTarget = 'linear' | 'any' | 'elementwise';
+/**
+ * Which nodes a rule can be attached to: linear layers, any differentiable node, element-wise nodes,
+ * LayerNorms, Softmax, products of two computed tensors, gates (products with one squashed factor).
+ */
+export type RuleTarget = 'linear' | 'any' | 'elementwise' | 'layernorm' | 'softmax' | 'product' | 'gate';
 
 interface RuleDefinition {
   description: string;
@@ -61,6 +69,12 @@ interface RuleDefinition {
   /** Extra checks on valid-looking parameters (e.g. α − β = 1). */
   validate?: (params: Record<string, unknown>) => string | null;
   build: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
+  /**
+   * The same rule in the gradient form (spec: transformer-lrp.md): `ctx.R` is the modified gradient
+   * g at the output, the result the modified gradient at the inputs. Absent: the compiler derives it
+   * from `build` (R = z ⊙ g in, g = R / x out).
+   */
+  gradient?: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
 }
 
 /** Weight and bias after `zero_params`. */
@@ -144,6 +158,14 @@ export const RULES: Record<string, RuleDefinition> = {
       const z = modified ? forward(ctx.em, ctx.layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
       const s = emitStabilizedRatio(ctx.em, ctx.R, z, stab);
       return onlyX(ctx, ctx.em.mul(ctx.x, adjointSum(ctx.em, ctx.layer, [{ s, weight: W }])));
+    },
+    gradient: (ctx, p) => {
+      const stab = toStabilizer(p.epsilon as StabilizerParam | undefined);
+      const Rz = ctx.em.mul(ctx.z, ctx.R);
+      if (!ctx.layer) return ctx.vjp(emitStabilizedRatio(ctx.em, Rz, ctx.z, stab));
+      const { W, b, modified } = effective(ctx.layer, p.zero_params as ZeroParams | undefined);
+      const z = modified ? forward(ctx.em, ctx.layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
+      return onlyX(ctx, adjointSum(ctx.em, ctx.layer, [{ s: emitStabilizedRatio(ctx.em, Rz, z, stab), weight: W }]));
     },
   },
   'z-plus': {
@@ -293,6 +315,59 @@ export const RULES: Record<string, RuleDefinition> = {
     target: 'elementwise',
     schema: z.strictObject({}),
     build: (ctx) => onlyX(ctx, ctx.R),
+    // The identity rule in the gradient form: g_x = g_y ⊙ f(x) / (x + 1e-10).
+    gradient: (ctx) => onlyX(ctx, ctx.em.mul(ctx.R, ctx.em.div(ctx.z, ctx.em.add(ctx.x, ctx.em.scalar(1e-10))))),
+  },
+  layernorm: {
+    description: 'LayerNorm identity rule: epsilon rule on the affine map with σ frozen (the centring is kept)',
+    target: 'layernorm',
+    schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
+    build: (ctx, p) => {
+      const { em } = ctx;
+      const spec = layerNormSpec(ctx.node, em.shape(ctx.x).length);
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      return onlyX(ctx, em.mul(ctx.x, layerNormTranspose(em, s, spec, layerNormStats(em, ctx.x, spec), false)));
+    },
+    gradient: (ctx) => {
+      const spec = layerNormSpec(ctx.node, ctx.em.shape(ctx.x).length);
+      return onlyX(ctx, layerNormTranspose(ctx.em, ctx.R, spec, layerNormStats(ctx.em, ctx.x, spec), false));
+    },
+  },
+  softmax: {
+    description: 'Softmax inside the graph: R_x = x ⊙ (R − s ⊙ ΣR) along its axis (its true gradient in the gradient form)',
+    target: 'softmax',
+    schema: z.strictObject({}),
+    build: (ctx) => {
+      const { em, node } = ctx;
+      const shape = em.shape(ctx.z);
+      const a = node.attributes.axis?.type === 'int' ? node.attributes.axis.value : -1;
+      const axis = a < 0 ? a + shape.length : a;
+      const total = em.op('ReduceSum', [ctx.R, em.int64([axis])], { keepdims: attr.int(1) }, shape.map((d, i) => (i === axis ? 1 : d)));
+      return onlyX(ctx, em.mul(ctx.x, em.sub(ctx.R, em.mul(ctx.z, total))));
+    },
+    gradient: (ctx) => ctx.vjp(ctx.R),
+  },
+  uniform: {
+    description: 'Uniform: each factor of a product of two computed tensors gets half of the relevance',
+    target: 'product',
+    schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
+    build: (ctx, p) => {
+      const { em } = ctx;
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      return ctx.vjp(s).map((g, i) => (g ? em.scale(em.mul(ctx.node.inputs[i]!, g), 0.5) : null));
+    },
+    gradient: (ctx) => ctx.vjp(ctx.R).map((g) => (g ? ctx.em.scale(g, 0.5) : null)),
+  },
+  signal: {
+    description: 'Signal: a gate (the squashed factor of a product) is a constant; all relevance goes to the signal factor',
+    target: 'gate',
+    schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
+    build: (ctx, p) => {
+      const { em } = ctx;
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      return ctx.vjp(s).map((g, i) => (g && i === ctx.signal ? em.mul(ctx.node.inputs[i]!, g) : null));
+    },
+    gradient: (ctx) => ctx.vjp(ctx.R).map((g, i) => (i === ctx.signal ? g : null)),
   },
   'guided-backprop': {
     description: 'Guided backprop (ReLU): R ⊙ 1[x > 0] ⊙ 1[R > 0]',
@@ -349,8 +424,12 @@ export function ruleDefinition(rule: RuleInstance): RuleDefinition {
 }
 
 /** Why `rule` cannot be attached to this node (null when it can). */
-export function ruleMismatch(rule: RuleInstance, node: Node, layer: LinearLayer | string | null, sameShape: boolean, hasVjp: boolean): string | null {
+export function ruleMismatch(rule: RuleInstance, node: Node, kind: LayerKind, layer: LinearLayer | string | null, sameShape: boolean, hasVjp: boolean): string | null {
   const def = RULES[rule.name]!;
+  if (def.target === 'layernorm' && kind !== 'layernorm') return `rule ${rule.name} needs a LayerNorm`;
+  if (def.target === 'softmax' && node.opType !== 'Softmax') return `rule ${rule.name} needs a Softmax`;
+  if (def.target === 'product' && kind !== 'bilinear' && kind !== 'gate') return `rule ${rule.name} needs a product of two computed tensors (MatMul or Mul)`;
+  if (def.target === 'gate' && kind !== 'gate') return `rule ${rule.name} needs a gate (a product with exactly one factor from a Sigmoid, HardSigmoid, Tanh, Softmax or bounded Clip)`;
   if (def.target === 'linear' && (layer === null || typeof layer === 'string')) {
     return `rule ${rule.name} needs a linear layer (Conv, ConvTranspose, Gemm or MatMul with a constant weight)${typeof layer === 'string' ? `: ${layer}` : ''}`;
   }

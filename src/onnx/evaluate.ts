@@ -10,28 +10,9 @@ import { allocate, sizeOf, toNumbers } from './tensor.js';
 /** A kernel: constant inputs (undefined for omitted optional inputs) → one tensor per node output. */
 export type Kernel = (node: Node, inputs: Array<Tensor | undefined>, opset: number) => Tensor[];
 
-// ---------------------------------------------------------------------------------------------
-// Attribute access (shared with shapes.ts)
-
-export function attrInt(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a?.type === 'int' ? a.value : fallback;
-}
-
-export function attrInts(node: Node, name: string): number[] | undefined {
-  const a = node.attributes[name];
-  return a?.type === 'ints' ? a.value : undefined;
-}
-
-export function attrFloat(node: Node, name: string, fallback: number): number {
-  const a = node.attributes[name];
-  return a?.type === 'float' ? a.value : fallback;
-}
-
-export function attrString(node: Node, name: string, fallback: string): string {
-  const a = node.attributes[name];
-  return a?.type === 'string' ? a.value : fallback;
-}
+// Attribute access lives in attributes.ts (shared with shapes.ts and the relevance compiler).
+export { attrFloat, attrInt, attrInts, attrString } from './attributes.js';
+import { attrInt, attrInts, attrFloat, attrString } from './attributes.js';
 
 /** Normalises a possibly negative axis against `rank`; throws when out of range. */
 export function normalizeAxis(axis: number, rank: number, node: Node): number {
