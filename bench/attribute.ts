@@ -147,6 +147,7 @@ async function writeImages(path: string, n: number, size: number, classes: numbe
 
 interface Marginal {
   secondsPerImage: number;
+  cpuSecondsPerImage: number;
   small: CliRun;
   large: CliRun;
 }
@@ -163,33 +164,41 @@ async function cliMarginal(name: string, composite: string, dir: string): Promis
   if (small.code !== 0) return failure(small);
   const large = await run(LARGE);
   if (large.code !== 0) return failure(large);
-  return { secondsPerImage: (large.seconds - small.seconds) / (LARGE - SMALL), small, large };
+  return { secondsPerImage: (large.seconds - small.seconds) / (LARGE - SMALL), cpuSecondsPerImage: (large.cpuSeconds - small.cpuSeconds) / (LARGE - SMALL), small, large };
 }
 
 /** onnxruntime's plain forward pass of the exported model: seconds per image, 1 thread, batch 8. */
-async function forwardSeconds(name: string): Promise<number> {
+async function forwardSeconds(name: string): Promise<Time> {
   const session = await ort.InferenceSession.create(join(modelsDir, `${name}.onnx`), { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   const feed = (seed: number) => ({ [session.inputNames[0]!]: new ort.Tensor('float32', imagenetBatch(batch, 224, seed), [batch, 3, 224, 224]) });
   await session.run(feed(99));
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (let b = 0; b < timedBatches; b++) await session.run(feed(b + 1));
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   await session.release();
-  return seconds / (timedBatches * batch);
+  return { wall: seconds / (timedBatches * batch), cpu: (used.user + used.system) / 1e6 / (timedBatches * batch) };
+}
+
+/** Seconds per image: wall, and CPU (user + system) — the steadier one on a shared machine. */
+interface Time {
+  wall: number;
+  cpu: number;
 }
 
 interface Row {
   model: string;
-  lrp?: number;
-  gradient?: number;
-  zennit?: number;
-  torchGradient?: number;
-  forward?: number;
+  lrp?: Time;
+  gradient?: Time;
+  zennit?: Time;
+  torchGradient?: Time;
+  forward?: Time;
   load: string[];
 }
 
-const fmt = (s: number | undefined): string => (s === undefined ? '–' : s.toFixed(3));
-const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}×`);
+const fmt = (s: Time | undefined): string => (s === undefined ? '–' : `${s.wall.toFixed(3)} (${s.cpu.toFixed(3)})`);
+const ratio = (a: Time | undefined, b: Time | undefined): string => (a === undefined || b === undefined ? '–' : `${(a.wall / b.wall).toFixed(2)}× (${(a.cpu / b.cpu).toFixed(2)}×)`);
 
 /** The CLI, then Zennit and the torch gradient, then the forward pass: per model, back to back. */
 async function sideBySide(): Promise<void> {
@@ -212,8 +221,8 @@ async function sideBySide(): Promise<void> {
             console.log(`${name} CLI --composite ${composite}: failed, ${m}`);
             continue;
           }
-          row[key] = m.secondsPerImage;
-          console.log(`${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`);
+          row[key] = { wall: m.secondsPerImage, cpu: m.cpuSecondsPerImage };
+          console.log(`${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal, CPU ${m.cpuSecondsPerImage.toFixed(3)} s/img  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`);
         }
       }
       if (parts.has('reference')) {
@@ -224,23 +233,24 @@ async function sideBySide(): Promise<void> {
           for (const line of r.stderr.split('\n').filter((l) => l.includes('skipping'))) console.log(line);
           if (r.code !== 0) console.log(`zennit_attribute.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
           for (const result of r.results) {
-            const s = result.s_per_image as number;
-            if (result.method === 'zennit') row.zennit = s;
-            if (result.method === 'gradient') row.torchGradient = s;
-            console.log(`${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}${' '.repeat(result.method === 'zennit' ? 8 : 16)} ${s.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`);
+            const t = { wall: result.s_per_image as number, cpu: result.cpu_s_per_image as number };
+            if (result.method === 'zennit') row.zennit = t;
+            if (result.method === 'gradient') row.torchGradient = t;
+            console.log(`${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}${' '.repeat(result.method === 'zennit' ? 8 : 16)} ${t.wall.toFixed(3)} s/img, CPU ${t.cpu.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`);
           }
         }
       }
       if (parts.has('forward')) {
         row.forward = await forwardSeconds(name);
         row.load.push(loadAverage());
-        console.log(`${name.padEnd(9)} onnxruntime forward pass          ${row.forward.toFixed(3)} s/img  load ${loadAverage()}`);
+        console.log(`${name.padEnd(9)} onnxruntime forward pass          ${row.forward.wall.toFixed(3)} s/img, CPU ${row.forward.cpu.toFixed(3)} s/img  load ${loadAverage()}`);
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\n| model | CLI EpsilonGammaBox s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |');
+  console.log('\nSeconds per image, wall (CPU in brackets); ratios of wall times (of CPU times in brackets).');
+  console.log('| model | CLI EpsilonGammaBox s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.model} | ${fmt(r.lrp)} | ${fmt(r.zennit)} | ${ratio(r.zennit, r.lrp)} | ${fmt(r.gradient)} | ${ratio(r.lrp, r.gradient)} | ${fmt(r.torchGradient)} | ${fmt(r.forward)} | ${ratio(r.lrp, r.forward)} |`);

@@ -129,8 +129,8 @@ async function sideBySide(sizes: number[]): Promise<void> {
         process.exitCode = 1;
         continue;
       }
-      console.log(`N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`);
-      let corelay: number | undefined;
+      console.log(`N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`);
+      let corelay: { wall: number; cpu: number } | undefined;
       let corelayLoad = '';
       if (n > corelayMax) console.log(`N=${n}: CoRelAy not run (N > BENCH_CORELAY_MAX = ${corelayMax}; its distance matrix alone is ${((n * n * 8) / 2 ** 30).toFixed(1)} GiB)`);
       else {
@@ -141,17 +141,19 @@ async function sideBySide(sizes: number[]): Promise<void> {
         if (r.code === 3) console.log(`N=${n}: CoRelAy skipped: ${r.stderr.trim().split('\n').pop()}`);
         else if (r.code !== 0 || !r.results[0]) console.log(`N=${n}: corelay_spray.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
         else {
-          corelay = wall;
+          corelay = { wall, cpu: r.results[0].cpu_s as number };
           const pipelineSeconds = r.results[0].pipeline_s as number;
-          console.log(`N=${n}: CoRelAy ${wall.toFixed(2)} s wall (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`);
+          console.log(`N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`);
         }
       }
-      rows.push(`| ${n} | ${cli.seconds.toFixed(2)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : corelay.toFixed(2)} | ${corelay === undefined ? '–' : `${(corelay / cli.seconds).toFixed(2)}×`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`);
+      const both = (a: number, b: number): string => `${a.toFixed(2)} (${b.toFixed(2)})`;
+      rows.push(`| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} | ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log('\n| N | xai-tools spray s (wall) | peak RSS | CoRelAy s (wall) | speed-up (target ≥ 2×) | load (CLI / CoRelAy) |');
+  console.log('\nWhole-command seconds, wall (CPU in brackets); speed-up of wall times (of CPU times in brackets).');
+  console.log('| N | xai-tools spray s | peak RSS | CoRelAy s | speed-up (target ≥ 2×) | load (CLI / CoRelAy) |');
   console.log('|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 }

@@ -26,6 +26,8 @@ export interface CliRun {
   code: number | null;
   seconds: number;
   peakRssMiB: number;
+  /** User + system CPU seconds of the whole process (worker threads included). */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -59,8 +61,8 @@ export function runCli(args: string[], nodeArgs: string[] = []): Promise<CliRun>
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
       const seconds = (performance.now() - began) / 1000;
-      const kb = Number(/BENCH_MAXRSS_KB (\d+)/.exec(stderr)?.[1] ?? NaN);
-      resolve({ code, seconds, peakRssMiB: kb / 1024, stdout, stderr: stderr.replace(/\nBENCH_MAXRSS_KB \d+\n/, '') });
+      const m = /BENCH_MAXRSS_KB (\d+) BENCH_CPU_US (\d+)/.exec(stderr);
+      resolve({ code, seconds, peakRssMiB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) / 1e6, stdout, stderr: stderr.replace(/\nBENCH_MAXRSS_KB .*\n/, '') });
     });
   });
 }
