@@ -1,25 +1,31 @@
 /**
- * SpRAy benchmark: one category of synthetic 3×32×32 attributions through the `spectral` variant
- * (kNN affinity, 32 eigenpairs), k-means, agglomerative (Ward) and DBSCAN for k = 2…10, and t-SNE —
- * the configuration the issue timed for CoRelAy on this machine kind (6.4 s at N = 1000, 12.1 s at
- * N = 2000). Each size runs in its own child process so its peak RSS is its own.
+ * SpRAy benchmark, as users run it: `xai-tools spray A.h5 --clusters 2:10 --embeddings tsne` on an
+ * attribution file of N synthetic 3×32×32 attributions (one category), whole-command wall time and
+ * peak RSS, and in the same run CoRelAy's equivalent pipeline (bench/corelay_spray.py) on the same
+ * file, printing both and the ratio.
  *
- *   npx tsx bench/spray.ts                 N = 1000 and 2000
- *   npx tsx bench/spray.ts 50000           any sizes
+ *   npm run bench spray                    N = 2000
+ *   npx tsx bench/spray.ts 2000 50000      any sizes (CoRelAy up to BENCH_CORELAY_MAX = 20000: its
+ *                                          dense distance matrix is N² doubles)
+ *   npx tsx bench/spray.ts --engine 2000   the engine in-process instead (no CLI, no HDF5), with the
+ *                                          time of every processor type
+ *   npx tsx bench/spray.ts --write A.h5 2000   only write the input file (to profile the CLI on it)
  *
- * Reported per size: wall time, CPU time of the process (user + system: on a shared machine this is
- * closer to what one free core would take), peak RSS, and the time of each processor type.
- * Everything runs on one thread (JavaScript plus usearch called with threads = 1).
+ * CoRelAy comes from a checkout named by CORELAY_SRC (see bench/lib/cli.ts); without it only the CLI
+ * is timed. The CLI needs a build (`npm run build`). Everything runs on one thread: the CLI's
+ * JavaScript plus usearch at threads = 1; CoRelAy with OMP/OpenBLAS/MKL at one thread.
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AttributionWriter } from '../src/io/attribution.js';
 import { tensor } from '../src/processors/data.js';
 import { createContext } from '../src/processors/processor.js';
 import { Random } from '../src/processors/random.js';
 import { analyseCategory, DEFAULT_SPRAY, sprayPipeline } from '../src/processors/spray.js';
-
-const CORELAY_SECONDS: Record<number, number> = { 1000: 6.4, 2000: 12.1 };
+import { distProblem, failure, loadAverage, runCli, runPython } from './lib/cli.js';
 
 /**
  * N attributions of shape 3×32×32 from four "strategies": relevance on a Gaussian blob at one of
@@ -84,25 +90,97 @@ function runOne(n: number): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** An attribution file of `n` synthetic rows, all of label 0 (one category). */
+async function writeAttributions(path: string, n: number): Promise<void> {
+  const writer = await AttributionWriter.create(path, { sampleShape: [3, 32, 32], numClasses: 2, withIndex: false });
+  try {
+    const data = synthetic(n);
+    const rows = 4096;
+    for (let start = 0; start < n; start += rows) {
+      const end = Math.min(n, start + rows);
+      writer.append({ attribution: data.subarray(start * 3072, end * 3072), label: new Int32Array(end - start), prediction: new Float32Array((end - start) * 2) });
+    }
+    writer.commit();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
+/** The CLI, then CoRelAy, on the same file: per size, back to back. */
+async function sideBySide(sizes: number[]): Promise<void> {
+  const problem = distProblem();
+  if (problem) {
+    console.log(`cannot time the CLI: ${problem}`);
+    process.exitCode = 1;
+    return;
+  }
+  const corelayMax = Number(process.env.BENCH_CORELAY_MAX ?? 20000);
+  const rows: string[] = [];
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'xai-bench-spray-'));
+    try {
+      const input = join(dir, 'A.h5');
+      await writeAttributions(input, n);
+      const cli = await runCli(['spray', input, '-o', join(dir, 'analysis.h5'), '--clusters', '2:10', '--embeddings', 'tsne', '--quiet']);
+      const cliLoad = loadAverage();
+      if (cli.code !== 0) {
+        console.log(`N=${n}: xai-tools spray failed, ${failure(cli)}`);
+        process.exitCode = 1;
+        continue;
+      }
+      console.log(`N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`);
+      let corelay: { wall: number; cpu: number } | undefined;
+      let corelayLoad = '';
+      if (n > corelayMax) console.log(`N=${n}: CoRelAy not run (N > BENCH_CORELAY_MAX = ${corelayMax}; its distance matrix alone is ${((n * n * 8) / 2 ** 30).toFixed(1)} GiB)`);
+      else {
+        const began = performance.now();
+        const r = await runPython('corelay_spray.py', [input, '--clusters', '2:10', '--output', join(dir, 'corelay.h5'), '--json']);
+        const wall = (performance.now() - began) / 1000;
+        corelayLoad = loadAverage();
+        if (r.code === 3) console.log(`N=${n}: CoRelAy skipped: ${r.stderr.trim().split('\n').pop()}`);
+        else if (r.code !== 0 || !r.results[0]) console.log(`N=${n}: corelay_spray.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        else {
+          corelay = { wall, cpu: r.results[0].cpu_s as number };
+          const pipelineSeconds = r.results[0].pipeline_s as number;
+          console.log(`N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`);
+        }
+      }
+      const both = (a: number, b: number): string => `${a.toFixed(2)} (${b.toFixed(2)})`;
+      rows.push(`| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} | ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log('\nWhole-command seconds, wall (CPU in brackets); speed-up of wall times (of CPU times in brackets).');
+  console.log('| N | xai-tools spray s | peak RSS | CoRelAy s | speed-up (target ≥ 2×) | load (CLI / CoRelAy) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+}
+
 const child = process.argv.indexOf('--child');
 if (child >= 0) {
   runOne(Number(process.argv[child + 1]));
+} else if (process.argv.includes('--write')) {
+  const at = process.argv.indexOf('--write');
+  await writeAttributions(process.argv[at + 1]!, Number(process.argv[at + 2] ?? 2000));
 } else {
+  const engineOnly = process.argv.includes('--engine');
   const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  const list = sizes.length ? sizes : [1000, 2000];
-  console.log(`spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread`);
-  console.log('   N    wall s   CPU s   peak RSS   CoRelAy   speed-up (CPU)   per step (wall s)');
-  for (const n of list) {
-    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) {
-      console.error(r.stderr);
-      process.exitCode = 1;
-      continue;
+  console.log(`spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread, load ${loadAverage()}`);
+  if (!engineOnly) await sideBySide(sizes.length ? sizes : [2000]);
+  else {
+    const list = sizes.length ? sizes : [2000];
+    console.log('   N    wall s   CPU s   peak RSS   per step (wall s)');
+    for (const n of list) {
+      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) {
+        process.exitCode = 1;
+        continue;
+      }
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { n: number; wall_s: number; cpu_s: number; peak_rss_mib: number; steps_s: Record<string, number> };
+      const steps = Object.entries(result.steps_s).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}  ${String(result.peak_rss_mib).padStart(5)} MiB   ${steps}`);
     }
-    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { n: number; wall_s: number; cpu_s: number; peak_rss_mib: number; steps_s: Record<string, number> };
-    const ref = CORELAY_SECONDS[n];
-    const speedup = ref ? `${(ref / result.cpu_s).toFixed(1)}× (wall ${(ref / result.wall_s).toFixed(1)}×)` : '–';
-    const steps = Object.entries(result.steps_s).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ');
-    console.log(`${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}  ${String(result.peak_rss_mib).padStart(5)} MiB  ${ref ? `${ref.toFixed(1)} s` : '   –  '}   ${speedup}   ${steps}`);
   }
 }

@@ -73,11 +73,13 @@ def measure(method, run, batches, batch, warmup):
     for i in range(warmup):
         run(batch_of(batch, 1000 + i))
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for i in range(batches):
         run(batch_of(batch, i))
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     images = batches * batch
-    return {'method': method, 'images': images, 'seconds': seconds, 'images_per_s': images / seconds, 's_per_image': seconds / images}
+    return {'method': method, 'images': images, 'seconds': seconds, 'images_per_s': images / seconds, 's_per_image': seconds / images, 'cpu_s_per_image': cpu / images}
 
 
 def main():

@@ -226,7 +226,7 @@ export const RULES: Record<string, RuleDefinition> = {
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
       const gamma = (p.gamma as number | undefined) ?? 0.25;
-      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
+      const { W, b, modified } = effective(layer, p.zero_params as ZeroParams | undefined);
       const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
       const Wu = plusScaled(W, positive(W), gamma);
       const Wd = plusScaled(W, negative(W), gamma);
@@ -234,7 +234,19 @@ export const RULES: Record<string, RuleDefinition> = {
       const bd = b ? plusScaled(b, negative(b), gamma) : null;
       const { em } = ctx;
       const { xp, xn } = splitSigns(ctx);
-      const [zp, zn] = crossForward(ctx, xp, xn, Wu, Wd, bu, bd);
+      let zp: string;
+      let zn: string;
+      if (!modified) {
+        // zp + zn = (Wu + Wd)·(x⁺ + x⁻) + bu + bd = (2 + γ)·z, since W⁺ + W⁻ = W (and so for b): zn
+        // needs no convolution of its own (one conv-width less per layer: 5 → 4 with the adjoints).
+        // Both are float32 sums of the same products; the identity adds a few ulps of |zp|, the
+        // order of a direct convolution's own accumulation error. Not with zero_params: then z
+        // (the model's output) is not the output of the zeroed W, b.
+        zp = forwardSum(em, layer, [{ u: xp, weight: Wu }, ...(xn ? [{ u: xn, weight: Wd }] : [])], bu);
+        zn = em.sub(em.scale(ctx.z, 2 + gamma), zp);
+      } else {
+        [zp, zn] = crossForward(ctx, xp, xn, Wu, Wd, bu, bd);
+      }
       // Masks come from the real output z (with the real bias): z = 0 passes nothing.
       const zero = em.scalar(0);
       let sp: string;
