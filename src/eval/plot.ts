@@ -45,9 +45,9 @@ export function ticks(lo: number, hi: number, count = 5): number[] {
 const label = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
 
 export function renderSvg(chart: Chart): string {
-  const W = 760;
+  const W = 880;
   const H = 460;
-  const m = { left: 70, right: 230, top: 40, bottom: 56 };
+  const m = { left: 70, right: 350, top: 40, bottom: 56 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   let xLo = Infinity, xHi = -Infinity, yLo = Infinity, yHi = -Infinity;
