@@ -1,11 +1,14 @@
 import { basename, extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { UserError } from '../errors.js';
+import { formatCascade, type CascadeMethod } from '../eval/cascade.js';
 import { evaluateDataset, summariesOf, type EvaluationTarget } from '../eval/evaluate-dataset.js';
+import { buildComposite, COMPOSITE_NAMES } from '../lrp/composites.js';
 import { ORDERS, type Order } from '../eval/evaluator.js';
 import { BASELINES, type Baseline } from '../eval/graphs.js';
 import { formatTable } from '../eval/metrics.js';
 import { writeChart } from '../eval/plot.js';
-import { curvesChart, reportDocument } from '../eval/report.js';
+import { cascadeChart, curvesChart, reportDocument } from '../eval/report.js';
 import { readEvaluation } from '../io/evaluation.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 
@@ -27,6 +30,14 @@ interface EvaluateOptions extends RunOptionValues {
   json: boolean;
   plot?: string;
   plotOnly?: boolean;
+  randomize?: 'cascade';
+  sanitySamples: number;
+  sanityDepth?: number;
+  sanityThreshold: number;
+  sanityPlot?: string;
+  low?: number[];
+  high?: number[];
+  canonize: boolean;
   quiet: boolean;
 }
 
@@ -50,6 +61,23 @@ function parseTarget(value: string): EvaluationTarget {
   throw new InvalidArgumentError(`"${value}" is not label, prediction or a class index`);
 }
 
+const numberList = (value: string): number[] =>
+  value.split(',').map((v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a number`);
+    return n;
+  });
+
+/** The method a group's name stands for, for the sanity check: gradient or an LRP composite. */
+function cascadeMethod(options: EvaluateOptions, name: string, zBox: { low: number[]; high: number[] } | undefined): CascadeMethod {
+  if (name === 'gradient') return { name, spec: null, method: { kind: 'gradient' } };
+  if (!COMPOSITE_NAMES.includes(name)) {
+    throw new UserError(name, `--randomize cascade attributes again with the method a file's name gives; name it gradient or a composite (${COMPOSITE_NAMES.join(', ')}) with NAME=FILE`);
+  }
+  const bound = (values: number[] | undefined): number | number[] | undefined => (values && values.length === 1 ? values[0] : values);
+  return { name, spec: buildComposite(name, { low: bound(options.low ?? zBox?.low), high: bound(options.high ?? zBox?.high) }), method: { kind: 'gradient' } };
+}
+
 /** `NAME=FILE` or `FILE` (named after the file: `epsilon-plus.h5` → epsilon-plus). */
 function namedFile(arg: string): { name: string; path: string } {
   const match = /^([^=/\\]+)=(.+)$/.exec(arg);
@@ -60,8 +88,12 @@ function namedFile(arg: string): { name: string; path: string } {
 async function show(output: string | undefined, options: EvaluateOptions, file: Awaited<ReturnType<typeof readEvaluation>>): Promise<void> {
   const summaries = summariesOf(file, options.perClass);
   if (options.json) process.stdout.write(`${JSON.stringify(reportDocument(file, summaries), null, 2)}\n`);
-  else process.stdout.write(`${formatTable(summaries)}\n`);
+  else process.stdout.write(`${formatTable(summaries)}\n${file.cascade ? `\n${formatCascade(file.cascade)}\n` : ''}`);
   if (output) await writeChart(output, curvesChart(file, summaries));
+  if (options.sanityPlot) {
+    if (!file.cascade) throw new UserError(file.path, 'holds no sanity check to plot (run with --randomize cascade)');
+    await writeChart(options.sanityPlot, cascadeChart(file.cascade));
+  }
 }
 
 async function run(command: Command, files: string[], options: EvaluateOptions): Promise<void> {
@@ -89,6 +121,12 @@ async function run(command: Command, files: string[], options: EvaluateOptions):
     randomBaseline: options.randomBaseline,
     perClass: options.perClass,
     values: options,
+    cascade: options.randomize === 'cascade'
+      ? {
+          samples: options.sanitySamples, depth: options.sanityDepth, threshold: options.sanityThreshold, canonize: options.canonize,
+          methodOf: (name, zBox) => cascadeMethod(options, name, zBox),
+        }
+      : undefined,
   });
   if (result) await show(options.plot, options, result.file);
 }
@@ -121,6 +159,14 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as one JSON document instead of the table', false)
     .option('--plot <file>', 'also draw the mean curves (± SE) of every method as .svg or .png (default: none)')
     .option('--plot-only', 'read an existing evaluation file (the argument) and write its plot to -o, and print its table', false)
+    .addOption(new Option('--randomize <check>', 'sanity check: cascade = attribute the first --sanity-samples rows again on models whose top 1…L weight layers are seeded random (Adebayo et al. 2018), with the method each file\'s name gives (gradient or a composite), and report Spearman ρ and SSIM with the original heatmaps (default: none)').choices(['cascade']))
+    .option('--sanity-samples <n>', 'cascade: samples attributed again', positiveInteger, 8)
+    .option('--sanity-depth <n>', 'cascade: randomise up to this many layers (default: every layer with weights)', positiveInteger)
+    .option('--sanity-threshold <rho>', 'cascade: flag a method whose mean Spearman ρ with every layer randomised is still at least this', Number, 0.5)
+    .option('--sanity-plot <file>', 'cascade: draw ρ and SSIM per depth as .svg or .png (default: none)')
+    .option('--low <values>', 'cascade, epsilon-gamma-box: lowest input value, one number or one per channel (default: from --normalize, as attribute)', numberList)
+    .option('--high <values>', 'cascade, epsilon-gamma-box: highest input value (default: from --normalize)', numberList)
+    .option('--no-canonize', 'cascade: do not canonize the model before attributing (default: canonize, as attribute does)')
     .option('-q, --quiet', 'no progress or summary output on stderr', false);
   addRunOptions(command).action(async (files: string[], options: EvaluateOptions) => {
     await run(command, files, options);

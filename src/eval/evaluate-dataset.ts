@@ -18,11 +18,12 @@ import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
 import { imageInput, openInput } from '../run/attribute-dataset.js';
 import { runAttribution, type RowSink, type SampleBatch, type SampleSource } from '../run/engine.js';
-import { parseModelPreprocess, parseRunConfig, type RunOptionValues } from '../run/options.js';
+import { defaultZBoxBounds, parseModelPreprocess, parseRunConfig, type RunOptionValues } from '../run/options.js';
 import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from '../run/output.js';
 import { shardSelection } from '../run/shard.js';
 import { consecutiveRuns, sampleSource } from '../run/source.js';
 import { selectSamples } from '../run/subset.js';
+import { runCascade, type CascadeMethod, type CascadeResult } from './cascade.js';
 import { compileEvaluator, type Order } from './evaluator.js';
 import type { Baseline } from './graphs.js';
 import { patchGrid } from './graphs.js';
@@ -57,11 +58,24 @@ export interface EvaluationRequest extends PerturbationSettings {
   randomBaseline: boolean;
   perClass: boolean;
   values: RunOptionValues;
+  /** `--randomize cascade`: re-attribute the first `samples` rows of the first file with each method. */
+  cascade?: CascadeRequest;
+}
+
+export interface CascadeRequest {
+  samples: number;
+  depth?: number;
+  threshold: number;
+  canonize: boolean;
+  /** The attribution method behind a group (its name), given the default z-box bounds of the preprocessing. */
+  methodOf: (name: string, zBox: { low: number[]; high: number[] } | undefined) => CascadeMethod;
 }
 
 export interface EvaluationResult {
   file: EvaluationFile;
   summaries: MethodSummary[];
+  /** The sanity check, when this invocation ran it. */
+  cascade?: CascadeResult;
   /** Perturbed forward passes this invocation ran, and how long the loop took. */
   forwardPasses: number;
   seconds: number;
@@ -214,6 +228,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
       preprocess: preprocess ?? null,
       groups: groups.map((g) => ({ ...g.plan, file: fileStamp(g.plan.attrs.source as string), rows: fingerprintOf(Array.from(g.rows)) })),
       settings,
+      cascade: request.cascade ? { ...request.cascade, methods: request.attributions.map((a) => a.name) } : null,
     });
     const plan = planOutput(paths, { resume: config.resume, overwrite: config.overwrite, fingerprint });
     if (plan.action === 'done') {
@@ -283,7 +298,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
     const openSink = async (resumeRows: number | undefined): Promise<RowSink> => {
       const plans = groups.map((g) => g.plan);
       const writer = resumeRows === undefined
-        ? await EvaluationWriter.create(paths.final, paths.partial, width, plans, { ...settings, model: resolve(request.modelPath), dataset: resolve(request.datasetPath) })
+        ? await EvaluationWriter.create(paths.final, paths.partial, width, plans, { ...settings, model: resolve(request.modelPath), dataset: resolve(request.datasetPath) }, storedCascade)
         : await EvaluationWriter.reopen(paths.final, paths.partial, width, plans, resumeRows);
       return {
         get rows() {
@@ -306,6 +321,23 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
         suspend: () => writer.suspend(),
       };
     };
+
+    let cascade: CascadeResult | undefined;
+    let cascadeIndex: Int32Array | undefined;
+    if (request.cascade && plan.action === 'fresh') {
+      // The first rows of the first file, attributed again with every method on ever more random models.
+      const first = groups[0]!;
+      const count = Math.min(request.cascade.samples, first.rows.length);
+      const batch = await source.load(Array.from({ length: count }, (_, i) => first.start + i));
+      const zBox = defaultZBoxBounds(preprocess, config.datasetType, image.channels);
+      const methods = request.attributions.map((a) => request.cascade!.methodOf(a.name, zBox));
+      cascade = await runCascade(model, methods, {
+        x: batch.data, targets: first.targets.slice(0, count), sampleShape, batchSize: request.batchSize, depth: request.cascade.depth,
+        seed: request.seed, canonize: request.cascade.canonize, threads: config.threads, source: request.modelPath, threshold: request.cascade.threshold,
+      }, progress);
+      cascadeIndex = first.indices.slice(0, count);
+    }
+    const storedCascade = cascade ? { ...cascade, index: cascadeIndex! } : undefined;
 
     const perBatch = samplesPerBatch(request.batchSize, width);
     try {
@@ -334,7 +366,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
       const forwardPasses = summary.computed * width;
       progress.log(`wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(1)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`);
       const file = await readEvaluation(output);
-      return { file, summaries: summariesOf(file, request.perClass), forwardPasses, seconds: summary.seconds };
+      return { file, summaries: summariesOf(file, request.perClass), cascade, forwardPasses, seconds: summary.seconds };
     } finally {
       await evaluator.close();
     }

@@ -16,6 +16,8 @@ export interface Series {
   band?: ArrayLike<number>;
   /** Drawn dashed and grey: a baseline to compare the others with. */
   baseline?: boolean;
+  /** Drawn dashed in the colour of the series before it (a second measure of the same method). */
+  companion?: boolean;
 }
 
 export interface Chart {
@@ -86,7 +88,8 @@ export function renderSvg(chart: Chart): string {
   parts.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`);
   let colorIndex = 0;
   chart.series.forEach((s, index) => {
-    const color = s.baseline ? BASELINE_COLOR : COLORS[colorIndex++ % COLORS.length]!;
+    const color = s.baseline ? BASELINE_COLOR : COLORS[(s.companion ? colorIndex - 1 : colorIndex++) % COLORS.length]!;
+    const dash = s.baseline || s.companion ? ' stroke-dasharray="6 4"' : '';
     const points = Array.from({ length: s.x.length }, (_, i) => i).filter((i) => Number.isFinite(s.y[i]!));
     if (s.band && points.length > 0) {
       const upper = points.map((i) => `${f(px(s.x[i]!))},${f(py(s.y[i]! + s.band![i]!))}`);
@@ -94,10 +97,10 @@ export function renderSvg(chart: Chart): string {
       points.reverse();
       parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
     }
-    parts.push(`<polyline points="${points.map((i) => `${f(px(s.x[i]!))},${f(py(s.y[i]!))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${s.baseline ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(`<polyline points="${points.map((i) => `${f(px(s.x[i]!))},${f(py(s.y[i]!))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     const ly = m.top + 10 + index * 20;
     const lx = m.left + pw + 14;
-    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${s.baseline ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${lx + 30}" y="${ly + 4}">${escape(s.name)}</text>`);
   });
   parts.push('</svg>');

@@ -1,7 +1,7 @@
 /**
  * What `evaluate` shows of an evaluation file: the perturbation-curve chart and the JSON document.
  */
-import type { EvaluationFile } from '../io/evaluation.js';
+import type { EvaluationFile, StoredCascade } from '../io/evaluation.js';
 import { meanCurve, rankMethods, type MethodSummary } from './metrics.js';
 import type { Chart } from './plot.js';
 
@@ -30,11 +30,33 @@ export function curvesChart(file: EvaluationFile, summaries: MethodSummary[]): C
   };
 }
 
+/** Mean similarity with the original heatmap per randomisation depth: Spearman ρ solid, SSIM dashed. */
+export function cascadeChart(cascade: StoredCascade): Chart {
+  const x = Array.from({ length: cascade.layers.length + 1 }, (_, d) => d);
+  return {
+    title: `Cascading randomisation (${cascade.samples} samples)`,
+    xLabel: 'layers randomised from the top',
+    yLabel: 'similarity with the original heatmap',
+    series: cascade.methods.flatMap((m) => [
+      { name: `${m.name} Spearman ρ${m.flagged ? ' (FLAGGED)' : ''}`, x, y: [1, ...m.meanSpearman] },
+      { name: `${m.name} SSIM`, x, y: [1, ...m.meanSsim], companion: true },
+    ]),
+  };
+}
+
 /** The summaries and settings as one JSON-able document (what --json prints). */
 export function reportDocument(file: EvaluationFile, summaries: MethodSummary[]): unknown {
   return {
     output: file.path,
     settings: file.attrs,
     methods: rankMethods(summaries).map((s, i) => ({ rank: i + 1, ...s })),
+    cascade: file.cascade
+      ? {
+          layers: file.cascade.layers,
+          samples: file.cascade.samples,
+          threshold: file.cascade.threshold,
+          methods: file.cascade.methods.map((m) => ({ name: m.name, flagged: m.flagged, spearman: m.meanSpearman, ssim: m.meanSsim })),
+        }
+      : undefined,
   };
 }

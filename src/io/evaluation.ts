@@ -20,6 +20,46 @@ import { createGrowable } from './attribution.js';
 import { readAttrs, writeAttrs, type Attrs } from './analysis.js';
 import { UserError } from '../errors.js';
 
+/** The sanity check's results as stored under `/cascade` (see src/eval/cascade.ts). */
+export interface StoredCascade {
+  layers: string[];
+  samples: number;
+  threshold: number;
+  /** Dataset index of each checked sample. */
+  index: Int32Array;
+  methods: Array<{ name: string; spearman: Float32Array; ssim: Float32Array; meanSpearman: number[]; meanSsim: number[]; flagged: boolean }>;
+}
+
+export const CASCADE_GROUP = 'cascade';
+
+function writeCascade(file: H5File, cascade: StoredCascade): void {
+  const group = file.create_group(CASCADE_GROUP);
+  writeAttrs(group, { layers: cascade.layers.join(','), samples: cascade.samples, threshold: cascade.threshold });
+  const L = cascade.layers.length;
+  group.create_dataset({ name: 'index', data: Uint32Array.from(cascade.index), shape: [cascade.index.length], dtype: '<I' });
+  for (const m of cascade.methods) {
+    const sub = group.create_group(m.name);
+    writeAttrs(sub, { flagged: m.flagged ? 1 : 0, mean_spearman: m.meanSpearman, mean_ssim: m.meanSsim });
+    sub.create_dataset({ name: 'spearman', data: m.spearman, shape: [cascade.samples, L], dtype: '<f4' });
+    sub.create_dataset({ name: 'ssim', data: m.ssim, shape: [cascade.samples, L], dtype: '<f4' });
+  }
+}
+
+function readCascade(path: string, group: Group): StoredCascade {
+  const attrs = readAttrs(group);
+  const layers = String(attrs.layers ?? '').split(',').filter((l) => l !== '');
+  const list = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : typeof v === 'number' ? [v] : []);
+  const methods = sortedKeys(group).filter((k) => kindOf(group, k) === 'group').map((name) => {
+    const sub = group.get(name) as Group;
+    const a = readAttrs(sub);
+    return {
+      name, flagged: a.flagged === 1, meanSpearman: list(a.mean_spearman), meanSsim: list(a.mean_ssim),
+      spearman: readFloat32(path, requireDataset(path, sub, 'spearman')), ssim: readFloat32(path, requireDataset(path, sub, 'ssim')),
+    };
+  });
+  return { layers, samples: Number(attrs.samples ?? 0), threshold: Number(attrs.threshold ?? 0), index: readInt32(path, requireDataset(path, group, 'index')), methods };
+}
+
 export const EVALUATION_FORMAT = 'xai-tools/evaluation/1';
 
 export interface EvaluationGroupPlan {
@@ -73,14 +113,18 @@ export class EvaluationWriter {
     return this.groups.reduce((n, g) => n + g.written, 0);
   }
 
-  static async create(path: string, partial: string, width: number, plans: EvaluationGroupPlan[], attrs: Attrs): Promise<EvaluationWriter> {
+  static async create(path: string, partial: string, width: number, plans: EvaluationGroupPlan[], attrs: Attrs, cascade?: StoredCascade): Promise<EvaluationWriter> {
     checkOutputPath(path);
-    for (const plan of plans) checkGroupName(path, plan.name);
+    for (const plan of plans) {
+      checkGroupName(path, plan.name);
+      if (plan.name === CASCADE_GROUP) throw new UserError(plan.name, `'${CASCADE_GROUP}' names the sanity check's group; name the attribution file otherwise (NAME=FILE)`);
+    }
     const file = await openH5(partial, 'w');
     try {
       const groups = h5Call(path, 'cannot create datasets', () => {
         file.create_attribute('format', EVALUATION_FORMAT);
         writeAttrs(file, attrs);
+        if (cascade) writeCascade(file, cascade);
         return plans.map((plan) => {
           writeAttrs(file.create_group(plan.name), plan.attrs);
           const curve = createGrowable(file, `${plan.name}/curve`, [width], '<f4', 4);
@@ -176,6 +220,7 @@ export interface EvaluationFile {
   path: string;
   attrs: Attrs;
   groups: EvaluationGroup[];
+  cascade?: StoredCascade;
 }
 
 /** Reads a whole evaluation file (curves are small: rows × steps floats per method). */
@@ -185,8 +230,13 @@ export async function readEvaluation(path: string): Promise<EvaluationFile> {
     const format = file.attrs.format?.value;
     if (format !== EVALUATION_FORMAT) throw new UserError(path, `not an xai-tools evaluation file (format '${String(format ?? 'missing')}', expected ${EVALUATION_FORMAT})`);
     const groups: EvaluationGroup[] = [];
+    let cascade: StoredCascade | undefined;
     for (const name of sortedKeys(file)) {
       if (kindOf(file, name) !== 'group') continue;
+      if (name === CASCADE_GROUP) {
+        cascade = readCascade(path, file.get(name) as Group);
+        continue;
+      }
       const group = file.get(name) as Group;
       const get = (column: string): Dataset => requireDataset(path, group, column);
       const curveShape = shapeOf(get('curve'));
@@ -202,7 +252,7 @@ export async function readEvaluation(path: string): Promise<EvaluationFile> {
         curve: readFloat32(path, get('curve')), ...columns,
       } as EvaluationGroup);
     }
-    return { path, attrs: readAttrs(file, ['format']), groups };
+    return { path, attrs: readAttrs(file, ['format']), groups, cascade };
   } finally {
     file.close();
   }
