@@ -212,6 +212,24 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
     expect(method.aopc.mean).toBeCloseTo(Array.from(whole.groups[0]!.aopc).reduce((a, b) => a + b, 0) / 4, 5);
   });
 
+  it('--randomize cascade stores ρ and SSIM per depth for the checked rows, prints and plots them', async () => {
+    const output = join(dir, 'cascade.h5');
+    const plot = join(dir, 'cascade.svg');
+    const r = await evaluate([...common(), `gradient=${attributionPath}`, '--no-random-baseline', '--randomize', 'cascade', '--sanity-samples', '3', '--sanity-plot', plot, '-o', output]);
+    expect(r.code, r.stderr).toBe(0);
+    const cascade = (await readEvaluation(output)).cascade!;
+    expect(cascade.layers).toHaveLength(2); // Gemm, then Conv
+    expect(Array.from(cascade.index)).toEqual([4, 1, 5]);
+    expect(cascade.methods.map((m) => m.name)).toEqual(['gradient']);
+    expect(cascade.methods[0]!.spearman).toHaveLength(3 * 2);
+    expect(r.stdout).toMatch(/cascading randomisation \(3 samples/);
+    expect(r.stdout).toMatch(/\n2\s+\S*Conv/);
+    expect(readFileSync(plot, 'utf8')).toContain('gradient Spearman');
+    const unnamed = await evaluate([...common(), attributionPath, '--randomize', 'cascade', '-o', join(dir, 'cascade-bad.h5')]);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(/^xai-tools: method: --randomize cascade attributes again with the method a file's name gives/);
+  });
+
   it('refuses bad input with one line and exit 1, leaving no output', async () => {
     const output = join(dir, 'bad.h5');
     const wrongLabels = join(dir, 'wrong-labels.h5');
