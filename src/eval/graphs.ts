@@ -188,7 +188,9 @@ export function buildPerturbationModel(model: Model, grid: PatchGrid, rows: numb
   if (R * P !== H || Q * P !== W) {
     [mask] = b.addNode('Slice', [mask, b.constantInt64([0, 0]), b.constantInt64([H, W]), b.constantInt64([2, 3])]) as [string];
   }
-  b.addNode('Where', [mask, baseline, x], {}, 1, { outputs: [input.name] });
+  // Expanded over channels first: onnxruntime's Where is much slower when it has to broadcast.
+  const [maskC] = b.addNode('Expand', [mask, b.constantInt64([rows, C, H, W])]);
+  b.addNode('Where', [maskC!, baseline, x], {}, 1, { outputs: [input.name] });
   g.nodes.push(...body);
   b.addNode('GatherElements', [output.name, PERTURB_INPUTS.rowTarget], { axis: attr.int(1) }, 1, { outputs: [TARGET_LOGIT] });
   g.outputs = [{ name: TARGET_LOGIT, dataType: 'float32', shape: [rows, 1] }];
