@@ -2,27 +2,21 @@ import { basename, extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { formatCascade, type CascadeMethod } from '../eval/cascade.js';
-import { evaluateDataset, summariesOf, type EvaluationTarget } from '../eval/evaluate-dataset.js';
+import { evaluateDataset, summariesOf, type EvaluationTarget, type PerturbationSettings } from '../eval/evaluate-dataset.js';
 import { buildComposite, COMPOSITE_NAMES } from '../lrp/composites.js';
-import { ORDERS, type Order } from '../eval/evaluator.js';
-import { BASELINES, type Baseline } from '../eval/graphs.js';
+import { ORDERS } from '../eval/evaluator.js';
+import { BASELINES } from '../eval/graphs.js';
 import { formatTable } from '../eval/metrics.js';
 import { writeChart } from '../eval/plot.js';
 import { cascadeChart, curvesChart, reportDocument } from '../eval/report.js';
 import { readEvaluation } from '../io/evaluation.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 
-interface EvaluateOptions extends RunOptionValues {
+/** The engine's perturbation settings plus what the command itself handles. */
+interface EvaluateOptions extends RunOptionValues, PerturbationSettings {
   model?: string;
   dataset?: string;
   output?: string;
-  patch: number;
-  steps?: number;
-  perStep: number;
-  order: Order;
-  baseline: Baseline;
-  blurSigma?: number;
-  seed: number;
   target: string;
   batchSize: number;
   randomBaseline: boolean;
