@@ -69,6 +69,18 @@ xai spray "$out/attribution.h5" --label-map "$fixture/label-map.json" \
 step 4/6 "heatmap: one grid sheet of every \"three\" (class 3); the tagged ones glow in the corner"
 xai heatmap "$out/attribution.h5" --labels 3 --grid auto --symmetric -o "$out/heatmaps"
 
+# Which explanation is most faithful? Region perturbation (docs/evaluate.md) of gradient,
+# epsilon-plus and the epsilon-gamma-box attributions above, on the first 600 samples.
+step 4b/6 "evaluate: region perturbation ranks gradient, epsilon-plus and epsilon-gamma-box (600 samples)"
+for method in gradient epsilon-plus; do
+  composite="$method"; [ "$method" = gradient ] && composite=none
+  xai attribute --model "$out/model.canonical.onnx" --dataset "$fixture/dataset.h5" --composite "$composite" \
+    --no-canonize --indices 0:600 --overwrite -q -o "$out/$method.h5"
+done
+xai evaluate --model "$out/model.canonical.onnx" --dataset "$fixture/dataset.h5" \
+  "$out/gradient.h5" "$out/epsilon-plus.h5" "epsilon-gamma-box=$out/attribution.h5" \
+  --indices 0:600 --patch 4 --overwrite -q --plot "$out/evaluation.png" -o "$out/evaluation.h5"
+
 step 5/6 "project init: link dataset, label map, attributions and analysis into a ViRelAy project"
 xai project init --name "Clever Hans (MNIST)" --model "SmallCNN (fixtures/clever-hans/model.onnx)" \
   --dataset "$fixture/dataset.h5" --dataset-name "MNIST 0-5, half of the threes tagged" \
@@ -78,7 +90,7 @@ xai project init --name "Clever Hans (MNIST)" --model "SmallCNN (fixtures/clever
   -o "$out/project.yaml"
 
 printf '\nDone in %ss. Outputs in %s:\n' "$(( $(date +%s) - started ))" "${out#"$root/"}"
-(cd "$out" && ls -1 model.canonical.onnx attribution.h5 analysis.h5 heatmaps/*.png project.yaml | sed 's/^/  /')
+(cd "$out" && ls -1 model.canonical.onnx attribution.h5 analysis.h5 evaluation.h5 evaluation.png heatmaps/*.png project.yaml | sed 's/^/  /')
 
 if [ "$serve" = 0 ]; then
   printf '\nTo browse it: node bin/xai-tools.js serve %s\n' "${out#"$root/"}/project.yaml"

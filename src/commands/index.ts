@@ -3,6 +3,7 @@ import { register as registerProject } from './project.js';
 import { register as registerCanonize } from './canonize.js';
 import { register as registerAttribute } from './attribute.js';
 import { register as registerSpray } from './spray.js';
+import { register as registerEvaluate } from './evaluate.js';
 import { register as registerHeatmap } from './heatmap.js';
 import { register as registerServe } from './serve.js';
 
@@ -12,6 +13,7 @@ export const commands: Array<(program: Command) => void> = [
   registerCanonize,
   registerAttribute,
   registerSpray,
+  registerEvaluate,
   registerHeatmap,
   registerServe,
 ];

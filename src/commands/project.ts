@@ -19,6 +19,7 @@ interface InitOptions {
   attributionMethod?: string;
   attributionStrategy?: string;
   analysis?: Array<{ name: string; path: string }>;
+  evaluations?: string[];
   inputSize?: { width: number; height: number };
   upSampling: UpSamplingMethod;
   downSampling: DownSamplingMethod;
@@ -84,6 +85,7 @@ async function init(options: InitOptions): Promise<void> {
     labelMap: resolve(options.labelMap),
     dataset: await datasetBlock(options),
     analyses: [...analyses].map(([analysisMethod, sources]) => ({ analysisMethod, sources })),
+    ...(options.evaluations?.length ? { evaluations: options.evaluations.map((p) => resolve(p)) } : {}),
   };
   if (options.attributions?.length) {
     project.attributions = {
@@ -117,6 +119,7 @@ export function register(program: Command): void {
     .option('--attribution-method <name>', 'attribution method name, e.g. "LRP EpsilonPlusFlat" (required with --attributions)')
     .addOption(new Option('--attribution-strategy <strategy>', 'which label was explained (required with --attributions)').choices(['true_label', 'predicted_label']))
     .option('--analysis <NAME=FILE...>', 'analysis method name and HDF5 file; repeat a NAME to give it several files (default: none)', (v: string, prev?: Array<{ name: string; path: string }>) => parseAnalysis(v, prev))
+    .option('--evaluations <files...>', 'evaluation HDF5 file(s) from `evaluate`: the viewer colours points by AOPC and shows it per sample (default: none)')
     .option('--input-size <W,H>', 'input_width,input_height (default for hdf5: the samples\' width and height; required for image directories)', parseSize)
     .addOption(new Option('--up-sampling <method>', 'image directories: how smaller images are enlarged').choices([...UP_SAMPLING_METHODS]).default('resize'))
     .addOption(new Option('--down-sampling <method>', 'image directories: how larger images are reduced').choices([...DOWN_SAMPLING_METHODS]).default('resize'))

@@ -49,7 +49,7 @@ export interface CategoryAnalysis {
 /** Root attribute that records which analysis method the file belongs to. */
 export const ANALYSIS_METHOD_ATTR = 'analysis_method';
 
-function writeAttrs(target: Dataset | Group, attrs: Attrs | undefined): void {
+export function writeAttrs(target: Dataset | Group, attrs: Attrs | undefined): void {
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (typeof value === 'string') target.create_attribute(key, value);
     else if (typeof value === 'number') {
@@ -169,7 +169,7 @@ export class AnalysisWriter {
 }
 
 /** Reads an attribute set into plain values (typed arrays → number[], bigint → number). */
-function readAttrs(entity: Dataset | Group, skip: string[] = []): Attrs {
+export function readAttrs(entity: Dataset | Group, skip: string[] = []): Attrs {
   const out: Attrs = {};
   for (const [key, attr] of Object.entries(entity.attrs)) {
     if (skip.includes(key)) continue;

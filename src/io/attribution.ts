@@ -45,7 +45,7 @@ function rowsPerChunk(rowBytes: number): number {
   return Math.max(1, Math.min(4096, Math.floor(TARGET_CHUNK_BYTES / Math.max(1, rowBytes))));
 }
 
-function createGrowable(file: H5File, name: string, rowShape: number[], dtype: string, bytesPerElement: number): Dataset {
+export function createGrowable(file: H5File, name: string, rowShape: number[], dtype: string, bytesPerElement: number): Dataset {
   const chunkRows = rowsPerChunk(sizeOf(rowShape) * bytesPerElement);
   return file.create_dataset({
     name,

@@ -6,6 +6,7 @@ import { relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { openAnalysis, type AnalysisFileReader } from './analysis.js';
 import { openAttributionReader, type AttributionReader } from './attribution.js';
+import { readEvaluation } from './evaluation.js';
 import { openDataset, type Dataset } from './dataset.js';
 import { readLabelMap, type LabelMap } from './labelmap.js';
 import type { Project } from './project.js';
@@ -20,6 +21,17 @@ export interface ProjectSummary {
   classes: number;
   attributions: Array<{ path: string; rows: number; hasIndex: boolean; sampleShape: number[]; numClasses: number }>;
   analyses: Array<{ method: string; files: string[]; categories: number; embeddings: string[]; clusterings: string[] }>;
+  /** Linked `evaluate` files: their method groups. */
+  evaluations: Array<{ path: string; methods: string[] }>;
+}
+
+/** An evaluation file must be one and index only samples of the dataset. */
+async function checkEvaluationFile(path: string, samples: number): Promise<{ path: string; methods: string[] }> {
+  const file = await readEvaluation(path);
+  for (const group of file.groups) {
+    for (const s of group.index) if (s >= samples) throw new UserError(path, `evaluation '${group.name}' holds sample ${s}, past the end of the dataset (${samples} samples)`);
+  }
+  return { path, methods: file.groups.map((g) => g.name) };
 }
 
 function sameNames(a: string[], b: string[]): boolean {
@@ -77,6 +89,7 @@ export async function checkProject(project: Project, source?: string): Promise<P
       classes: labels.size,
       attributions: [],
       analyses: [],
+      evaluations: [],
     };
 
     // Which sample indices have an attribution (for the analysis coverage check).
@@ -125,6 +138,7 @@ export async function checkProject(project: Project, source?: string): Promise<P
       }
       summary.analyses.push({ method, files, categories, embeddings: names?.embeddings ?? [], clusterings: names?.clusterings ?? [] });
     }
+    for (const path of project.evaluations ?? []) summary.evaluations.push(await checkEvaluationFile(path, samples));
     return summary;
   } finally {
     for (const item of opened.reverse()) item.close();
@@ -145,5 +159,7 @@ export function formatSummary(summary: ProjectSummary): string[] {
   for (const a of summary.analyses) {
     lines.push(`  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`);
   }
+  if (summary.evaluations.length > 0) lines.push(`evaluations: ${summary.evaluations.length}`);
+  for (const e of summary.evaluations) lines.push(`  ${shown(e.path)}: ${e.methods.join(', ')}`);
   return lines;
 }

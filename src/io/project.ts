@@ -46,6 +46,8 @@ export interface Project {
   attributions?: ProjectAttributions;
   /** [] when the file has none. */
   analyses: ProjectAnalysis[];
+  /** `xai-tools evaluate` files (an xai-tools extension; ViRelAy ignores the key). Absolute after `readProject`. */
+  evaluations?: string[];
 }
 
 // YAML may turn `name: 2024` into a number; ViRelAy would display it, so accept scalars as text.
@@ -98,6 +100,7 @@ const projectSchema = z.object({
       )
       .optional()
       .nullable(),
+    evaluations: z.array(path).optional().nullable(),
   }),
 });
 
@@ -166,6 +169,7 @@ export function parseProject(source: string, file: string): Project {
     dataset,
     analyses: (p.analyses ?? []).map((a) => ({ analysisMethod: a.analysis_method, sources: a.sources.map((s) => resolveFrom(base, s)) })),
   };
+  if (p.evaluations?.length) project.evaluations = p.evaluations.map((e) => resolveFrom(base, e));
   if (p.attributions) {
     project.attributions = {
       attributionMethod: p.attributions.attribution_method,
@@ -217,6 +221,7 @@ export function formatProject(file: string, project: Project): string {
     };
   }
   body.analyses = project.analyses.map((a) => ({ analysis_method: a.analysisMethod, sources: a.sources.map((s) => relativeTo(base, s)) }));
+  if (project.evaluations?.length) body.evaluations = project.evaluations.map((e) => relativeTo(base, e));
   return stringify({ project: body }, { lineWidth: 0 });
 }
 

@@ -44,7 +44,7 @@ export interface DatasetAttributionRequest {
 }
 
 /** [C, H, W] of an image model's input (H, W undefined when symbolic); undefined for other models. */
-function imageInput(shape: Dim[] | undefined): { channels: number; height?: number; width?: number } | undefined {
+export function imageInput(shape: Dim[] | undefined): { channels: number; height?: number; width?: number } | undefined {
   if (!shape || shape.length !== 4) return undefined;
   const dim = (d: unknown): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
   const channels = dim(shape[1]);
@@ -52,7 +52,7 @@ function imageInput(shape: Dim[] | undefined): { channels: number; height?: numb
 }
 
 /** An opened input: samples by index, all labels (for --labels), and how to close it. */
-interface Input {
+export interface Input {
   count: number;
   samples: IndexedSamples;
   labels(): Int32Array | Promise<Int32Array>;
@@ -78,7 +78,7 @@ async function readAllLabels(source: RangeSource): Promise<Int32Array> {
   return labels;
 }
 
-async function openInput(config: RunConfig, path: string, preprocess: PreprocessSpec | undefined): Promise<Input> {
+export async function openInput(config: RunConfig, path: string, preprocess: PreprocessSpec | undefined): Promise<Input> {
   const decoding = preprocess ? imagePreprocessFor(preprocess) : undefined;
   switch (config.datasetType) {
     case 'image_folder':

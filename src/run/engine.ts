@@ -71,6 +71,8 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Batches decoded ahead of the one being computed (1 or 2). */
   prefetch?: number;
+  /** What the progress calls the phase (default `attribute`). */
+  phase?: string;
 }
 
 export interface EngineSummary {
@@ -111,7 +113,7 @@ export async function runAttribution(options: EngineOptions): Promise<EngineSumm
   if (!resumed) writeJournal(paths, { fingerprint: options.fingerprint, rows: 0, position: 0, skipped: [] });
   const remaining = options.planned.length - position;
   if (resumed) progress.log(`resuming ${paths.partial}: ${startRows} rows done, ${remaining} samples to go`);
-  progress.start('attribute', remaining, options.unit ?? 'samples');
+  progress.start(options.phase ?? 'attribute', remaining, options.unit ?? 'samples');
 
   try {
     await runPipeline(

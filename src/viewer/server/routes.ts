@@ -6,6 +6,7 @@ import type { ImageRenderer } from './images.js';
 import type { LruCache } from './lru.js';
 import type { ViewerProject } from './model.js';
 import type { CategoryAnalysis } from '../../io/analysis.js';
+import { evaluationRoutes } from './evaluation.js';
 
 /** Everything a handler can reach: the loaded projects, the image renderer, caches. Never the file system. */
 export interface ApiContext {
@@ -197,6 +198,7 @@ export const routes: Route[] = [
       return ctx.images.preview(params.name, width, height);
     },
   },
+  ...evaluationRoutes,
 ];
 
 /** Finds the route for the path segments after `/api`; captures are already-decoded segments. */

@@ -6,6 +6,7 @@ import { EmbeddingPlot, type Tool } from './scatter.js';
 import { renderClusters, renderEigenvalues } from './side.js';
 import { EMPTY_STATE, exportFileName, stateFromExport, stateFromQuery, stateToExport, stateToQuery, THEMES, type DisplayMode, type ViewState } from './state.js';
 import { describeSample, pageCount, renderStrip } from './strip.js';
+import { evaluationColors, evaluationText, installEvaluation } from './evaluation.js';
 
 /** What is on screen now, derived from the state by `apply`. */
 interface View {
@@ -81,6 +82,7 @@ async function apply(requested: ViewState): Promise<void> {
       return;
     }
     const project = await api.project(s.project);
+    await installEvaluation(s.project, () => void apply({ ...state }), () => (view = { ...view, points: undefined }));
     if (!current()) return;
     const analysis = project.analyses.find((a) => a.name === s.analysis) ?? project.analyses[0];
     s.analysis = analysis?.name ?? '';
@@ -132,7 +134,8 @@ async function apply(requested: ViewState): Promise<void> {
       const slotOf = new Map(clusters.map((c, slot) => [c.id, slot]));
       const slot = new Int32Array(points.index.length);
       for (let i = 0; i < slot.length; i++) slot[i] = slotOf.get(points.cluster[i]) ?? 0;
-      await plot.show({ x: points.x, y: points.y, slot }, clusters.map((c) => colors.get(c.id) ?? '#888'), positions);
+      const byAopc = evaluationColors(points.index);
+      await plot.show({ x: points.x, y: points.y, slot: byAopc?.slot ?? slot }, byAopc?.colors ?? clusters.map((c) => colors.get(c.id) ?? '#888'), positions);
       if (!current()) return;
     } else plot.select(positions);
     view = { project, category, points, positionOf, colors };
@@ -264,7 +267,7 @@ function onHover(position: number): void {
     const mode: DisplayMode = info.hasAttribution ? state.mode : 'input';
     img.src = api.imageUrl(state.project, sample, mode, state.colormap);
     applySampling(img, state.sampling);
-    (card.querySelector('.hover-text') as HTMLElement).textContent = describeSample(info).text;
+    (card.querySelector('.hover-text') as HTMLElement).textContent = [describeSample(info).text, evaluationText(sample)].filter(Boolean).join(' · ');
     card.style.left = `${Math.min(mouse[0] + 16, innerWidth - 220)}px`;
     card.style.top = `${Math.min(mouse[1] + 16, innerHeight - 220)}px`;
     card.dataset.index = String(sample);
