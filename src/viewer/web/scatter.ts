@@ -14,6 +14,8 @@ interface Handlers {
   onSelect(positions: number[]): void;
   /** A point position under the cursor, or -1 when the cursor leaves it. */
   onHover(position: number): void;
+  /** The camera moved (pan, zoom, fit). */
+  onView?(): void;
 }
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
@@ -49,7 +51,8 @@ export class EmbeddingPlot {
       lassoInitiator: false,
       lassoOnLongPress: false,
       deselectOnDblClick: true,
-      deselectOnEscape: true,
+      // Esc is handled by the page, which ignores it while focus is in a form field.
+      deselectOnEscape: false,
       actionKeyMap: { lasso: 'ctrl', merge: 'shift', remove: 'alt' },
       colorBy: 'valueA',
       performanceMode: false,
@@ -63,6 +66,7 @@ export class EmbeddingPlot {
     // Index 0 is a real point: compare with undefined/-1, never truthiness (the reference's bug).
     this.plot.subscribe('pointOver', (position: number) => handlers.onHover(position));
     this.plot.subscribe('pointOut', () => handlers.onHover(-1));
+    this.plot.subscribe('view', () => handlers.onView?.());
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
   }
 
@@ -96,6 +100,25 @@ export class EmbeddingPlot {
     this.count = n;
     this.drawn = true;
     this.plot.zoomToOrigin?.();
+  }
+
+  /** Back to the view that shows every point (the points are normalised to fill it). */
+  async fit(): Promise<void> {
+    await this.plot.zoomToOrigin({ transition: false } as never);
+  }
+
+  /** Keyboard panning: moves the view by a fraction of its visible extent. */
+  async panBy(fx: number, fy: number): Promise<void> {
+    const [tx, ty] = this.plot.get('cameraTarget') as [number, number];
+    const distance = this.plot.get('cameraDistance') as number;
+    await this.plot.zoomToLocation([tx + fx * distance, ty + fy * distance], distance, { transition: false } as never);
+  }
+
+  /** Keyboard zoom about the view's centre (factor > 1 zooms in). */
+  async zoomBy(factor: number): Promise<void> {
+    const target = this.plot.get('cameraTarget') as [number, number];
+    const distance = this.plot.get('cameraDistance') as number;
+    await this.plot.zoomToLocation(target, distance / factor, { transition: false } as never);
   }
 
   /** Sets the highlighted points without reporting it back as a user selection. */
