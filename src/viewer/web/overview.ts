@@ -29,7 +29,7 @@ export function renderOverview(categories: readonly CategoryEntry[], current: st
         el('span', { className: 'groups', textContent: `${c.suspicion.groups} groups` }),
       ]);
       button.dataset.category = c.name;
-      button.setAttribute('aria-label', `Open ${name}: suspicion ${c.suspicion.score.toFixed(3)}, ${c.suspicion.groups} groups, rank ${rank + 1} of ${ranked.length}`);
+      button.title = `Open ${name} on its best-separating clustering (suspicion ${c.suspicion.score.toFixed(4)}, ${c.suspicion.groups} groups)`;
       if (c.name === current) button.setAttribute('aria-current', 'true');
       button.addEventListener('click', () => onOpen(c.name));
       return el('li', {}, [button]);

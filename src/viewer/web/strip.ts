@@ -39,6 +39,7 @@ export async function renderStrip(state: ViewState, clusterColor: (sample: numbe
   ($('page-prev') as HTMLButtonElement).disabled = page <= 0;
   ($('page-next') as HTMLButtonElement).disabled = page >= pages - 1;
   if (!total) {
+    strip.removeAttribute('role');
     strip.replaceChildren(el('div', { className: 'empty', textContent: 'Select points in the plot (rectangle or lasso tool) or pick a cluster in the list to see its samples here.' }));
     return;
   }
@@ -46,6 +47,7 @@ export async function renderStrip(state: ViewState, clusterColor: (sample: numbe
   const infos = await api.samples(state.project, indices);
   if (!isCurrent()) return;
   const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('#strip figure')?.dataset.index;
+  strip.setAttribute('role', 'list');
   strip.replaceChildren(
     ...infos.map((info) => {
       const { text, correct } = describeSample(info);
@@ -55,7 +57,8 @@ export async function renderStrip(state: ViewState, clusterColor: (sample: numbe
       applySampling(img, state.sampling);
       const caption = el('div', { className: `caption${correct === false ? ' wrong' : ''}`, textContent: `#${info.index} ${info.labels[0]?.name ?? ''}` });
       const open = el('button', { type: 'button', className: 'tile-open', title: text }, [img, caption]);
-      open.setAttribute('aria-label', `${text.replace(/\n/g, ', ')}; open a larger view`);
+      // The accessible name starts with the visible caption (WCAG 2.5.3), then says what Enter does.
+      open.setAttribute('aria-label', `${caption.textContent}: ${text.split('\n').slice(1).join(', ')}; open a larger view`);
       open.addEventListener('click', () => onOpen(info));
       const tile = el('figure', { className: 'tile' }, [open]);
       tile.setAttribute('role', 'listitem');
