@@ -424,6 +424,33 @@ describe('errors and a lost server', () => {
   });
 });
 
+describe('rectangle tool', () => {
+  it('spans the rectangle from the press, even when the first pointer move lands far from it', async () => {
+    const page = await openPage('?category=00000000');
+    await pickRadio(page, 'tool', 'rectangle');
+    const points = await pagePoints(page);
+    const xs = points.map((p) => p.x).sort((a, b) => a - b);
+    const ys = points.map((p) => p.y).sort((a, b) => a - b);
+    // The right edge in a gap of at least 4 px between points, so no point sits on the edge.
+    const m = xs.findIndex((x, i) => i >= xs.length / 3 && xs[i + 1] - x >= 4);
+    const [x0, y0, x1, y1] = [xs[0] - 4, ys[0] - 4, (xs[m] + xs[m + 1]) / 2, ys[ys.length - 1] + 4];
+    const expected = points.filter((p) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1).map((p) => p.sample).sort((a, b) => a - b);
+    // Points near the press corner, which a rectangle starting at the first move would miss.
+    const nearPress = points.filter((p) => p.x < (x0 + x1) / 2).length;
+    expect(nearPress).toBeGreaterThan(0);
+    const before = await counter(page, 'canvasSelections');
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    await page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2);
+    await page.mouse.move(x1, y1, { steps: 3 });
+    await page.mouse.up();
+    await counterAbove(page, 'canvasSelections', before);
+    await idle(page);
+    expect((await viewState(page)).selection).toEqual(expected);
+    await page.close();
+  });
+});
+
 describe('radio groups', () => {
   it('switch the canvas tool and the display mode; input mode has no colour legend', async () => {
     const page = await openPage();

@@ -6,6 +6,7 @@ import { makeRoving, modifierOf, type Modifier } from './keyboard.js';
 import { renderLegend, resolveScale } from './legend.js';
 import { categoryOptions, renderOverview } from './overview.js';
 import { requests, resolveCategory, resolveProject, resolveSelection, resolveView } from './resolve.js';
+import { PositionIndex } from './positions.js';
 import { openSampleView, wireSampleView } from './sample-view.js';
 import { EmbeddingPlot, type Tool } from './scatter.js';
 import { renderClusters, renderEigenvalues } from './side.js';
@@ -19,7 +20,7 @@ interface Loaded {
   category?: CategoryDetails;
   points?: DecodedPoints;
   /** Dataset sample index → position in `points`. */
-  positionOf: Map<number, number>;
+  positionOf: PositionIndex;
   message?: string;
 }
 
@@ -27,7 +28,7 @@ interface Loaded {
 const page = {
   catalog: { projects: [] as ProjectSummary[], colorMaps: [] as ColorMapInfo[], defaultColorMap: '' },
   /** The state on screen (the plot, the controls and the URL all show it). */
-  shown: { state: { ...EMPTY_STATE }, positionOf: new Map<number, number>() } as Loaded,
+  shown: { state: { ...EMPTY_STATE }, positionOf: new PositionIndex() } as Loaded,
   colors: new Map<number, string>(),
   /** The last state asked for; Retry and recovery from a lost server apply it again. */
   requested: { ...EMPTY_STATE } as ViewState,
@@ -44,7 +45,7 @@ const state = (): ViewState => page.shown.state;
 async function load(requested: ViewState, current: () => boolean): Promise<Loaded | undefined> {
   const { projects, colorMaps, defaultColorMap } = page.catalog;
   let s = resolveProject({ ...requested, selection: [...requested.selection] }, projects, colorMaps, defaultColorMap);
-  const none = new Map<number, number>();
+  const none = new PositionIndex();
   if (!s.project) return { state: s, positionOf: none, message: 'No project could be loaded; see the server output for the reasons.' };
   const project = await api.project(s.project);
   if (!current()) return undefined;
@@ -58,15 +59,9 @@ async function load(requested: ViewState, current: () => boolean): Promise<Loade
   if (!embedding || !s.clustering) return { state: s, project, category, positionOf: none, message: `Category ${s.category} has no ${embedding ? 'clustering' : 'embedding'}.` };
   const points = await api.points(s.project, s.analysis, s.category, s.embedding, s.clustering, s.x, s.y);
   if (!current()) return undefined;
-  const positionOf = page.shown.points === points ? page.shown.positionOf : positionsOf(points);
+  const positionOf = page.shown.points === points ? page.shown.positionOf : new PositionIndex(points.index);
   s = resolveSelection(s, (i) => positionOf.has(i), pageCount);
   return { state: s, project, category, points, positionOf };
-}
-
-function positionsOf(points: DecodedPoints): Map<number, number> {
-  const positionOf = new Map<number, number>();
-  for (let i = 0; i < points.index.length; i++) if (!positionOf.has(points.index[i])) positionOf.set(points.index[i], i);
-  return positionOf;
 }
 
 /**
