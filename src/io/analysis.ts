@@ -196,6 +196,8 @@ export interface AnalysisFileReader {
   readonly clusteringNames: string[];
   /** Just the `index` of a category (cheap; used for checks). */
   categoryIndex(name: string): Int32Array;
+  /** Just the attributes of a category group (cheap: no dataset is read), e.g. spray's `suspicion`. */
+  categoryAttrs(name: string): Attrs;
   category(name: string): CategoryAnalysis;
   close(): void;
 }
@@ -234,6 +236,10 @@ class H5AnalysisFileReader implements AnalysisFileReader {
     if (kind !== 'int' && kind !== 'uint') invalid(this.path, `'${name}/index' has dtype ${dtypeName(index.metadata)}, expected uint32`);
     if (shapeOf(index).length !== 1) invalid(this.path, `'${name}/index' has shape (${shapeOf(index).join(', ')}), expected (n,)`);
     return readInt32(this.path, index);
+  }
+
+  categoryAttrs(name: string): Attrs {
+    return h5Call(this.path, 'corrupt HDF5 file', () => readAttrs(this.categoryGroup(name)));
   }
 
   category(name: string): CategoryAnalysis {

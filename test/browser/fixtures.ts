@@ -29,6 +29,8 @@ export interface FixtureOptions {
   benchCategories?: boolean;
   /** Extra analysis method with its own file (tests merging and analysis switching). */
   secondAnalysis?: boolean;
+  /** spray's suspicion attributes per category (`suspicion[k]` for category k, 2 groups each); none when absent. */
+  suspicion?: number[];
 }
 
 /** Deterministic pseudo-random numbers, so fixtures and expectations are stable. */
@@ -162,7 +164,9 @@ export async function writeFixtureProject(dir: string, options: FixtureOptions):
     analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(1), Array.from({ length: count }, (_, i) => i), 2));
   } else {
     for (let k = 0; k < options.classes; k++) {
-      analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(k), Array.from({ length: options.perClass }, (_, i) => k * options.perClass + i), k + 1));
+      const category = syntheticCategory(paddedWordNetId(k), Array.from({ length: options.perClass }, (_, i) => k * options.perClass + i), k + 1);
+      const score = options.suspicion?.[k];
+      analysis.addCategory('spectral_analysis', score === undefined ? category : { ...category, attrs: { samples: options.perClass, suspicion: score, suspicion_k: 2 } });
     }
   }
   analysis.commit();

@@ -14,12 +14,7 @@ import { chromiumAvailable, CHROMIUM, launchChromium } from './chromium.js';
 import { writeFixtureProject } from './fixtures.js';
 import { startServe, type ServeProcess } from './server-process.js';
 import type { ViewState } from '../../src/viewer/web/state.js';
-
-interface PagePoint {
-  sample: number;
-  x: number;
-  y: number;
-}
+import { counter, counterAbove, idle, pagePoints, pickRadio, stripIndices, viewState, type PagePoint } from './page-helpers.js';
 
 let dir: string;
 let serve: ServeProcess;
@@ -55,19 +50,10 @@ async function openPage(path = ''): Promise<Page> {
   return page;
 }
 
-/** Waits until the page finished applying its state (data loaded, controls and strip drawn). */
-async function idle(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.busy === '0', undefined, { timeout: 30_000 });
-}
-
-const viewState = (page: Page): Promise<ViewState> => page.evaluate(() => (window as unknown as { __viewer: { state(): ViewState } }).__viewer.state());
-const pagePoints = (page: Page): Promise<PagePoint[]> => page.evaluate(() => (window as unknown as { __viewer: { points(): PagePoint[] } }).__viewer.points());
-const stripIndices = (page: Page): Promise<number[]> => page.$$eval('#strip figure', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.index)));
 
 /** Drags along `path` (page coordinates) with the given modifier held; small first step so the lasso starts where the press was. */
 async function drag(page: Page, path: Array<[number, number]>, modifier?: 'Shift' | 'Alt', selects = true): Promise<void> {
-  const count = () => page.evaluate(() => (window as unknown as { __viewer: { canvasSelections(): number } }).__viewer.canvasSelections());
-  const before = await count();
+  const before = await counter(page, 'canvasSelections');
   if (modifier) await page.keyboard.down(modifier);
   await page.mouse.move(path[0][0], path[0][1]);
   await page.mouse.down();
@@ -79,7 +65,7 @@ async function drag(page: Page, path: Array<[number, number]>, modifier?: 'Shift
   await page.mouse.up();
   if (modifier) await page.keyboard.up(modifier);
   // The plot reports selections asynchronously; wait for this drag's report before reading state.
-  if (selects) await page.waitForFunction((n) => (window as unknown as { __viewer: { canvasSelections(): number } }).__viewer.canvasSelections() > n, before, { timeout: 10_000 });
+  if (selects) await counterAbove(page, 'canvasSelections', before);
   await idle(page);
 }
 
@@ -124,7 +110,7 @@ describe('viewer page', () => {
     expect(points.every((p) => p.sample >= 60 && p.sample < 120)).toBe(true);
 
     // Rectangle around the left group (the first half of the category's samples).
-    await page.click('button[data-tool="rectangle"]');
+    await pickRadio(page, 'tool', 'rectangle');
     const midX = (Math.min(...points.map((p) => p.x)) + Math.max(...points.map((p) => p.x))) / 2;
     const left = points.filter((p) => p.x < midX);
     const box = bounds(left, 6);
@@ -140,7 +126,7 @@ describe('viewer page', () => {
     expect(await page.textContent('#page-label')).toBe('page 1 of 2');
 
     // Shift-lasso around one right-hand point adds it.
-    await page.click('button[data-tool="lasso"]');
+    await pickRadio(page, 'tool', 'lasso');
     // The right-hand point farthest from its neighbours, so a small square around it catches only it.
     const now = await pagePoints(page);
     expect(now).toEqual(points); // filling the strip did not move the canvas
@@ -177,7 +163,7 @@ describe('viewer page', () => {
     const page = await openPage('?clustering=kmeans-02');
     await page.click('#clusters li[data-cluster="1"]');
     await idle(page);
-    const points = await page.evaluate(() => (window as unknown as { __viewer: { state(): ViewState } }).__viewer.state().selection);
+    const points = (await viewState(page)).selection;
     expect(points).toEqual(Array.from({ length: 30 }, (_, i) => 30 + i));
     await page.click('#clusters li[data-cluster="0"]', { modifiers: ['Shift'] });
     await idle(page);
@@ -192,17 +178,17 @@ describe('viewer page', () => {
     const page = await openPage('?selection=0-3');
     expect(await stripIndices(page)).toEqual([0, 1, 2, 3]);
     const heatmap = await tileImage(page);
-    await page.click('#mode button[data-mode="input"]');
+    await pickRadio(page, 'mode', 'input');
     await idle(page);
     expect(await page.getAttribute('#strip figure img', 'src')).toContain('mode=input');
     const input = await tileImage(page);
     expect(input.equals(heatmap)).toBe(false);
-    await page.click('#mode button[data-mode="overlay"]');
+    await pickRadio(page, 'mode', 'overlay');
     await idle(page);
     const overlay = await tileImage(page);
     expect(overlay.equals(input)).toBe(false);
     expect(overlay.equals(heatmap)).toBe(false);
-    await page.click('#mode button[data-mode="attribution"]');
+    await pickRadio(page, 'mode', 'attribution');
     await idle(page);
     const previewBefore = await page.getAttribute('#colormap-preview', 'src');
     await page.selectOption('#colormap', 'coldnhot');
@@ -224,10 +210,12 @@ describe('viewer page', () => {
     const original = await viewState(page);
     expect(original).toMatchObject({ category: '00000002', embedding: 'spectral', x: 2, y: 3, mode: 'overlay', selection: [121, 122, 123, 124, 125, 130] });
     expect(await page.isVisible('#axes')).toBe(true);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
-    const now = new Date();
     const pad = (n: number) => String(n).padStart(2, '0');
-    expect(download.suggestedFilename()).toMatch(new RegExp(`^xai-state-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T`));
+    const day = (d: Date) => `xai-state-${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T`;
+    const before = new Date();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    // The local date when the button was pressed: the day before or after (an export across midnight).
+    expect([day(before), day(new Date())]).toContain(download.suggestedFilename().slice(0, day(before).length));
     const file = join(dir, 'exported.json');
     await download.saveAs(file);
     const exported = JSON.parse(readFileSync(file, 'utf8')) as { state: ViewState };
@@ -236,14 +224,14 @@ describe('viewer page', () => {
     // Change everything, then import.
     await page.click('#tabs .tab[data-project="beta"]');
     await idle(page);
-    await page.click('#mode button[data-mode="input"]');
+    await pickRadio(page, 'mode', 'input');
     await idle(page);
     expect((await viewState(page)).project).toBe('beta');
     await page.setInputFiles('#import-file', file);
     await idle(page);
     expect(await viewState(page)).toEqual(original);
     expect(await stripIndices(page)).toEqual([121, 122, 123, 124, 125, 130]);
-    expect(await page.getAttribute('#mode button[data-mode="overlay"]', 'aria-pressed')).toBe('true');
+    expect(await page.isChecked('#mode input[value="overlay"]')).toBe(true);
     await page.close();
   });
 
@@ -253,7 +241,7 @@ describe('viewer page', () => {
     await idle(page);
     await page.click('#clusters li[data-cluster="0"]');
     await idle(page);
-    await page.click('#mode button[data-mode="overlay"]');
+    await pickRadio(page, 'mode', 'overlay');
     await idle(page);
     await page.selectOption('#colormap', 'seismic');
     await idle(page);
@@ -317,8 +305,10 @@ describe('viewer page', () => {
     expect(panned.x - before.x).toBeCloseTo(100, -1);
     expect(panned.y - before.y).toBeCloseTo(40, -1);
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
+    const viewsBefore = await counter(page, 'views');
     await page.mouse.wheel(0, -400);
-    await page.waitForTimeout(300);
+    // Wait for the plot's own report that the camera moved, not for a fixed time.
+    await counterAbove(page, 'views', viewsBefore);
     const zoomed = (await pagePoints(page)).find((p) => p.sample === before.sample)!;
     expect(Math.hypot(zoomed.x - panned.x, zoomed.y - panned.y)).toBeGreaterThan(5);
     expect((await viewState(page)).selection).toEqual([]);

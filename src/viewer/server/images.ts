@@ -1,10 +1,28 @@
 import sharp from 'sharp';
 import { getColorMap, listColorMaps, palette } from '../../render/cmap.js';
-import { colorbarIndices, encodeIndexedPng, heatmapIndices, indicesToRgb, overlayOnGrey, reduceChannels } from '../../render/heatmap.js';
+import { colorbarIndices, encodeIndexedPng, indicesToRgb, normalizeToIndices, overlayOnGrey, reduceChannels } from '../../render/heatmap.js';
 import { LruCache } from './lru.js';
 import { etagOf, type Reply } from './reply.js';
 import type { DisplayMode } from './routes.js';
 import type { RgbImage, ViewerProject } from './model.js';
+
+/**
+ * How relevance values meet the colour map (channels summed first, per sample):
+ * - `symmetric`: [−max|R|, +max|R|], 0 at the map's centre (ViRelAy's rendering; suits signed maps);
+ * - `absolute`: |R| on [0, max|R|], 0 at the map's first colour (a sequential map on signed data);
+ * - `minmax`: [min R, max R] stretched over the whole map.
+ */
+export const VALUE_SCALES = ['symmetric', 'absolute', 'minmax'] as const;
+export type ValueScale = (typeof VALUE_SCALES)[number];
+
+function scaledIndices(map: Parameters<typeof normalizeToIndices>[0], scale: ValueScale): Uint8Array {
+  if (scale === 'symmetric') return normalizeToIndices(map, { symmetric: true });
+  if (scale === 'minmax') return normalizeToIndices(map, { symmetric: false });
+  const magnitude = Float64Array.from(map, Math.abs);
+  let max = 0;
+  for (const v of magnitude) if (v > max) max = v;
+  return normalizeToIndices(magnitude, { vmin: 0, vmax: max });
+}
 
 /** Rendered images never change while the server runs (the fingerprint covers the files), so clients may keep them. */
 const IMAGE_CACHE_CONTROL = 'private, max-age=3600';
@@ -25,8 +43,11 @@ export class ImageRenderer {
     this.defaultColorMap = this.names.includes('black-fire-red') ? 'black-fire-red' : this.names[0];
   }
 
-  colorMaps(): Array<{ name: string; family: 'virelay' | 'zennit' }> {
-    return this.names.map((name) => ({ name, family: getColorMap(name).origin === 'virelay' ? 'virelay' : 'zennit' }));
+  colorMaps(): Array<{ name: string; family: 'virelay' | 'zennit'; signed: boolean }> {
+    return this.names.map((name) => {
+      const map = getColorMap(name);
+      return { name, family: map.origin === 'virelay' ? 'virelay' : 'zennit', signed: map.signed };
+    });
   }
 
   hasColorMap(name: string): boolean {
@@ -37,18 +58,22 @@ export class ImageRenderer {
     return { entries: this.cache.size, bytes: this.cache.byteSize, hits: this.cache.hits, misses: this.cache.misses };
   }
 
-  sampleImage(project: ViewerProject, index: number, mode: DisplayMode, colorMap: string): Promise<Reply> {
-    const key = `${project.fingerprint}|${project.id}|${index}|${mode}|${colorMap}`;
+  /** The scale a map gets when the request names none: signed maps centre 0, sequential maps show |R|. */
+  defaultScale(colorMap: string): ValueScale {
+    return getColorMap(colorMap).signed ? 'symmetric' : 'absolute';
+  }
+
+  sampleImage(project: ViewerProject, index: number, mode: DisplayMode, colorMap: string, scale: ValueScale = mode === 'input' ? 'symmetric' : this.defaultScale(colorMap)): Promise<Reply> {
+    const key = `${project.fingerprint}|${project.id}|${index}|${mode}|${colorMap}|${mode === 'input' ? '' : scale}`;
     return this.cached(key, async () => {
       if (mode === 'input') return encodeRgbPng(await project.readImage(index));
       const attribution = await project.readAttribution(project.attributionRow(index));
       const colors = palette(getColorMap(colorMap));
       const [channels, height, width] = attribution.shape;
-      // ViRelAy's rendering: channels summed, normalised symmetrically around 0 (zero = mid colour).
-      const indices = heatmapIndices(attribution.data, attribution.shape, { symmetric: true, reduce: 'sum' });
+      const map = reduceChannels(attribution.data, channels, height, width, 'chw');
+      const indices = scaledIndices(map, scale);
       if (mode === 'attribution') return Buffer.from(encodeIndexedPng(indices, width, height, colors));
       const input = await project.readImage(index);
-      const map = reduceChannels(attribution.data, channels, height, width, 'chw');
       const blended = overlayOnGrey(indicesToRgb(indices, colors), map, { width, height }, { data: input.data, width: input.width, height: input.height, channels: 3 });
       return encodeRgbPng({ width: input.width, height: input.height, data: blended });
     });

@@ -22,6 +22,12 @@ export interface ClassLabel {
   name: string;
 }
 
+/** The `suspicion` and `suspicion_k` attributes spray writes on a category group. */
+export interface CategorySuspicion {
+  score: number;
+  groups: number;
+}
+
 /**
  * An analysis method as the viewer lists it: project entries and source files of the same name
  * merged (first file holding a category wins), categories read on first use.
@@ -32,6 +38,8 @@ export interface ViewerAnalysis {
   categories: string[];
   /** Number of samples of a category (its `index` length). */
   categoryCount(name: string): number;
+  /** spray's suspicion score of a category and its number of groups, or undefined (ViRelAy's tools write none). */
+  categorySuspicion(name: string): CategorySuspicion | undefined;
   category(name: string): CategoryAnalysis | undefined;
 }
 

@@ -9,6 +9,8 @@ export interface Reply {
   etag?: string;
   /** Cache-Control value; defaults to `no-cache` (revalidate with the ETag every time). */
   cacheControl?: string;
+  /** Further response headers (e.g. Location of a redirect). */
+  headers?: Record<string, string>;
 }
 
 export function jsonReply(value: unknown, options: { status?: number; etag?: boolean } = {}): Reply {

@@ -2,7 +2,8 @@ import { HttpError, badRequest, notFound } from './http-error.js';
 import { parseInteger, type Query } from './params.js';
 import { encodePoints } from './points.js';
 import { etagOf, jsonReply, type Reply } from './reply.js';
-import type { ImageRenderer } from './images.js';
+import { VALUE_SCALES, type ImageRenderer } from './images.js';
+import { normBounds, reduceChannels } from '../../render/heatmap.js';
 import type { LruCache } from './lru.js';
 import type { ViewerProject } from './model.js';
 import type { CategoryAnalysis } from '../../io/analysis.js';
@@ -102,7 +103,7 @@ export const routes: Route[] = [
         labels: project.labels,
         analyses: project.analyses.map((analysis) => ({
           name: analysis.name,
-          categories: analysis.categories.map((name) => ({ name, label: project.categoryLabel(name), count: analysis.categoryCount(name) })),
+          categories: analysis.categories.map((name) => ({ name, label: project.categoryLabel(name), count: analysis.categoryCount(name), suspicion: analysis.categorySuspicion(name) ?? null })),
         })),
       });
     },
@@ -172,15 +173,30 @@ export const routes: Route[] = [
   },
   {
     pattern: ['projects', ':project', 'images', ':index'],
-    query: ['mode', 'colormap'],
+    query: ['mode', 'colormap', 'scale'],
     async handle(ctx, params, query) {
       const project = findProject(ctx, params.project);
       const index = sampleIndex(project, params.index);
       const mode = query.choice('mode', DISPLAY_MODES, 'input');
       const colormap = query.string('colormap', ctx.images.defaultColorMap);
       if (!ctx.images.hasColorMap(colormap)) throw badRequest(`unknown colour map '${colormap}' (known: ${ctx.images.colorMaps().map((c) => c.name).join(', ')})`);
+      const scale = query.choice('scale', VALUE_SCALES, ctx.images.defaultScale(colormap));
       if (mode !== 'input' && project.attributionRow(index) < 0) throw notFound(`project '${project.id}' has no attribution for sample ${index}`);
-      return ctx.images.sampleImage(project, index, mode, mode === 'input' ? '' : colormap);
+      return mode === 'input' ? ctx.images.sampleImage(project, index, mode, '') : ctx.images.sampleImage(project, index, mode, colormap, scale);
+    },
+  },
+  {
+    // The values behind a heatmap (channels summed per pixel, as drawn): the colour legend's end labels.
+    pattern: ['projects', ':project', 'attributions', ':index', 'range'],
+    query: [],
+    async handle(ctx, params) {
+      const project = findProject(ctx, params.project);
+      const index = sampleIndex(project, params.index);
+      const row = project.attributionRow(index);
+      if (row < 0) throw notFound(`project '${project.id}' has no attribution for sample ${index}`);
+      const { data, shape } = await project.readAttribution(row);
+      const { vmin, vmax } = normBounds(reduceChannels(data, shape[0], shape[1], shape[2], 'chw'), false);
+      return jsonReply({ index, min: vmin, max: vmax, maxAbs: Math.max(Math.abs(vmin), Math.abs(vmax)) });
     },
   },
   {

@@ -8,6 +8,7 @@ import type { ViewerProject } from './model.js';
 import { Query } from './params.js';
 import { jsonReply, type Reply } from './reply.js';
 import { matchRoute, type ApiContext } from './routes.js';
+import { virelayLinkRedirect } from './virelay-link.js';
 
 export interface ViewerServerOptions {
   projects: ViewerProject[];
@@ -67,6 +68,7 @@ async function resolve(ctx: ApiContext, assets: Assets, target: string): Promise
     if (!match) throw notFound(`no API route ${segments.join('/')}`);
     return match.route.handle(ctx, match.params, new Query(search, match.route.query));
   }
+  if (segments[0] === 'projects' && segments.length === 2) return virelayLinkRedirect(ctx.projects, segments[1], search);
   // The page itself: `/` (state lives in the query string) and its built files by exact name.
   const name = segments.length === 1 && (segments[0] === '' || segments[0] === 'index.html') ? 'index.html' : segments.length === 2 && segments[0] === 'assets' ? segments[1] : undefined;
   const asset = name === undefined ? undefined : assets.get(name);
@@ -75,7 +77,7 @@ async function resolve(ctx: ApiContext, assets: Assets, target: string): Promise
 }
 
 function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string | number> = { ...SECURITY_HEADERS, 'Content-Type': reply.contentType, 'Cache-Control': reply.cacheControl ?? 'no-cache' };
+  const headers: Record<string, string | number> = { ...SECURITY_HEADERS, 'Content-Type': reply.contentType, 'Cache-Control': reply.cacheControl ?? 'no-cache', ...reply.headers };
   if (reply.etag) {
     headers.ETag = reply.etag;
     const tags = req.headers['if-none-match'];

@@ -4,7 +4,8 @@ import { openAttributionSet, type AttributionReader } from '../../io/attribution
 import { openDataset, type Dataset, type DatasetSpec } from '../../io/dataset.js';
 import { readLabelMap, type LabelMap } from '../../io/labelmap.js';
 import { etagOf } from './reply.js';
-import type { AttributionMap, ClassLabel, RgbImage, ViewerAnalysis, ViewerProject } from './model.js';
+import type { AttributionMap, CategorySuspicion, ClassLabel, RgbImage, ViewerAnalysis, ViewerProject } from './model.js';
+import { suspicionFromAttrs } from './suspicion.js';
 
 /** URL-safe id from a project name; made unique by a numeric suffix. */
 export function projectId(name: string, taken: Set<string>): string {
@@ -41,6 +42,7 @@ class MergedAnalysis implements ViewerAnalysis {
   private readonly owner = new Map<string, AnalysisFileReader>();
   private readonly loaded = new Map<string, CategoryAnalysis>();
   private readonly counts = new Map<string, number>();
+  private readonly scores = new Map<string, CategorySuspicion | undefined>();
 
   constructor(
     readonly name: string,
@@ -62,6 +64,14 @@ class MergedAnalysis implements ViewerAnalysis {
       this.counts.set(name, count);
     }
     return count;
+  }
+
+  categorySuspicion(name: string): CategorySuspicion | undefined {
+    if (!this.scores.has(name)) {
+      const reader = this.owner.get(name);
+      this.scores.set(name, reader ? suspicionFromAttrs(reader.categoryAttrs(name)) : undefined);
+    }
+    return this.scores.get(name);
   }
 
   category(name: string): CategoryAnalysis | undefined {

@@ -1,5 +1,5 @@
 import { decodePoints, type DecodedPoints } from '../points-format.js';
-import type { DisplayMode } from './state.js';
+import type { DisplayMode, Scale } from './state.js';
 
 export interface ProjectSummary {
   id: string;
@@ -12,7 +12,15 @@ export interface ProjectSummary {
 
 export interface ProjectDetails extends Omit<ProjectSummary, 'analyses'> {
   labels: Array<{ index: number; wordNetId: string; name: string }>;
-  analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number }> }>;
+  analyses: Array<{ name: string; categories: CategoryEntry[] }>;
+}
+
+/** A category as the project lists it; `suspicion` is spray's score (null in files made by ViRelAy's tools). */
+export interface CategoryEntry {
+  name: string;
+  label: string;
+  count: number;
+  suspicion: { score: number; groups: number } | null;
 }
 
 export interface CategoryDetails {
@@ -33,17 +41,53 @@ export interface SampleInfo {
 export interface ColorMapInfo {
   name: string;
   family: 'virelay' | 'zennit';
+  /** Centred on zero (diverging); sequential maps are drawn on |R| unless asked otherwise. */
+  signed: boolean;
+}
+
+export interface AttributionRange {
+  index: number;
+  min: number;
+  max: number;
+  maxAbs: number;
 }
 
 const enc = encodeURIComponent;
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
+/** The server could not be reached at all (stopped, network down), as opposed to answering with an error. */
+export class ServerUnreachable extends Error {
+  constructor() {
+    super('the viewer server does not answer');
+    this.name = 'ServerUnreachable';
+  }
+}
+
+/** A fetch whose network failure becomes ServerUnreachable and whose 4xx/5xx becomes the server's errorMessage. */
+async function request(url: string): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch {
+    throw new ServerUnreachable();
+  }
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { errorMessage?: string };
     throw new Error(body.errorMessage ?? `${response.status} ${response.statusText}`);
   }
-  return (await response.json()) as T;
+  return response;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  return (await (await request(url)).json()) as T;
+}
+
+/** True when the server answers again (used while the page shows the lost-server banner). */
+export async function serverAnswers(): Promise<boolean> {
+  try {
+    return (await fetch('api/projects', { cache: 'no-store' })).ok;
+  } catch {
+    return false;
+  }
 }
 
 /** Memoises requests for data that never changes while the page is open. */
@@ -66,15 +110,12 @@ export const api = {
     once(`c/${project}/${analysis}/${category}`, () => getJson<CategoryDetails>(`api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}`)),
   points: (project: string, analysis: string, category: string, embedding: string, clustering: string, x: number, y: number) => {
     const url = `api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}/points?embedding=${enc(embedding)}&clustering=${enc(clustering)}&x=${x}&y=${y}`;
-    return once(url, async (): Promise<DecodedPoints> => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(((await response.json().catch(() => ({}))) as { errorMessage?: string }).errorMessage ?? response.statusText);
-      return decodePoints(await response.arrayBuffer());
-    });
+    return once(url, async (): Promise<DecodedPoints> => decodePoints(await (await request(url)).arrayBuffer()));
   },
   samples: (project: string, indices: number[]) =>
     indices.length === 0 ? Promise.resolve([]) : once(`s/${project}/${indices.join(',')}`, () => getJson<SampleInfo[]>(`api/projects/${enc(project)}/samples?indices=${indices.join(',')}`)),
-  imageUrl: (project: string, index: number, mode: DisplayMode, colormap: string) =>
-    `api/projects/${enc(project)}/images/${index}?mode=${mode}${mode === 'input' ? '' : `&colormap=${enc(colormap)}`}`,
+  imageUrl: (project: string, index: number, mode: DisplayMode, colormap: string, scale: Scale = 'auto') =>
+    `api/projects/${enc(project)}/images/${index}?mode=${mode}${mode === 'input' ? '' : `&colormap=${enc(colormap)}${scale === 'auto' ? '' : `&scale=${scale}`}`}`,
+  attributionRange: (project: string, index: number) => once(`r/${project}/${index}`, () => getJson<AttributionRange>(`api/projects/${enc(project)}/attributions/${index}/range`)),
   colorMapPreviewUrl: (name: string) => `api/colormaps/${enc(name)}?width=256&height=12`,
 };

@@ -14,6 +14,8 @@ interface Handlers {
   onSelect(positions: number[]): void;
   /** A point position under the cursor, or -1 when the cursor leaves it. */
   onHover(position: number): void;
+  /** The camera moved (pan, zoom, fit). */
+  onView?(): void;
 }
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
@@ -28,6 +30,10 @@ export class EmbeddingPlot {
   private drawn = false;
   private count = 0;
   private programmatic = false;
+  private tool: Tool = 'pan';
+  /** During a rectangle drag: where the press was, the pointer now, and the selection before it. */
+  private rectangle?: { from: [number, number]; to: [number, number]; before: number[]; shift: boolean; alt: boolean };
+  private lassoing = false;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -49,20 +55,40 @@ export class EmbeddingPlot {
       lassoInitiator: false,
       lassoOnLongPress: false,
       deselectOnDblClick: true,
-      deselectOnEscape: true,
+      // Esc is handled by the page, which ignores it while focus is in a form field.
+      deselectOnEscape: false,
       actionKeyMap: { lasso: 'ctrl', merge: 'shift', remove: 'alt' },
       colorBy: 'valueA',
       performanceMode: false,
     } as Parameters<typeof createScatterplot>[0]);
-    this.plot.subscribe('select', ({ points }: { points: number[] }) => {
-      if (!this.programmatic) handlers.onSelect([...points]);
+    // regl-scatterplot starts a rectangle at the first pointer move after the press, so a slow drag
+    // misses the points between the press and that move; our rectangle runs from the press itself.
+    canvas.addEventListener('pointerdown', (e) => {
+      if (this.tool === 'rectangle') this.rectangle = { from: [e.offsetX, e.offsetY], to: [e.offsetX, e.offsetY], before: [...(this.plot.get('selectedPoints') as number[])], shift: e.shiftKey, alt: e.altKey };
     });
-    this.plot.subscribe('deselect', () => {
-      if (!this.programmatic) handlers.onSelect([]);
+    window.addEventListener('pointermove', (e) => this.track(e), true);
+    window.addEventListener('pointerup', (e) => this.track(e), true);
+    this.plot.subscribe('lassoStart', () => (this.lassoing = true));
+    this.plot.subscribe('lassoEnd', () => {
+      this.lassoing = false;
+      const rectangle = this.rectangle;
+      this.rectangle = undefined;
+      if (this.tool !== 'rectangle' || !rectangle) return;
+      const chosen = this.pointsIn(rectangle.from, rectangle.to);
+      const merged = rectangle.shift ? [...new Set([...rectangle.before, ...chosen])] : rectangle.alt ? rectangle.before.filter((p) => !chosen.includes(p)) : chosen;
+      this.select(merged);
+      handlers.onSelect(merged);
     });
+    const report = (points: number[]) => {
+      // A rectangle's outcome is reported at lassoEnd (above), not regl-scatterplot's own.
+      if (!this.programmatic && !(this.lassoing && this.tool === 'rectangle')) handlers.onSelect(points);
+    };
+    this.plot.subscribe('select', ({ points }: { points: number[] }) => report([...points]));
+    this.plot.subscribe('deselect', () => report([]));
     // Index 0 is a real point: compare with undefined/-1, never truthiness (the reference's bug).
     this.plot.subscribe('pointOver', (position: number) => handlers.onHover(position));
     this.plot.subscribe('pointOut', () => handlers.onHover(-1));
+    this.plot.subscribe('view', () => handlers.onView?.());
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
   }
 
@@ -72,7 +98,25 @@ export class EmbeddingPlot {
     if (width > 0 && height > 0) this.plot.set({ width, height });
   }
 
+  private track(e: PointerEvent): void {
+    if (!this.rectangle) return;
+    const box = this.canvas.getBoundingClientRect();
+    this.rectangle.to = [e.clientX - box.left, e.clientY - box.top];
+  }
+
+  /** Positions of the points whose screen position lies in the rectangle spanned by two canvas points. */
+  private pointsIn([x0, y0]: [number, number], [x1, y1]: [number, number]): number[] {
+    const [left, right, top, bottom] = [Math.min(x0, x1), Math.max(x0, x1), Math.min(y0, y1), Math.max(y0, y1)];
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const p = this.screenPosition(i);
+      if (p && p[0] >= left && p[0] <= right && p[1] >= top && p[1] <= bottom) out.push(i);
+    }
+    return out;
+  }
+
   setTool(tool: Tool): void {
+    this.tool = tool;
     if (tool === 'pan') this.plot.set({ mouseMode: 'panZoom' });
     else this.plot.set({ mouseMode: 'lasso', lassoType: tool === 'rectangle' ? 'rectangle' : 'freeform' } as never);
   }
@@ -96,6 +140,25 @@ export class EmbeddingPlot {
     this.count = n;
     this.drawn = true;
     this.plot.zoomToOrigin?.();
+  }
+
+  /** Back to the view that shows every point (the points are normalised to fill it). */
+  async fit(): Promise<void> {
+    await this.plot.zoomToOrigin({ transition: false } as never);
+  }
+
+  /** Keyboard panning: moves the view by a fraction of its visible extent. */
+  async panBy(fx: number, fy: number): Promise<void> {
+    const [tx, ty] = this.plot.get('cameraTarget') as [number, number];
+    const distance = this.plot.get('cameraDistance') as number;
+    await this.plot.zoomToLocation([tx + fx * distance, ty + fy * distance], distance, { transition: false } as never);
+  }
+
+  /** Keyboard zoom about the view's centre (factor > 1 zooms in). */
+  async zoomBy(factor: number): Promise<void> {
+    const target = this.plot.get('cameraTarget') as [number, number];
+    const distance = this.plot.get('cameraDistance') as number;
+    await this.plot.zoomToLocation(target, distance / factor, { transition: false } as never);
   }
 
   /** Sets the highlighted points without reporting it back as a user selection. */

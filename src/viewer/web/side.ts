@@ -1,5 +1,6 @@
 import type { CategoryDetails } from './api.js';
 import { $, el } from './dom.js';
+import { modifierOf, resetRoving, type Modifier } from './keyboard.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -50,21 +51,31 @@ export function renderEigenvalues(category: CategoryDetails, embedding: string):
   label(width, height - 2, '1', 'end');
 }
 
-/** The cluster list: swatch, id and member count; clicking selects the cluster (Shift adds, Alt removes). */
-export function renderClusters(clusters: Array<{ id: number; count: number }>, colors: Map<number, string>, onPick: (id: number, how: 'replace' | 'add' | 'remove') => void): void {
+/**
+ * The cluster list: swatch, id and member count. A listbox with roving focus: clicking or Enter /
+ * Space selects the cluster, Shift adds it, Alt removes it (keyboard.ts wires the keys once).
+ */
+export function renderClusters(clusters: Array<{ id: number; count: number }>, colors: Map<number, string>, selectedIn: (id: number) => number, onPick: (id: number, how: Modifier) => void): void {
   const list = $('clusters');
   $('cluster-count').textContent = `(${clusters.length})`;
+  const focused = (document.activeElement as HTMLElement | null)?.dataset.cluster;
   list.replaceChildren(
     ...clusters.map(({ id, count }) => {
-      const item = el('li', { title: `Select the ${count} samples of cluster ${id} (Shift adds, Alt removes)` }, [
+      const selected = selectedIn(id);
+      const name = id < 0 ? `noise (${id})` : `cluster ${id}`;
+      const item = el('li', { title: `Select the ${count} ${count === 1 ? 'sample' : 'samples'} of ${name} (Shift adds, Alt removes)` }, [
         el('span', { className: 'swatch' }),
-        el('span', { textContent: id < 0 ? `noise (${id})` : `cluster ${id}` }),
-        el('span', { className: 'count', textContent: count.toLocaleString('en') }),
+        el('span', { textContent: name }),
+        el('span', { className: 'count', textContent: selected && selected < count ? `${selected.toLocaleString('en')} of ${count.toLocaleString('en')}` : count.toLocaleString('en') }),
       ]);
+      item.setAttribute('role', 'option');
+      item.setAttribute('aria-selected', String(selected === count && count > 0));
       (item.firstChild as HTMLElement).style.background = colors.get(id) ?? '#888';
       item.dataset.cluster = String(id);
-      item.addEventListener('click', (event) => onPick(id, event.shiftKey ? 'add' : event.altKey ? 'remove' : 'replace'));
+      item.addEventListener('click', (event) => onPick(id, modifierOf(event)));
       return item;
     }),
   );
+  resetRoving(list, 'li', (item) => item.dataset.cluster === focused);
+  if (focused !== undefined) list.querySelector<HTMLElement>(`li[data-cluster="${focused}"]`)?.focus();
 }

@@ -10,6 +10,7 @@ const full: ViewState = {
   x: 2,
   y: 0,
   colormap: 'coldnhot',
+  scale: 'minmax',
   mode: 'overlay',
   sampling: 'pixelated',
   selection: [0, 1, 2, 3, 7, 9, 10],
@@ -34,6 +35,37 @@ describe('view state', () => {
     expect(stateFromExport(file)).toEqual(full);
     expect(() => stateFromExport({ format: 'xai-tools-viewer-state', state: { mode: 'input' } })).toThrow(/names no project/);
     expect(stateFromExport({ ...full, mode: 'bogus', x: -1 })).toMatchObject({ mode: EMPTY_STATE.mode, x: 0 });
+  });
+
+  it('imports a ViRelAy export file: project by name, then by position; seismic is ViRelAy\'s', () => {
+    const projects = [
+      { id: 'alpha', name: 'Alpha' },
+      { id: 'beta', name: 'Beta' },
+    ];
+    const file = {
+      projectId: 0,
+      projectName: 'Beta',
+      selectedAnalysisMethod: 'spectral_analysis',
+      selectedAnalysisCategory: '00000001',
+      selectedEmbeddingName: 'tsne',
+      selectedClustering: 'kmeans-02',
+      selectedColorMap: 'seismic',
+      selectedImageMode: 'overlay',
+      selectedEmbeddingVectorsIndices: [14, 3, 3, 9],
+    };
+    expect(stateFromExport(file, projects)).toEqual({
+      ...EMPTY_STATE,
+      project: 'beta',
+      analysis: 'spectral_analysis',
+      category: '00000001',
+      embedding: 'tsne',
+      clustering: 'kmeans-02',
+      colormap: 'virelay-seismic',
+      mode: 'overlay',
+      selection: [3, 9, 14],
+    });
+    expect(stateFromExport({ ...file, projectName: undefined, projectId: 1 }, projects).project).toBe('beta');
+    expect(() => stateFromExport({ ...file, projectName: 'Gamma', projectId: 7 }, projects)).toThrow(/"Gamma".*does not serve/);
   });
 
   it('names export files with the real month and day', () => {

@@ -2,13 +2,18 @@
  * The page's whole state, and its two serialised forms: the query string (share URL, kept in
  * step with every change) and the exported JSON file. Both restore every field.
  */
+import { isVirelayExport, stateFromVirelayExport, type ProjectRef } from '../virelay-state.js';
+
 export const DISPLAY_MODES = ['input', 'attribution', 'overlay'] as const;
 export const SAMPLINGS = ['auto', 'smooth', 'pixelated'] as const;
 export const THEMES = ['auto', 'light', 'dark'] as const;
+/** How relevance meets the colour map: `auto` lets the map decide (signed maps ±max, sequential ones |R|). */
+export const SCALES = ['auto', 'symmetric', 'absolute', 'minmax'] as const;
 
 export type DisplayMode = (typeof DISPLAY_MODES)[number];
 export type Sampling = (typeof SAMPLINGS)[number];
 export type Theme = (typeof THEMES)[number];
+export type Scale = (typeof SCALES)[number];
 
 export interface ViewState {
   project: string;
@@ -20,6 +25,7 @@ export interface ViewState {
   x: number;
   y: number;
   colormap: string;
+  scale: Scale;
   mode: DisplayMode;
   sampling: Sampling;
   /** Selected sample indices (dataset indices, not point positions), ascending. */
@@ -38,6 +44,7 @@ export const EMPTY_STATE: ViewState = {
   x: 0,
   y: 1,
   colormap: '',
+  scale: 'auto',
   mode: 'attribution',
   sampling: 'auto',
   selection: [],
@@ -99,6 +106,7 @@ export function normaliseState(raw: Record<string, unknown>): ViewState {
     x: nonNegativeInt(raw.x, 0),
     y: nonNegativeInt(raw.y, 1),
     colormap: text(raw.colormap),
+    scale: pick(raw.scale, SCALES, 'auto'),
     mode: pick(raw.mode, DISPLAY_MODES, EMPTY_STATE.mode),
     sampling: pick(raw.sampling, SAMPLINGS, 'auto'),
     selection,
@@ -118,6 +126,7 @@ export function stateToQuery(state: ViewState): string {
     ['x', String(state.x)],
     ['y', String(state.y)],
     ['colormap', state.colormap],
+    ['scale', state.scale === 'auto' ? '' : state.scale],
     ['mode', state.mode],
     ['sampling', state.sampling],
     ['theme', state.theme],
@@ -140,10 +149,18 @@ export function stateToExport(state: ViewState, when: Date): { format: string; v
   return { format: 'xai-tools-viewer-state', version: 1, exported: when.toISOString(), state };
 }
 
-export function stateFromExport(json: unknown): ViewState {
+/**
+ * Reads an imported file: our own envelope, a bare state object (hand-written or from an older
+ * page), or ViRelAy's export file (its project found by name or position in `projects`).
+ */
+export function stateFromExport(json: unknown, projects: readonly ProjectRef[] = []): ViewState {
   if (typeof json !== 'object' || json === null) throw new Error('the file does not hold a JSON object');
   const object = json as Record<string, unknown>;
-  // Accept our own envelope, and a bare state object (hand-written or from an older page).
+  if (object.format !== 'xai-tools-viewer-state' && isVirelayExport(object)) {
+    const mapped = stateFromVirelayExport(object, projects);
+    if (!mapped.project) throw new Error(`the file names project ${JSON.stringify(object.projectName ?? object.projectId)}, which this server does not serve`);
+    return normaliseState({ ...mapped });
+  }
   const inner = object.format === 'xai-tools-viewer-state' ? object.state : object;
   if (typeof inner !== 'object' || inner === null) throw new Error('the file has no state');
   const state = normaliseState(inner as Record<string, unknown>);
