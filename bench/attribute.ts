@@ -259,7 +259,7 @@ async function sideBySide(): Promise<void> {
 }
 
 /** Writes an HDF5 dataset of `n` random uint8 images 3×64×64 with labels 0..9, in chunks. */
-async function writeImageDataset(path: string, n: number): Promise<void> {
+async function _writeImageDataset(path: string, n: number): Promise<void> {
   await h5wasm.ready;
   const file = new h5wasm.File(path, 'w');
   const rows = 1000;

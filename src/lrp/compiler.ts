@@ -220,7 +220,7 @@ function composedVjp(members: Node[]): VjpHandler {
         });
       }
       const x = group.inputs[0]!;
-      return group.inputs.map((name, k) => (k === 0 && local.has(x) ? ctx.em.sum(local.get(x)!) : null));
+      return group.inputs.map((_name, k) => (k === 0 && local.has(x) ? ctx.em.sum(local.get(x)!) : null));
     },
   };
 }

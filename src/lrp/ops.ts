@@ -74,7 +74,7 @@ const meanKind = (node: Node, ctx: KindContext): LayerKind => {
   const rank = ctx.shape(node.inputs[0]!)?.length ?? 0;
   const t = node.inputs[1] ? ctx.constant(node.inputs[1]) : undefined;
   const axes = (t ? toNumbers(t) : attrInts(node, 'axes'))?.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-  return rank >= 4 && !!axes && axes.length === rank - 2 && axes.every((a, i) => a === i + 2) ? 'avgpool' : 'other';
+  return rank >= 4 && axes && axes.length === rank - 2 && axes.every((a, i) => a === i + 2) ? 'avgpool' : 'other';
 };
 
 /**

@@ -12,7 +12,7 @@ export type Kernel = (node: Node, inputs: Array<Tensor | undefined>, opset: numb
 
 // Attribute access lives in attributes.ts (shared with shapes.ts and the relevance compiler).
 export { attrFloat, attrInt, attrInts, attrString } from './attributes.js';
-import { attrInt, attrInts, attrFloat, attrString } from './attributes.js';
+import { attrInt, attrInts, } from './attributes.js';
 
 /** Normalises a possibly negative axis against `rank`; throws when out of range. */
 export function normalizeAxis(axis: number, rank: number, node: Node): number {

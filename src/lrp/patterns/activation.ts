@@ -18,7 +18,7 @@ import { attr } from '../../onnx/builder.js';
 import type { Node } from '../../onnx/ir.js';
 import { MARKER_DOMAIN } from '../canonize/types.js';
 import { opRecord } from '../ops.js';
-import { scalarConstant, type Group, type PatternContext, type PatternPass } from './types.js';
+import { scalarConstant, type Group, type PatternPass } from './types.js';
 
 const ARITHMETIC = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min']);
 const UNARY = new Set(['Erf', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Reciprocal']);
