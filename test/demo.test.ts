@@ -138,7 +138,8 @@ describe('npm run demo (without serve)', () => {
   });
 
   it('ranks the artifact class among the three most suspicious in the table spray prints', () => {
-    const table = stdout.slice(stdout.lastIndexOf('rank  category'));
+    // spray's table ends at the first blank line (evaluate's ranked table follows later).
+    const table = stdout.slice(stdout.lastIndexOf('rank  category')).split('\n\n')[0]!;
     const ranked = table
       .split('\n')
       .slice(1)

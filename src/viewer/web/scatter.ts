@@ -29,6 +29,8 @@ export class EmbeddingPlot {
   private readonly plot: Scatterplot;
   private drawn = false;
   private count = 0;
+  /** The camera as the last fit left it (a later resize refits only a view the user has not moved). */
+  private fittedCamera?: string;
   private programmatic = false;
   private tool: Tool = 'pan';
   /** During a rectangle drag: where the press was, the pointer now, and the selection before it. */
@@ -95,7 +97,16 @@ export class EmbeddingPlot {
   /** Fits the canvas to its container (regl-scatterplot pins the canvas to explicit pixel sizes). */
   private resize(): void {
     const { width, height } = (this.canvas.parentElement ?? this.canvas).getBoundingClientRect();
-    if (width > 0 && height > 0) this.plot.set({ width, height });
+    if (!(width > 0 && height > 0)) return;
+    // A view the user has not moved stays fitted when the canvas changes shape (a phone turned, a
+    // panel stacked below): regl-scatterplot keeps the camera, which crops a narrower canvas.
+    const wasFitted = this.drawn && this.fittedCamera === this.cameraKey();
+    this.plot.set({ width, height });
+    if (wasFitted) void this.fit();
+  }
+
+  private cameraKey(): string {
+    return JSON.stringify([this.plot.get('cameraTarget'), this.plot.get('cameraDistance')]);
   }
 
   private track(e: PointerEvent): void {
@@ -139,12 +150,14 @@ export class EmbeddingPlot {
     await this.plot.draw({ x, y, z } as never, { zDataType: 'categorical', select: selected } as never);
     this.count = n;
     this.drawn = true;
-    this.plot.zoomToOrigin?.();
+    await this.fit();
   }
 
   /** Back to the view that shows every point (the points are normalised to fill it). */
   async fit(): Promise<void> {
-    await this.plot.zoomToOrigin({ transition: false } as never);
+    // The normalised square, whatever the canvas's aspect: the origin view only fits a wide canvas.
+    await this.plot.zoomToArea({ x: -1, y: -1, width: 2, height: 2 }, { transition: false } as never);
+    this.fittedCamera = this.cameraKey();
   }
 
   /** Keyboard panning: moves the view by a fraction of its visible extent. */
