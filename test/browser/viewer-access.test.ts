@@ -6,57 +6,27 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { palette } from '../../src/render/cmap.js';
-import { cliPath, repoRoot } from '../helpers/cli.js';
-import { chromiumAvailable, CHROMIUM, launchChromium } from './chromium.js';
+import { cliPath } from '../helpers/cli.js';
 import { writeFixtureProject } from './fixtures.js';
+import { setUpViewerSession, writeVirelayProject } from './viewer-session.js';
 import { counter, counterAbove, idle, pagePoints, pickRadio, stripIndices, viewState } from './page-helpers.js';
-import { rawGet, startServe, type ServeProcess } from './server-process.js';
+import { rawGet, startServe } from './server-process.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let dir: string;
-let serve: ServeProcess;
-let browser: { context: BrowserContext; close(): Promise<void> };
-let projects: string[];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!chromiumAvailable()) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does this`);
-  dir = mkdtempSync(join(tmpdir(), 'xai-access-'));
-  // Scored like spray's output: category 1 is the most suspicious, then 2, then 0.
-  const scored = await writeFixtureProject(join(dir, 'scored'), { name: 'Scored', classes: 3, perClass: 40, size: 16, suspicion: [0.05, 0.4, 0.2] });
-  const subset = await writeFixtureProject(join(dir, 'subset'), { name: 'Subset', classes: 2, perClass: 12, size: 8, attributionEvery: 2 });
-  execFileSync('/usr/bin/python3', [join(repoRoot, 'test', 'browser', 'make_virelay_project.py'), join(dir, 'virelay')], { stdio: 'pipe' });
-  projects = [scored, subset, join(dir, 'virelay', 'project.yaml')];
-  serve = await startServe(projects);
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
-
-async function openPage(path = '', size?: { width: number; height: number }, base = serve.url): Promise<Page> {
-  const page = await browser.context.newPage();
-  if (size) await page.setViewportSize(size);
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(base + path);
-  await idle(page);
-  return page;
-}
+// Scored like spray's output: category 1 is the most suspicious, then 2, then 0.
+const session = setUpViewerSession('xai-access-', async (dir) => [
+  await writeFixtureProject(join(dir, 'scored'), { name: 'Scored', classes: 3, perClass: 40, size: 16, suspicion: [0.05, 0.4, 0.2] }),
+  await writeFixtureProject(join(dir, 'subset'), { name: 'Subset', classes: 2, perClass: 12, size: 8, attributionEvery: 2 }),
+  writeVirelayProject(dir),
+]);
+const { openPage } = session;
 
 type Rect = { x: number; y: number; width: number; height: number };
 const overlaps = (a: Rect, b: Rect) => a.x < b.x + b.width - 0.5 && b.x < a.x + a.width - 0.5 && a.y < b.y + b.height - 0.5 && b.y < a.y + a.height - 0.5;
@@ -126,7 +96,7 @@ describe('accessibility', () => {
     const found: string[] = [];
     for (const theme of ['light', 'dark']) {
       for (const mode of ['input', 'attribution', 'overlay']) {
-        await page.goto(`${serve.url}?selection=40-45&theme=${theme}&mode=${mode}`);
+        await page.goto(`${session.serve.url}?selection=40-45&theme=${theme}&mode=${mode}`);
         await idle(page);
         expect(await page.getAttribute('html', 'data-theme')).toBe(theme);
         found.push(...(await axeViolations(page)).map((v) => `${theme}/${mode}: ${v}`));
@@ -137,7 +107,7 @@ describe('accessibility', () => {
       await page.keyboard.press('Escape');
     }
     // A project without scores, without analyses for some views: the ViRelAy one.
-    await page.goto(`${serve.url}?project=virelay-example&theme=dark`);
+    await page.goto(`${session.serve.url}?project=virelay-example&theme=dark`);
     await idle(page);
     found.push(...(await axeViolations(page)).map((v) => `virelay: ${v}`));
     expect(found).toEqual([]);
@@ -276,7 +246,7 @@ describe('suspicion overview', () => {
 describe('ViRelAy compatibility', () => {
   it('opens a ViRelAy share link on the same view', async () => {
     const query = 'firstEmbeddingDimension=2&secondEmbeddingDimension=1&colorMap=seismic&analysisMethod=spectral_analysis&analysisCategory=00000002&clustering=agglomerative-03&embedding=spectral&imageMode=overlay&embeddingVectors=81,85,90';
-    const redirect = await rawGet(serve.port, `/projects/0?${query}`);
+    const redirect = await rawGet(session.serve.port, `/projects/0?${query}`);
     expect(redirect.status).toBe(302);
     const page = await openPage(`projects/0?${query}`);
     expect(await viewState(page)).toMatchObject({
@@ -293,12 +263,12 @@ describe('ViRelAy compatibility', () => {
     });
     expect(new URL(page.url()).pathname).toBe('/');
     expect(await stripIndices(page)).toEqual([81, 85, 90]);
-    expect((await rawGet(serve.port, '/projects/9')).json()).toMatchObject({ errorMessage: expect.stringContaining('no project 9') });
+    expect((await rawGet(session.serve.port, '/projects/9')).json()).toMatchObject({ errorMessage: expect.stringContaining('no project 9') });
     await page.close();
   });
 
   it('imports a ViRelAy export file', async () => {
-    const file = join(dir, 'virelay-export.json');
+    const file = join(session.dir, 'virelay-export.json');
     writeFileSync(
       file,
       JSON.stringify({
@@ -343,9 +313,9 @@ describe('colour scales and pixels', () => {
     const src = (await page.getAttribute('#strip figure img', 'src'))!;
     const hot = palette('hot');
     // Sample 43: the square is in corner 3 (bottom right); pixel (0, 0) has relevance exactly 0.
-    const auto = await rgb((await rawGet(serve.port, `/${src}`)).body);
+    const auto = await rgb((await rawGet(session.serve.port, `/${src}`)).body);
     expect([...auto.data.subarray(0, 3)]).toEqual([hot[0], hot[1], hot[2]]);
-    const symmetric = await rgb((await rawGet(serve.port, `/${src}&scale=symmetric`)).body);
+    const symmetric = await rgb((await rawGet(session.serve.port, `/${src}&scale=symmetric`)).body);
     expect([...symmetric.data.subarray(0, 3)]).toEqual([hot[127 * 3], hot[127 * 3 + 1], hot[127 * 3 + 2]]);
     // A diverging map keeps zero in the middle.
     await page.selectOption('#colormap', 'coldnhot');
@@ -360,8 +330,8 @@ describe('colour scales and pixels', () => {
   });
 
   it('serves for sample i the heatmap `xai-tools heatmap` renders for row i, also from an attribution file that covers a subset via `index`', async () => {
-    const out = join(dir, 'heatmaps');
-    const attribution = join(dir, 'subset', 'attribution.h5');
+    const out = join(session.dir, 'heatmaps');
+    const attribution = join(session.dir, 'subset', 'attribution.h5');
     execFileSync(process.execPath, [cliPath, 'heatmap', attribution, '--cmap', 'black-fire-red', '--symmetric', '--indices', '4,6', '-o', out], { stdio: 'pipe' });
     // heatmaps.csv names the file written for each sample index (file,cell,index,label,predicted).
     const rows = readFileSync(join(out, 'heatmaps.csv'), 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
@@ -370,13 +340,13 @@ describe('colour scales and pixels', () => {
     const expected4 = await rgb(readFileSync(fileOf(4)));
     const page = await openPage('?project=subset&selection=6&colormap=black-fire-red');
     const src = (await page.getAttribute('#strip figure img', 'src'))!;
-    const served = await rgb((await rawGet(serve.port, `/${src}`)).body);
+    const served = await rgb((await rawGet(session.serve.port, `/${src}`)).body);
     expect(served.width).toBe(8);
     expect(served.data.equals(expected6.data)).toBe(true);
     // Row 3 of the file is sample 6; a viewer reading row 6 (or row 2, sample 4) would differ.
     expect(served.data.equals(expected4.data)).toBe(false);
     // Odd samples have no attribution in this file: the strip shows their input.
-    expect((await rawGet(serve.port, `/api/projects/subset/images/7?mode=attribution`)).status).toBe(404);
+    expect((await rawGet(session.serve.port, `/api/projects/subset/images/7?mode=attribution`)).status).toBe(404);
     await page.close();
   });
 });
@@ -401,7 +371,7 @@ describe('errors and a lost server', () => {
   });
 
   it('notices a stopped server, keeps showing the last view, and recovers when it is back', async () => {
-    const own = await startServe(projects);
+    const own = await startServe(session.projects);
     const port = own.port;
     const page = await openPage('?category=00000000&selection=1-3', undefined, own.url);
     await own.stop();
@@ -411,7 +381,7 @@ describe('errors and a lost server', () => {
     // The select went back to what the plot shows.
     expect(await page.inputValue('#category')).toBe('00000000');
     expect((await viewState(page)).category).toBe('00000000');
-    const again = await startServe(projects, { port });
+    const again = await startServe(session.projects, { port });
     try {
       await page.waitForSelector('#connection-banner', { state: 'hidden', timeout: 15_000 });
       await idle(page);

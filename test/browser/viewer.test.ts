@@ -3,53 +3,21 @@
  * real `xai-tools serve` process: selection by rectangle and lasso with modifiers, the strip,
  * display modes and colour maps, export/import, share URLs, tabs, hover preview, theme.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/cli.js';
-import { chromiumAvailable, CHROMIUM, launchChromium } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { writeFixtureProject } from './fixtures.js';
-import { startServe, type ServeProcess } from './server-process.js';
+import { setUpViewerSession, writeVirelayProject } from './viewer-session.js';
 import type { ViewState } from '../../src/viewer/web/state.js';
 import { counter, counterAbove, idle, pagePoints, pickRadio, stripIndices, viewState, type PagePoint } from './page-helpers.js';
 
-let dir: string;
-let serve: ServeProcess;
-let browser: { context: BrowserContext; close(): Promise<void> };
-/** Uncaught errors in any page; every test ends by checking there were none. */
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!chromiumAvailable()) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does this`);
-  dir = mkdtempSync(join(tmpdir(), 'xai-browser-'));
-  const alpha = await writeFixtureProject(join(dir, 'alpha'), { name: 'Alpha', classes: 3, perClass: 60, size: 16 });
-  const beta = await writeFixtureProject(join(dir, 'beta'), { name: 'Beta', classes: 2, perClass: 12, size: 8, attributionEvery: 2 });
-  execFileSync('/usr/bin/python3', [join(repoRoot, 'test', 'browser', 'make_virelay_project.py'), join(dir, 'virelay')], { stdio: 'pipe' });
-  serve = await startServe([alpha, beta, join(dir, 'virelay', 'project.yaml')]);
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
-
-async function openPage(path = ''): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(serve.url + path);
-  await idle(page);
-  return page;
-}
-
+const session = setUpViewerSession('xai-browser-', async (dir) => [
+  await writeFixtureProject(join(dir, 'alpha'), { name: 'Alpha', classes: 3, perClass: 60, size: 16 }),
+  await writeFixtureProject(join(dir, 'beta'), { name: 'Beta', classes: 2, perClass: 12, size: 8, attributionEvery: 2 }),
+  writeVirelayProject(dir),
+]);
+const openPage = (path = ''): Promise<Page> => session.openPage(path);
 
 /** Drags along `path` (page coordinates) with the given modifier held; small first step so the lasso starts where the press was. */
 async function drag(page: Page, path: Array<[number, number]>, modifier?: 'Shift' | 'Alt', selects = true): Promise<void> {
@@ -216,7 +184,7 @@ describe('viewer page', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
     // The local date when the button was pressed: the day before or after (an export across midnight).
     expect([day(before), day(new Date())]).toContain(download.suggestedFilename().slice(0, day(before).length));
-    const file = join(dir, 'exported.json');
+    const file = join(session.dir, 'exported.json');
     await download.saveAs(file);
     const exported = JSON.parse(readFileSync(file, 'utf8')) as { state: ViewState };
     expect(exported.state).toEqual(original);
@@ -249,7 +217,7 @@ describe('viewer page', () => {
     const url = await page.inputValue('#share-url');
     expect(url).toBe(page.url());
     const state = await viewState(page);
-    const other = await browser.context.newPage();
+    const other = await session.browser.context.newPage();
     await other.goto(url);
     await idle(other);
     expect(await viewState(other)).toEqual(state);
