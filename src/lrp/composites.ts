@@ -1,7 +1,7 @@
 /**
  * Composites: which rule each node gets. A composite is data — an ordered `first` list (tried until
  * one node matched it, Zennit's SpecialFirstLayerMapComposite) and an ordered `layers` list (first
- * match wins; no match → the exact gradient). Built-ins follow Zennit's defaults (spec §5.3).
+ * match wins; no match → the exact gradient). Built-ins follow Zennit's defaults (docs/lrp.md §5).
  */
 import type { Node } from '../onnx/ir.js';
 import { UserError } from '../errors.js';

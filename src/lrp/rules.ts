@@ -1,5 +1,5 @@
 /**
- * The table of LRP rules (spec §3). Each rule says which nodes it applies to, validates its
+ * The table of LRP rules (docs/lrp.md §3). Each rule says which nodes it applies to, validates its
  * parameters (zod; the names follow Zennit: epsilon, stabilizer, zero_params, gamma, alpha, beta,
  * low, high, beta_smooth) and builds its relevance subgraph from the node's (modified) weights.
  *

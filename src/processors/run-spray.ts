@@ -124,7 +124,7 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       if (seen.has(c.name)) throw new UserError(options.labelMap, `two classes share the category name '${c.name}'`);
       seen.add(c.name);
     }
-    // Byte order of names = HDF5 listing order = creation order (formats.md §7.6).
+    // Byte order of names = HDF5 listing order = creation order (docs/formats.md §7, item 6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     writer = await AnalysisWriter.create(options.output);
     const steps = countSteps(pipeline);

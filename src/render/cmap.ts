@@ -5,7 +5,7 @@ import { VIRELAY_MAPS } from './virelay-maps.js';
 /**
  * Colour maps: Zennit's built-in CMSL maps, ViRelAy's maps (for the viewer) and any CMSL source.
  * Every map is a function from a position p ∈ [0, 1] to RGB in [0, 255]; `palette()` samples it
- * at Zennit's 256 palette positions (shared/spec/lrp-reference.md §9.3), so a heatmap's 8-bit
+ * at Zennit's 256 palette positions (docs/heatmap.md §2), so a heatmap's 8-bit
  * indices can be recoloured with any map by swapping the palette only.
  */
 export interface ColorMap {
