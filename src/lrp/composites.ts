@@ -64,7 +64,7 @@ function lrpBase(p: CompositeParams): RuleEntry[] {
 }
 
 /**
- * LayerNorm, inner Softmax and products of two computed tensors (spec: transformer-lrp.md): the
+ * LayerNorm, inner Softmax and products of two computed tensors (docs/lrp-transformers.md §2): the
  * identity rule on the normalisation, the softmax rule, and for gates either CP-LRP's constant gate
  * (`signal`) or AttnLRP's `uniform`; other products uniform.
  */

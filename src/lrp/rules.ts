@@ -70,7 +70,7 @@ interface RuleDefinition {
   validate?: (params: Record<string, unknown>) => string | null;
   build: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
   /**
-   * The same rule in the gradient form (spec: transformer-lrp.md): `ctx.R` is the modified gradient
+   * The same rule in the gradient form (docs/lrp-transformers.md §3): `ctx.R` is the modified gradient
    * g at the output, the result the modified gradient at the inputs. Absent: the compiler derives it
    * from `build` (R = z ⊙ g in, g = R / x out).
    */
