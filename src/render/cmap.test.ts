@@ -33,7 +33,7 @@ describe('Zennit palettes', () => {
     });
   }
 
-  it('matches the published checkpoints of Zennit's palettes', () => {
+  it('matches the published checkpoints of Zennit’s palettes', () => {
     const bwr2 = palette('bwr', 2);
     expect(entry(bwr2, 100)).toEqual([144, 144, 255]);
     expect(entry(bwr2, 128)).toEqual([255, 253, 253]);
