@@ -105,7 +105,7 @@ export function caseArguments(c: ConformanceCase, rulesFile: (rules: NonNullable
       args.push('--attributor', 'integrated-gradients', '--steps', String(p.n_iter), '--baseline', String(p.baseline));
       break;
     case 'occlusion':
-      // The reference seeds with the constant one-hot target, so every window scores 1 (spec §8).
+      // The reference seeds with the constant one-hot target, so every window scores 1 (docs/lrp.md §7).
       args.push('--attributor', 'occlusion', '--window', String(p.window), '--stride', String(p.stride), '--occlusion-score', 'seed');
       break;
     default:

@@ -30,7 +30,7 @@ const artifactName = info.classes[artifactClass]!;
 const categoryName = String(artifactClass).padStart(8, '0');
 
 describe('clever-hans fixture', () => {
-  it('has the dataset layout of formats.md §3.1 with the stamped samples listed in fixture.json', async () => {
+  it('has the dataset layout of docs/formats.md §3.1 with the stamped samples listed in fixture.json', async () => {
     const file = await openH5(join(fixtureDir, 'dataset.h5'), 'r');
     try {
       const data = file.get('data') as Dataset;

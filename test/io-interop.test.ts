@@ -41,7 +41,7 @@ print(json.dumps({k: {'dtype': str(f[k].dtype), 'shape': f[k].shape, 'maxshape':
     expect(info.index_values).toEqual([10, 11, 12, 13, 14, 15]);
     expect(info.label_values).toEqual([0, 1, 1, 1, 2, 1]);
     expect(info.a4).toBe(2);
-    expect(info.order).toBe(0); // no link-creation-order tracking (formats.md §7.6)
+    expect(info.order).toBe(0); // no link-creation-order tracking (docs/formats.md §7, item 6)
   });
 
   it('analysis database: only category groups at the root, ViRelAy dtypes and attributes', async () => {

@@ -65,7 +65,7 @@ describe('spray on the conformance data (CoRelAy reference)', () => {
     }
   });
 
-  it('follows the writer checklist of formats.md §7 with the §5 default names', () => {
+  it('follows the writer checklist of docs/formats.md §7 with the §5 default names', () => {
     const f = open(output);
     try {
       const names: string[][] = [];
@@ -112,7 +112,7 @@ describe('spray on the conformance data (CoRelAy reference)', () => {
 
   it('reads back through h5py the way ViRelAy’s AnalysisDatabase does', () => {
     // ViRelAy lists root keys as categories, the names of the FIRST category's cluster/embedding
-    // groups, and zips index / clustering / embedding rows (formats.md §5).
+    // groups, and zips index / clustering / embedding rows (docs/formats.md §5).
     const script = [
       'import sys, h5py, json',
       'f = h5py.File(sys.argv[1], "r")',

@@ -1,5 +1,5 @@
 /**
- * Analysis database (formats.md §5): every root key is a category group holding
+ * Analysis database (docs/formats.md §5): every root key is a category group holding
  *   index               uint32 (n,)    sample indices
  *   embedding/<name>    float32 (n, d) d ≥ 2, attrs: eigenvalue (float32 (m,)), embedding, index
  *   cluster/<name>      int32 (n,)     attrs: k, embedding, index
@@ -117,7 +117,7 @@ export class AnalysisWriter {
       checkName(this.path, 'clustering', c.name);
       if (c.labels.length !== n) invalid(this.path, `category '${category.name}': clustering '${c.name}' has ${c.labels.length} labels, index has ${n}`);
     }
-    // ViRelAy takes the embedding and clustering names from the first category only (§5.2).
+    // ViRelAy takes the embedding and clustering names from the first category only (docs/formats.md §5).
     const names = { embeddings: category.embeddings.map((e) => e.name).sort(compareBytes), clusterings: category.clusterings.map((c) => c.name).sort(compareBytes) };
     if (this.memberNames) {
       const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -131,7 +131,7 @@ export class AnalysisWriter {
       this.analysisName = analysisName;
       const group = this.file.create_group(category.name);
       writeAttrs(group, category.attrs);
-      // Members created in byte order so creation order and listing order agree (§7.6).
+      // Members created in byte order so creation order and listing order agree (docs/formats.md §7, item 6).
       const embeddingGroup = group.create_group('embedding');
       for (const e of [...category.embeddings].sort((a, b) => compareBytes(a.name, b.name))) {
         const ds = embeddingGroup.create_dataset({ name: e.name, data: e.data, shape: e.shape, dtype: '<f4' });

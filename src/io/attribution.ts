@@ -1,5 +1,5 @@
 /**
- * Attribution database (formats.md §4): `attribution` float32 (M, C, H, W), `label` uint16 (M,) or
+ * Attribution database (docs/formats.md §4): `attribution` float32 (M, C, H, W), `label` uint16 (M,) or
  * n-hot (M, K), `prediction` float32 (M, K) and optional `index` uint32 (M,).
  *
  * The writer streams: every dataset is chunked and resizable, and each `append` grows them by one
@@ -14,7 +14,7 @@ import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atom
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
 
 export interface AttributionWriterOptions {
-  /** Shape of one attribution, normally [C, H, W] with the input's channels (C > 1, see §4.1). */
+  /** Shape of one attribution, normally [C, H, W] with the input's channels (C > 1, see docs/formats.md §4.1). */
   sampleShape: number[];
   /** Length of each prediction row. */
   numClasses: number;
@@ -90,7 +90,7 @@ export class AttributionWriter {
     try {
       file = await openH5(tmp, 'w');
       const h5 = file;
-      // Keys are created in byte order so listing order and creation order agree (§7.6).
+      // Keys are created in byte order so listing order and creation order agree (docs/formats.md §7, item 6).
       const datasets = h5Call(path, 'cannot create datasets', () => {
         const attribution = createGrowable(h5, 'attribution', options.sampleShape, '<f4', 4);
         const index = options.withIndex ? createGrowable(h5, 'index', [], '<I', 4) : undefined;
@@ -258,7 +258,7 @@ export interface AttributionReader {
   close(): void;
 }
 
-/** How the rows of one file are stored: flat datasets (§4.1) or per-key groups (§4.3). */
+/** How the rows of one file are stored: flat datasets (docs/formats.md §4.1) or per-key groups (§4.3). */
 interface RowStore {
   count: number;
   sampleShape: number[];

@@ -1,5 +1,5 @@
 /**
- * HDF5 input datasets (formats.md §3): array layout (`data` (N, C, H, W) or (N, H, W, C), `label`
+ * HDF5 input datasets (docs/formats.md §3): array layout (`data` (N, C, H, W) or (N, H, W, C), `label`
  * (N,) or n-hot (N, K)) and group layout (`data/<key>`, `label/<key>`, sample i = i-th key in byte order).
  *
  * Model input is float32 CHW: float data as stored, uint8 pixels divided by 255.
@@ -245,7 +245,7 @@ class Hdf5Dataset implements Dataset {
 }
 
 export interface Hdf5DatasetWriterOptions {
-  /** [C, H, W] (channels first, as §7.3 asks). */
+  /** [C, H, W] (channels first, as docs/formats.md §3.3 advises). */
   sampleShape: [number, number, number];
   /** 'float32' for values in [0, 1] (default) or 'uint8' for raw pixels. */
   dtype?: 'float32' | 'uint8';
@@ -329,7 +329,7 @@ export class Hdf5DatasetWriter {
 }
 
 /**
- * Writes a group-layout dataset (§3.2): `data/<key>` (C, H, W) members of any size and `label/<key>`
+ * Writes a group-layout dataset (docs/formats.md §3.2): `data/<key>` (C, H, W) members of any size and `label/<key>`
  * uint16 scalars. Multi-label group files need `bool` members, which h5wasm cannot create, so they
  * are refused here (the array layout handles multi-label).
  */

@@ -1,6 +1,6 @@
 /**
  * Image datasets:
- *  - `image_directory` (ViRelAy, formats.md §6): samples = `<dir>_paths.txt` lines or every `**\/*.*`
+ *  - `image_directory` (ViRelAy, docs/formats.md §6): samples = `<dir>_paths.txt` lines or every `**\/*.*`
  *    under the directory, sorted by full path (code-point order); labels from a regex on the path.
  *  - `image_folder` (torchvision ImageFolder, `root/<class>/<image>`): label = position of the class
  *    directory among the sorted class names. Samples are listed in the same sorted-full-path order
@@ -62,7 +62,7 @@ export function compilePythonRegex(source: string, file: string | undefined): Re
   }
 }
 
-/** Resolves each sample's label from its path with the image_directory regex (§6). */
+/** Resolves each sample's label from its path with the image_directory regex (docs/formats.md §6). */
 function regexLabels(files: string[], spec: DatasetSpec): Int32Array {
   const byIndex = spec.labelIndexRegex ?? null;
   const byWordNet = spec.labelWordNetIdRegex ?? null;

@@ -1,5 +1,5 @@
 /**
- * Input datasets: one interface over HDF5 files (array and group layout, formats.md §3), ViRelAy
+ * Input datasets: one interface over HDF5 files (array and group layout, docs/formats.md §3), ViRelAy
  * image directories (§6) and torchvision ImageFolder trees (`root/<class>/<image>`).
  */
 import type { LabelMap } from './labelmap.js';

@@ -1,6 +1,6 @@
 /**
  * Image decoding and resampling with sharp. Two users:
- *  - ViRelAy-compatible sample pictures (formats.md §6: pad/crop/resize rules of image_directory);
+ *  - ViRelAy-compatible sample pictures (docs/formats.md §6: pad/crop/resize rules of image_directory);
  *  - model preprocessing (`decodeImageChw`: resize exact or by the shorter side, then a centre crop).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -109,7 +109,7 @@ export function centerCropRgb(image: RgbImage, rows: number, cols: number): RgbI
 }
 
 /**
- * ViRelAy's image_directory resampling (§6). Note ViRelAy compares `inputWidth` with *rows* and
+ * ViRelAy's image_directory resampling (docs/formats.md §6). Note ViRelAy compares `inputWidth` with *rows* and
  * `inputHeight` with *columns* when padding and cropping, but its resize makes an image `inputWidth`
  * wide and `inputHeight` tall; both agree for square inputs. Down-sampling is judged on the original size.
  */

@@ -1,5 +1,5 @@
 /**
- * Label map JSON (formats.md §2): an array of `{index, word_net_id, name}`, one per class.
+ * Label map JSON (docs/formats.md §2): an array of `{index, word_net_id, name}`, one per class.
  * ViRelAy resolves lookups linearly with the first match winning, so a duplicate `index` would
  * silently shadow a class: we refuse it. `word_net_id` values may repeat (dummies are allowed).
  */
@@ -47,7 +47,7 @@ export class LabelMap {
   }
 }
 
-/** The zero-padded 8-digit WordNet-style id used for datasets without WordNet IDs (§2). */
+/** The zero-padded 8-digit WordNet-style id used for datasets without WordNet IDs (docs/formats.md §2). */
 export function paddedWordNetId(index: number): string {
   return String(index).padStart(8, '0');
 }

@@ -1,5 +1,5 @@
 /**
- * Axis and label conventions shared by the dataset and attribution readers (formats.md §3.1, §3.3).
+ * Axis and label conventions shared by the dataset and attribution readers (docs/formats.md §3.1, §3.3).
  */
 
 /** Where the channel axis of one stored sample is. */

@@ -1,5 +1,5 @@
 /**
- * How ViRelAy turns a stored sample into displayable RGB (formats.md §3.3): axis guess, then a
+ * How ViRelAy turns a stored sample into displayable RGB (docs/formats.md §3.3): axis guess, then a
  * value-range guess for non-uint8 data. Values are truncated like numpy's cast; we clamp where ViRelAy's uint8 cast wraps out-of-range
  * values around (that only changes pictures that were garbage in ViRelAy too).
  */

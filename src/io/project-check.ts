@@ -1,5 +1,5 @@
 /**
- * Checks that a project's files fit together the way ViRelAy needs them to (formats.md §1–§5),
+ * Checks that a project's files fit together the way ViRelAy needs them to (docs/formats.md §1–§5),
  * refusing with one clear UserError at the first problem, and summarises what it links.
  */
 import { relative } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * ViRelAy project file (formats.md §1): YAML with one top-level `project` mapping. Read with zod
+ * ViRelAy project file (docs/formats.md §1): YAML with one top-level `project` mapping. Read with zod
  * (unknown keys ignored, as ViRelAy does), every path resolved against the project file's directory.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ export interface ProjectAttributions {
 }
 
 export interface ProjectAnalysis {
-  /** Method name; ViRelAy cannot serve names containing '-' (§1.3). */
+  /** Method name; ViRelAy cannot serve names containing '-' (docs/formats.md §1). */
   analysisMethod: string;
   /** Absolute after `readProject`. */
   sources: string[];
@@ -191,13 +191,13 @@ export function readProject(file: string): Project {
   return parseProject(source, file);
 }
 
-/** A path as written into a project file: relative to the project's directory, '/'-separated (§7.1). */
+/** A path as written into a project file: relative to the project's directory, '/'-separated (docs/formats.md §1). */
 function relativeTo(base: string, target: string): string {
   const rel = relative(base, resolve(target));
   return (rel === '' ? '.' : rel).split(sep).join('/');
 }
 
-/** The YAML text of a project, with every applicable key of §1.1 and paths relative to `file`'s directory. */
+/** The YAML text of a project, with every applicable key of docs/formats.md §1 and paths relative to `file`'s directory. */
 export function formatProject(file: string, project: Project): string {
   const base = dirname(resolve(file));
   const d = project.dataset;

@@ -1,5 +1,5 @@
 /**
- * Attributors through the engine (compileAttributor) against spec §11.6, plus batching semantics:
+ * Attributors through the engine (compileAttributor) against Zennit's values (docs/lrp.md §7, §8), plus batching semantics:
  * padded last batches, predicted targets, SmoothGrad's clean last sample.
  */
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ async function attribution(method: MethodOptions, x = [0.5, -1, 2], batchSize = 
   }
 }
 
-describe('attributors (spec §11.6)', () => {
+describe('attributors', () => {
   it('Gradient', async () => {
     const { relevance, logits } = await attribution({ kind: 'gradient' });
     expectClose(logits, [2.2956329738]);

@@ -1,5 +1,5 @@
 /**
- * Attributors (spec §8) as graph transformations around the compiled relevance graph, so that
+ * Attributors (docs/lrp.md §7) as graph transformations around the compiled relevance graph, so that
  * noise, path interpolation, occlusion masks and the running sums all run inside onnxruntime:
  *
  * - gradient: the relevance graph itself (with a composite this *is* LRP).
@@ -102,7 +102,7 @@ export interface OcclusionPlan {
   chunk: number;
 }
 
-/** Zennit's window/stride resolution over the sample axes (spec §8, Occlusion 1.). */
+/** Zennit's window/stride resolution over the sample axes (docs/lrp.md §7, occlusion). */
 export function occlusionPlan(method: MethodOptions, sampleShape: number[]): OcclusionPlan {
   if (method.kind !== 'occlusion') return { window: [], stride: [], offsets: [], chunk: 1 };
   const resolve = (value: number | number[], fallback: number[], what: string): number[] => {

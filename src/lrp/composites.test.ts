@@ -1,6 +1,6 @@
 /**
- * Composites end to end on the hand-built models of spec §11.4 (tiny CNN with BatchNorm, with and
- * without BN folding) and §11.5 (residual sum), and the rule-selection semantics.
+ * Composites end to end on the hand-built models of Zennit's checks (docs/lrp.md §8): a tiny CNN with BatchNorm (with and
+ * without BN folding) and a residual sum, and the rule-selection semantics.
  */
 import { describe, expect, it } from 'vitest';
 import { attr, type GraphBuilder } from '../onnx/builder.js';
@@ -15,7 +15,7 @@ const gemm = (b: GraphBuilder, x: string, weight: number[], dims: number[], bias
   b.addNode('Gemm', [x, b.constant(weight, dims), b.constant(bias, [bias.length])], { transB: attr.int(1) })[0]!;
 const relu = (b: GraphBuilder, x: string): string => b.addNode('Relu', [x])[0]!;
 
-/** Spec §11.4: conv0 → relu → conv1 → bn1 → relu → maxpool → flatten → fc0 → relu → fc1. */
+/** The tiny CNN: conv0 → relu → conv1 → bn1 → relu → maxpool → flatten → fc0 → relu → fc1. */
 function tinyCnn(): Model {
   return modelAround([1, 1, 4, 4], (b, x) => {
     let h = relu(b, conv(b, x, pat([2, 1, 2, 2], 7, 11, 5, 4), [2, 1, 2, 2], [0.1, -0.1], 0));
@@ -30,7 +30,7 @@ function tinyCnn(): Model {
   });
 }
 
-/** Spec §11.5: h = relu(conv0 x); y = relu(h + conv1 h); out = fc(flatten(GAP(y))). */
+/** The residual model: h = relu(conv0 x); y = relu(h + conv1 h); out = fc(flatten(GAP(y))). */
 function residual(): Model {
   return modelAround([1, 1, 4, 4], (b, x) => {
     const h = relu(b, conv(b, x, pat([2, 1, 3, 3], 5, 11, 5, 5), [2, 1, 3, 3], [0.1, 0.2], 1));
@@ -51,7 +51,7 @@ async function attribute(model: Model, composite: string | null, fold: boolean):
   return relevanceOf(m, x, [1, 1, 4, 4], seed, composite ? buildComposite(composite, box) : null);
 }
 
-describe('composites on the tiny CNN of spec §11.4', () => {
+describe('composites on the tiny CNN', () => {
   const table: Array<[string | null, number[], number[] | null]> = [
     ['epsilon-gamma-box',
       [0, 0.14981416, -0.00024451, -0.0010701, 0.34504032, 0.23895182, 0.00516932, -0.00237799, 0.30579901, -0.0474933, 0.0209588, 0.00499377, -0.07418964, 0.00330034, 0.00848327, 0.01070093],
@@ -94,7 +94,7 @@ describe('composites on the tiny CNN of spec §11.4', () => {
   }
 });
 
-describe('the residual model of spec §11.5 (Sum → Norm, fan-out)', () => {
+describe('the residual model (Sum → Norm, fan-out)', () => {
   const table: Array<[string, number[]]> = [
     ['epsilon-gamma-box', [0.18585042, 0.04272054, 0.10828826, -0.0154893, 0.09916269, 0.02882658, 0.04248802, 0.00509165, 0.0916495, 0.15526924, 0.05921984, -0.02680196, 0.11581507, 0.0138886, -0.01196117, 0.03755912]],
     ['epsilon-plus', [0.18787544, 0.01327138, 0, 0.05611718, 0.12148785, -0.0103824, 0.02346524, 0.02470062, 0.15890755, 0.09444744, 0.1150638, -0.0028397, 0.10194367, 0.00137916, -0.00285771, 0]],

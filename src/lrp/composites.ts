@@ -1,7 +1,7 @@
 /**
  * Composites: which rule each node gets. A composite is data — an ordered `first` list (tried until
  * one node matched it, Zennit's SpecialFirstLayerMapComposite) and an ordered `layers` list (first
- * match wins; no match → the exact gradient). Built-ins follow Zennit's defaults (spec §5.3).
+ * match wins; no match → the exact gradient). Built-ins follow Zennit's defaults (docs/lrp.md §5).
  */
 import type { Node } from '../onnx/ir.js';
 import { UserError } from '../errors.js';
@@ -64,7 +64,7 @@ function lrpBase(p: CompositeParams): RuleEntry[] {
 }
 
 /**
- * LayerNorm, inner Softmax and products of two computed tensors (spec: transformer-lrp.md): the
+ * LayerNorm, inner Softmax and products of two computed tensors (docs/lrp-transformers.md §2): the
  * identity rule on the normalisation, the softmax rule, and for gates either CP-LRP's constant gate
  * (`signal`) or AttnLRP's `uniform`; other products uniform.
  */

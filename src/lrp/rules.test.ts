@@ -1,6 +1,6 @@
 /**
- * Every rule on a single Gemm and a single Conv against the Zennit test vectors of spec §11.1/§11.2,
- * the element-wise rules and Norm of §11.3, and conservation with zero biases.
+ * Every rule on a single Gemm and a single Conv against Zennit test vectors (docs/lrp.md §8),
+ * the element-wise rules and Norm, and conservation with zero biases.
  */
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
@@ -8,7 +8,7 @@ import { attr } from '../onnx/builder.js';
 import { makeRule } from './rules.js';
 import { convModel, denseModel, everyLinear, expectClose, modelAround, relevanceOf } from './testing.js';
 
-describe('rules on a dense layer (spec §11.1)', () => {
+describe('rules on a dense layer', () => {
   const W = [[0.5, -1, 2, 0], [-0.5, 1.5, 1, -2], [1, 0.25, -0.75, 0.5]];
   const b = [0.1, -0.2, 0];
   const x = [1, -2, 0.5, 3];
@@ -40,7 +40,7 @@ describe('rules on a dense layer (spec §11.1)', () => {
   }
 });
 
-describe('rules on a Conv2d with padding (spec §11.2)', () => {
+describe('rules on a Conv2d with padding', () => {
   const weight = [1, -0.5, 0.25, 2, -1, 0.5, 1.5, -0.25];
   const bias = [0.5, -0.25];
   const x = [0.5, -1, 2, 1, 0, -0.5, -2, 1.5, 0.25];
@@ -85,7 +85,7 @@ describe('rules on a Conv2d with padding (spec §11.2)', () => {
   });
 });
 
-describe('element-wise rules, Norm on sums and average pooling (spec §11.3)', () => {
+describe('element-wise rules, Norm on sums and average pooling', () => {
   const x = [-1, 0, 0.5, 2, -0.2, 1];
   const R = [0.3, -0.7, -1, 2, 0.4, 0];
   const relu = modelAround([1, 6], (b, v) => b.addNode('Relu', [v])[0]!);

@@ -1,5 +1,5 @@
 /**
- * The table of LRP rules (spec §3). Each rule says which nodes it applies to, validates its
+ * The table of LRP rules (docs/lrp.md §3). Each rule says which nodes it applies to, validates its
  * parameters (zod; the names follow Zennit: epsilon, stabilizer, zero_params, gamma, alpha, beta,
  * low, high, beta_smooth) and builds its relevance subgraph from the node's (modified) weights.
  *
@@ -70,7 +70,7 @@ interface RuleDefinition {
   validate?: (params: Record<string, unknown>) => string | null;
   build: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
   /**
-   * The same rule in the gradient form (spec: transformer-lrp.md): `ctx.R` is the modified gradient
+   * The same rule in the gradient form (docs/lrp-transformers.md §3): `ctx.R` is the modified gradient
    * g at the output, the result the modified gradient at the inputs. Absent: the compiler derives it
    * from `build` (R = z ⊙ g in, g = R / x out).
    */

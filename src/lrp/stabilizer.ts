@@ -1,5 +1,5 @@
 /**
- * The denominator stabiliser every LRP rule divides by (spec §2):
+ * The denominator stabiliser every LRP rule divides by (docs/lrp.md §2):
  * sgn(z) = +1 for z ≥ 0 (both zeros), −1 for z < 0; then z + sgn(z)·ε, or with `clip`
  * sgn(z)·max(|z|, ε); with `normScale` ε is first scaled by √mean(z²) over each sample.
  */

@@ -49,14 +49,18 @@ const TYPES: readonly ProcessorType<any>[] = [
   AgglomerativeType,
 ];
 
-function byName(types: readonly ProcessorType<any>[]): ReadonlyMap<string, ProcessorType<any>> {
-  const map = new Map<string, ProcessorType<any>>();
-  for (const type of types) {
-    if (map.has(type.name)) throw new Error(`two processor types are both named '${type.name}'`);
-    map.set(type.name, type);
-  }
-  return map;
+const registered = new Map<string, ProcessorType<any>>();
+
+/**
+ * Makes a processor type nameable in YAML pipelines from library code (a built-in type is listed
+ * in TYPES instead). A taken name is refused: a config must mean one thing.
+ */
+export function registerProcessorType(type: ProcessorType<any>): void {
+  if (registered.has(type.name)) throw new Error(`two processor types are both named '${type.name}'`);
+  registered.set(type.name, type);
 }
 
+for (const type of TYPES) registerProcessorType(type);
+
 /** Processor types by name (the names YAML pipelines use). */
-export const processorTypes: ReadonlyMap<string, ProcessorType<any>> = byName(TYPES);
+export const processorTypes: ReadonlyMap<string, ProcessorType<any>> = registered;

@@ -109,9 +109,9 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
     const byClass = new Map<number, number[]>();
     rowCategory.forEach((c, row) => {
       if (c < 0) return;
-      let list = byClass.get(c);
-      if (!list) byClass.set(c, (list = []));
-      list.push(row);
+      const list = byClass.get(c);
+      if (list) list.push(row);
+      else byClass.set(c, [row]);
     });
     let classes = options.classes ?? (labelMap ? labelMap.entries.map((e) => e.index) : [...byClass.keys()].sort((a, b) => a - b));
     if (!options.classes && labelMap) {
@@ -124,7 +124,7 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       if (seen.has(c.name)) throw new UserError(options.labelMap, `two classes share the category name '${c.name}'`);
       seen.add(c.name);
     }
-    // Byte order of names = HDF5 listing order = creation order (formats.md §7.6).
+    // Byte order of names = HDF5 listing order = creation order (docs/formats.md §7, item 6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     writer = await AnalysisWriter.create(options.output);
     const steps = countSteps(pipeline);
@@ -185,5 +185,5 @@ export function suspicionTable(reports: CategoryReport[]): string {
   const body = rows.map((r, i) => [String(i + 1), r.name, r.label, String(r.samples), r.suspicion!.toFixed(4), String(r.suspicionK)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 || c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(header), ...body.map(line)].join('\n') + '\n';
+  return `${[line(header), ...body.map(line)].join('\n')}\n`;
 }

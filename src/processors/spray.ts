@@ -70,7 +70,7 @@ export const DEFAULT_SPRAY: SprayOptions = {
 };
 
 /**
- * The pipeline of CoRelAy's `virelay_analysis.py` (spec §4/§5): variant pre-processing, kNN
+ * The pipeline of CoRelAy's `virelay_analysis.py` (docs/spray.md §2): variant pre-processing, kNN
  * affinity, normalised affinity, eigendecomposition, then in parallel on the eigenvectors k-means
  * and agglomerative (Ward) for every k, DBSCAN with eps = k/10 (min_samples 5), HDBSCAN
  * (min_cluster_size 5) and the 2-D embeddings. Every random step gets `seed`.
@@ -135,7 +135,7 @@ function float32(t: Tensor): Float32Array {
 
 /**
  * Runs the pipeline on one category's attributions and maps its output leaves onto the analysis
- * layout (formats.md §5): an (eigenvalues, eigenvectors) pair → embedding with `eigenvalue`
+ * layout (docs/formats.md §5): an (eigenvalues, eigenvectors) pair → embedding with `eigenvalue`
  * attribute; a 1-D integer result → clustering; a 2-D float result → embedding. Names are the
  * processors' labels (kmeans-05, dbscan-eps=0.5, tsne, …).
  */

@@ -5,7 +5,7 @@ import { CmslError } from './cmsl.js';
 import { UserError } from '../errors.js';
 
 // Expected palettes written by fixtures/make_fixtures.py (NumPy restatement of the spec, checked
-// against every published vector of lrp-reference.md §9.4).
+// against every published vector of Zennit, docs/heatmap.md §5).
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/zennit-palettes.json', import.meta.url), 'utf8')) as {
   levels: number[];
   maps: Record<string, { source: string; palettes: Record<string, string> }>;
@@ -33,7 +33,7 @@ describe('Zennit palettes', () => {
     });
   }
 
-  it('matches the published checkpoints of §9.4', () => {
+  it('matches the published checkpoints of Zennit’s palettes', () => {
     const bwr2 = palette('bwr', 2);
     expect(entry(bwr2, 100)).toEqual([144, 144, 255]);
     expect(entry(bwr2, 128)).toEqual([255, 253, 253]);

@@ -5,7 +5,7 @@ import { VIRELAY_MAPS } from './virelay-maps.js';
 /**
  * Colour maps: Zennit's built-in CMSL maps, ViRelAy's maps (for the viewer) and any CMSL source.
  * Every map is a function from a position p ∈ [0, 1] to RGB in [0, 255]; `palette()` samples it
- * at Zennit's 256 palette positions (shared/spec/lrp-reference.md §9.3), so a heatmap's 8-bit
+ * at Zennit's 256 palette positions (docs/heatmap.md §2), so a heatmap's 8-bit
  * indices can be recoloured with any map by swapping the palette only.
  */
 export interface ColorMap {
@@ -80,7 +80,19 @@ const registry = new Map<string, ColorMap | (() => ColorMap)>();
 for (const [name, source, description] of ZENNIT_SOURCES) registry.set(name, () => compileColorMap(source, name, description));
 for (const map of VIRELAY_MAPS) registry.set(map.name, map);
 
-/** Every registered name: Zennit's 11 maps first, then ViRelAy's. */
+/**
+ * Adds a named map to the registry (docs/extending.md §4): a CMSL source, compiled on first use, or
+ * a ready ColorMap (a function-defined one). Every consumer (heatmap --cmap, --list-cmaps, the
+ * viewer's colour maps, palette()) looks maps up here, so registering is the whole job. A name that
+ * is already taken is refused: a map must never silently change under a saved heatmap.
+ */
+export function registerColorMap(name: string, map: string | ColorMap, description = 'CMSL source'): void {
+  if (registry.has(name)) throw new Error(`colour map '${name}' is already registered`);
+  if (typeof map !== 'string' && map.name !== name) throw new Error(`colour map registered as '${name}' is named '${map.name}'`);
+  registry.set(name, typeof map === 'string' ? () => compileColorMap(map, name, description) : map);
+}
+
+/** Every registered name: Zennit's 11 maps first, then ViRelAy's, then any registered later. */
 export function listColorMaps(): string[] {
   return [...registry.keys()];
 }

@@ -20,7 +20,7 @@ describe('CMSL', () => {
     expect(lex('80fff').map((t) => t.value)).toEqual(['80f', 'ff']);
   });
 
-  it('compiles the documented examples (§9.4)', () => {
+  it('compiles the documented examples (docs/heatmap.md §1)', () => {
     expect(compileCmsl('000,a0:f00,fff').indices).toEqual([0, 160, 255, 256]);
     expect(compileCmsl('3f:ccc,f0f,000')).toEqual({
       indices: [0, 63, 159, 255, 256],

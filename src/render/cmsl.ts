@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
  * Zennit's colour-map specification language (CMSL): comma-separated colours with optional
  * `index:` prefixes, e.g. `0ff,00f,80:000,f00,ff0,fff`. This module lexes, parses and compiles a
  * source into control points; evaluation lives in cmap.ts. Semantics follow
- * shared/spec/lrp-reference.md §9.1–§9.2 (including the lexer's greedy token order, which makes
+ * docs/heatmap.md §1 (including the lexer's greedy token order, which makes
  * `fffff` a colour `fff` followed by a stray index `ff`).
  */
 

@@ -18,7 +18,7 @@ import {
 const list = (x: Uint8Array): number[] => Array.from(x);
 const a = Float64Array.from([-2, -1, 0, 0.5, 1, 4]);
 
-describe('imgify normalisation (§11.7 vectors)', () => {
+describe('imgify normalisation (Zennit vectors, docs/heatmap.md §3)', () => {
   it('min/max, symmetric, vmin, vmax', () => {
     expect(list(heatmapIndices(a, [2, 3]))).toEqual([0, 42, 85, 106, 127, 255]);
     expect(list(heatmapIndices(a, [2, 3], { symmetric: true }))).toEqual([63, 95, 127, 143, 159, 255]);
@@ -51,7 +51,7 @@ describe('imgify normalisation (§11.7 vectors)', () => {
   }
 });
 
-describe('gridify (§11.7)', () => {
+describe('gridify (docs/heatmap.md §4)', () => {
   const tiles = [a, a.map((v) => -v), a.map((v) => 2 * v), a.map((v) => v + 1), a.map(() => 3)].map((s) =>
     heatmapIndices(Float64Array.from(s), [2, 3], { symmetric: true }),
   );

@@ -1,5 +1,5 @@
 /**
- * Heatmap maths, restating Zennit's image.py (shared/spec/lrp-reference.md §10): channel
+ * Heatmap maths, restating Zennit's image.py (docs/heatmap.md §3, §4): channel
  * reduction, imgify's normalisation to 8-bit palette indices, gridify, plus palette lookup and
  * the viewer's overlay on a grey input image. Pure functions on typed arrays; no I/O.
  */
@@ -21,7 +21,7 @@ export interface HeatmapOptions {
 }
 
 /**
- * Guesses a sample's layout as ViRelAy does (formats.md §3.3): channels-first when the smallest
+ * Guesses a sample's layout as ViRelAy does (docs/formats.md §3.3): channels-first when the smallest
  * dimension is axis 0, else channels-last; rank 2 is a single channel.
  */
 export function guessLayout(sampleShape: readonly number[]): { layout: SampleLayout; channels: number; height: number; width: number } {

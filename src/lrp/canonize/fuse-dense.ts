@@ -1,6 +1,6 @@
 /**
  * Dense layers in one canonical form, so LRP rules see weight and bias of a layer together
- * (spec §12.10). THE CANONICAL DENSE LAYER IS
+ * (docs/lrp.md §6). THE CANONICAL DENSE LAYER IS
  *
  *     Gemm(x, W, b)   with transA = 0, transB = 1, alpha = 1, beta = 1,
  *                     x of rank 2 [M, K], W constant [N, K] (PyTorch's Linear layout), b constant [N]

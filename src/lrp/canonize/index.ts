@@ -1,6 +1,6 @@
 /**
  * Canonization: the graph passes that turn an exported model into the form LRP rules expect
- * (spec §6, §12.10). `canonize` runs `canonizePasses` in order on a private copy of the model:
+ * (docs/lrp.md §6). `canonize` runs `canonizePasses` in order on a private copy of the model:
  *
  *  1. fold-constants   constant subgraphs → initializers (with `inputShape`: shape chains too)
  *  2. drop-identity    Identity and inference Dropout removed

@@ -1,5 +1,5 @@
 /**
- * BatchNorm folding (Zennit's MergeBatchNorm, spec §6.1–6.2) as a graph rewrite. A
+ * BatchNorm folding (Zennit's MergeBatchNorm, docs/lrp.md §6) as a graph rewrite. A
  * `BatchNormalization` in inference form (one output, constant statistics) whose input is produced
  * directly by a Conv, ConvTranspose or canonical Gemm (see fuse-dense: MatMul(+Add) has become a
  * Gemm by now) with constant weights, where the BN is the ONLY reader of that output (spec: fold

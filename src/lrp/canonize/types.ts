@@ -1,5 +1,5 @@
 /**
- * Canonizers are graph passes run before rules are attached (Zennit's canonizers, spec §6, as
+ * Canonizers are graph passes run before rules are attached (Zennit's canonizers, docs/lrp.md §6, as
  * rewrites of the ONNX graph). Each pass mutates the model it is given (`canonize` hands it a
  * private copy) and returns one human-readable line per change.
  */
