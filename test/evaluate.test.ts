@@ -14,6 +14,7 @@ import { encodeModel, writeModel } from '../src/onnx/codec.js';
 import { AttributionWriter } from '../src/io/attribution.js';
 import { readEvaluation, type EvaluationGroup } from '../src/io/evaluation.js';
 import { randomPatchScores } from '../src/eval/evaluator.js';
+import { patchGrid, uniformField } from '../src/eval/graphs.js';
 import { mulberry32 } from '../src/util/mulberry32.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { writeDataset } from './attribute-data.js';
@@ -89,8 +90,15 @@ function patchOrder(rel: Float32Array, order: 'morf' | 'lerf' | 'random', key: n
   return scores.map((s, i) => ({ s, i })).sort((a, b) => sign * (a.s - b.s) || a.i - b.i).map((e) => e.i);
 }
 
-function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur'): Float32Array {
+function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur' | 'uniform', seed = 0): Float32Array {
   const out = new Float32Array(SAMPLE);
+  if (kind === 'uniform') {
+    // lo + (hi − lo)·U over the sample's value range; U is the seeded field the docs define (drawn by the same generator).
+    const field = uniformField(patchGrid([C, H, W], P), seed);
+    const lo = x.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    const hi = x.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+    return Float32Array.from(field, (u) => lo + (hi - lo) * u);
+  }
   for (let c = 0; c < C; c++) {
     const plane = x.subarray(c * H * W, (c + 1) * H * W);
     if (kind === 'mean') out.fill(plane.reduce((a, b) => a + b, 0) / (H * W), c * H * W, (c + 1) * H * W);
@@ -112,14 +120,14 @@ function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur'): Float32
   return out;
 }
 
-async function referenceCurves(options: { order: 'morf' | 'lerf' | 'random'; baseline: 'zero' | 'mean' | 'blur'; target: 'label' | 'prediction'; seed?: number }): Promise<number[][]> {
+async function referenceCurves(options: { order: 'morf' | 'lerf' | 'random'; baseline: 'zero' | 'mean' | 'blur' | 'uniform'; target: 'label' | 'prediction'; seed?: number }): Promise<number[][]> {
   const session = await ort.InferenceSession.create(modelPath);
   const curves: number[][] = [];
   const cols = Math.ceil(W / P);
   for (const [row, sample] of ROWS.entries()) {
     const x = data.slice(sample * SAMPLE, (sample + 1) * SAMPLE);
     const order = patchOrder(relevance.subarray(row * SAMPLE, (row + 1) * SAMPLE), options.order, sample, options.seed ?? 0);
-    const base = baselineImage(x, options.baseline);
+    const base = baselineImage(x, options.baseline, options.seed ?? 0);
     const target = options.target === 'label' ? labels[sample]! : (row + 1) % CLASSES;
     const curve: number[] = [];
     for (let k = 0; k <= STEPS; k++) {
@@ -175,14 +183,15 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
     expect(r.stdout).toContain('AOPC ± SE');
   });
 
-  for (const [order, baseline] of [['lerf', 'mean'], ['morf', 'blur']] as const) {
+  for (const [order, baseline] of [['lerf', 'mean'], ['morf', 'blur'], ['morf', 'uniform']] as const) {
     it(`${order.toUpperCase()} with the ${baseline} baseline and --target prediction`, async () => {
       const output = join(dir, `${order}-${baseline}.h5`);
-      const r = await evaluate([...common(), `m=${attributionPath}`, '--order', order, '--baseline', baseline, '--target', 'prediction', '--no-random-baseline', '--batch-size', '4', '-o', output]);
+      const seed = baseline === 'uniform' ? 5 : 0;
+      const r = await evaluate([...common(), `m=${attributionPath}`, '--order', order, '--baseline', baseline, '--seed', String(seed), '--target', 'prediction', '--no-random-baseline', '--batch-size', '4', '-o', output]);
       expect(r.code).toBe(0);
       const file = await readEvaluation(output);
       expect(file.groups.map((g) => g.name)).toEqual(['m']);
-      checkGroup(file.groups[0]!, await referenceCurves({ order, baseline, target: 'prediction' }));
+      checkGroup(file.groups[0]!, await referenceCurves({ order, baseline, target: 'prediction', seed }));
       expect(Array.from(file.groups[0]!.target)).toEqual([1, 2, 3, 0]);
     });
   }

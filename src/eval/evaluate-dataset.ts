@@ -101,20 +101,28 @@ export function defaultSteps(patches: number, perStep: number): number {
 }
 
 /**
- * Samples per loaded batch: the fewest whose n·(K+1) perturbed images fill runs of `rows` images
- * with at most 5 % padding (fewer samples per batch = finer progress and resume points).
+ * Values (sample values × perturbed images) one loaded batch should hold. Each batch costs a fixed
+ * amount besides inference — reading its samples and stored relevance, one ranking run, appending
+ * its rows to the HDF5 file, the journal — all on the main thread that onnxruntime also runs on, so
+ * small batches showed up directly in the wall time (5 samples per batch: 2.8× onnxruntime alone on
+ * the Clever-Hans CNN). Inference cost grows with the image size, so the batch is sized by values:
+ * ≈3 500 perturbed 3×28×28 images, ≈56 at 3×224×224 (resume and progress stay fine-grained).
  */
-export function samplesPerBatch(rows: number, width: number): number {
-  const exact = rows / gcd(rows, width);
-  for (let n = Math.max(1, Math.ceil(rows / width)); n < exact; n++) {
-    const images = n * width;
-    if (Math.ceil(images / rows) * rows - images <= 0.05 * images) return n;
-  }
-  return exact;
-}
+export const VALUES_PER_BATCH = 2 ** 23;
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
+/**
+ * Samples per loaded batch: the fewest whose n·(K+1) perturbed images hold at least
+ * `VALUES_PER_BATCH` values (and at least one run of `rows` images), with at most 5 % of the last
+ * run left as padding.
+ */
+export function samplesPerBatch(rows: number, width: number, sampleValues: number): number {
+  const images = Math.max(rows, Math.ceil(VALUES_PER_BATCH / Math.max(1, sampleValues)));
+  const first = Math.max(1, Math.ceil(images / width));
+  // Some n below first + rows/gcd is a multiple of rows/gcd, i.e. fills its runs exactly.
+  for (let n = first; ; n++) {
+    const perturbed = n * width;
+    if (Math.ceil(perturbed / rows) * rows - perturbed <= 0.05 * perturbed) return n;
+  }
 }
 
 function targetsOf(reader: AttributionReader, target: EvaluationTarget, rows: Int32Array): Int32Array {
@@ -339,7 +347,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
     }
     const storedCascade = cascade ? { ...cascade, index: cascadeIndex! } : undefined;
 
-    const perBatch = samplesPerBatch(request.batchSize, width);
+    const perBatch = samplesPerBatch(request.batchSize, width, sampleSize);
     try {
       const summary = await runAttribution({
         planned: Array.from({ length: totalRows }, (_, i) => i),
@@ -364,7 +372,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
         prefetch: config.prefetch,
       });
       const forwardPasses = summary.computed * width;
-      progress.log(`wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(1)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`);
+      progress.log(`wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(2)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`);
       const file = await readEvaluation(output);
       return { file, summaries: summariesOf(file, request.perClass), cascade, forwardPasses, seconds: summary.seconds };
     } finally {

@@ -117,27 +117,39 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
         [RANK_INPUTS.noise]: new ort.Tensor('float32', noise, [n, N]),
         [RANK_INPUTS.noiseWeight]: new ort.Tensor('float32', noiseWeight, [n, 1]),
       });
-      const fixed = {
-        [PERTURB_INPUTS.sample]: x,
-        [PERTURB_INPUTS.baseline]: ranked[RANK_OUTPUTS.baseline]!,
-        [PERTURB_INPUTS.rank]: ranked[RANK_OUTPUTS.rank]!,
+      const baseline = ranked[RANK_OUTPUTS.baseline]!.data as Float32Array;
+      const rank = ranked[RANK_OUTPUTS.rank]!.data as Float32Array;
+      // Each run gets only the samples its rows touch (views, no copies): onnxruntime binds every
+      // input anew per run, and binding the whole batch each time cost more than the perturbation.
+      const samplesOf = (first: number, end: number): Record<string, ort.Tensor> => {
+        const count = end - first;
+        const view = (data: Float32Array, size: number): Float32Array => data.subarray(first * size, end * size);
+        return {
+          [PERTURB_INPUTS.sample]: new ort.Tensor('float32', view(batch.x, sampleSize), [count, grid.channels, grid.height, grid.width]),
+          [PERTURB_INPUTS.baseline]: new ort.Tensor('float32', view(baseline, sampleSize), [count, grid.channels, grid.height, grid.width]),
+          [PERTURB_INPUTS.rank]: new ort.Tensor('float32', view(rank, N), [count, N]),
+        };
       };
       const total = n * width;
       const curves = new Float32Array(total);
+      const rowSample = new BigInt64Array(rows);
+      const rowThreshold = new Float32Array(rows);
+      const rowTarget = new BigInt64Array(rows);
       for (let start = 0; start < total; start += rows) {
         if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new InterruptedError();
         const used = Math.min(rows, total - start);
-        const rowSample = new BigInt64Array(rows);
-        const rowThreshold = new Float32Array(rows);
-        const rowTarget = new BigInt64Array(rows);
-        for (let r = 0; r < used; r++) {
-          const i = Math.floor((start + r) / width);
-          rowSample[r] = BigInt(i);
-          rowThreshold[r] = thresholds[(start + r) % width]!;
+        const first = Math.floor(start / width);
+        const end = Math.floor((start + used - 1) / width) + 1;
+        // Padding rows repeat the run's first row; their outputs are dropped.
+        for (let r = 0; r < rows; r++) {
+          const at = start + (r < used ? r : 0);
+          const i = Math.floor(at / width);
+          rowSample[r] = BigInt(i - first);
+          rowThreshold[r] = thresholds[at % width]!;
           rowTarget[r] = BigInt(batch.targets[i]!);
         }
         const out = await perturb.run({
-          ...fixed,
+          ...samplesOf(first, end),
           [PERTURB_INPUTS.rowSample]: new ort.Tensor('int64', rowSample, [rows]),
           [PERTURB_INPUTS.rowThreshold]: new ort.Tensor('float32', rowThreshold, [rows, 1]),
           [PERTURB_INPUTS.rowTarget]: new ort.Tensor('int64', rowTarget, [rows, 1]),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { curveScores, formatTable, meanCurve, meanSe, rankMethods, summarize } from './metrics.js';
-import { defaultSteps, samplesPerBatch } from './evaluate-dataset.js';
+import { defaultSteps, samplesPerBatch, VALUES_PER_BATCH } from './evaluate-dataset.js';
 import { gaussianKernel, patchGrid } from './graphs.js';
 import { stepThresholds } from './evaluator.js';
 import { ticks } from './plot.js';
@@ -46,13 +46,21 @@ describe('perturbation plan', () => {
     expect(defaultSteps(49, 5)).toBe(10);
   });
 
-  it('packs samples so runs of `rows` images waste at most 5 %', () => {
-    expect(samplesPerBatch(16, 101)).toBe(2); // 202 images → 13 runs of 16 (208)
-    expect(samplesPerBatch(64, 50)).toBe(5); // 250 images → 4 runs of 64 (256)
-    expect(samplesPerBatch(4, 2)).toBe(2);
-    for (const [rows, width] of [[7, 5], [64, 101], [1, 9]]) {
-      const n = samplesPerBatch(rows!, width!);
+  it('packs samples into batches of about VALUES_PER_BATCH values whose runs of `rows` images waste at most 5 %', () => {
+    // 3×28×28: 2^23 / 2352 → at least 3567 images → 72 samples of 50 steps (57 runs of 64, 48 images of padding).
+    const hans = samplesPerBatch(64, 50, 3 * 28 * 28);
+    expect(hans).toBe(72);
+    expect(hans * 50).toBeGreaterThanOrEqual(VALUES_PER_BATCH / (3 * 28 * 28));
+    expect((hans - 1) * 50).toBeLessThan(VALUES_PER_BATCH / (3 * 28 * 28));
+    // 3×224×224: 56 images → 4 samples of 16 steps, exactly 4 runs of 16.
+    expect(samplesPerBatch(16, 16, 3 * 224 * 224)).toBe(4);
+    // Huge samples: at least one run of `rows` images, and a padded run is avoided (101 → 2 samples, 13 runs of 16).
+    expect(samplesPerBatch(16, 101, 1e8)).toBe(2);
+    expect(samplesPerBatch(64, 50, 1e8)).toBe(5); // 250 images → 4 runs of 64 (256)
+    for (const [rows, width, values] of [[7, 5, 1e6], [64, 101, 3000], [1, 9, 10], [1000, 3, 1e9]]) {
+      const n = samplesPerBatch(rows!, width!, values!);
       const images = n * width!;
+      expect(images).toBeGreaterThanOrEqual(Math.min(rows!, VALUES_PER_BATCH / values!));
       expect(Math.ceil(images / rows!) * rows! - images).toBeLessThanOrEqual(0.05 * images);
     }
   });

@@ -15,7 +15,7 @@
  * one after another, so "the first R rows" is a well-defined cut for `--resume`.
  */
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { checkOutputPath, commitTemporaryH5, h5Call, kindOf, openH5, readFloat32, readInt32, requireDataset, shapeOf, sortedKeys } from './hdf5.js';
+import { checkOutputPath, commitTemporaryH5, h5Call, kindOf, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
 import { createGrowable } from './attribution.js';
 import { readAttrs, writeAttrs, type Attrs } from './analysis.js';
 import { UserError } from '../errors.js';
@@ -145,7 +145,9 @@ export class EvaluationWriter {
     try {
       let left = rows;
       const groups = plans.map((plan) => {
-        const get = (name: string): Dataset => requireDataset(partial, file, `${plan.name}/${name}`);
+        // requireDataset looks names up among a group's own keys, so go through the method's group.
+        const group = requireGroup(partial, file, plan.name);
+        const get = (name: string): Dataset => requireDataset(partial, group, name);
         const curve = get('curve');
         if (shapeOf(curve)[1] !== width) throw new UserError(partial, `'${plan.name}/curve' does not have ${width} steps; start over with --overwrite`);
         const keep = Math.min(left, plan.rows);
