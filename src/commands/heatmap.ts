@@ -149,8 +149,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     }
     if (reader.sampleShape.length === 1) {
       // Token attributions [N, T]: coloured text (src/render/tokens.ts); token ids from --dataset.
-      dataset = options.dataset ? await openDataset(datasetSpecFor(options.dataset, options.datasetType)) : undefined;
-      const job = { cmap, level: options.level, symmetric: options.symmetric, vmin: options.vmin, vmax: options.vmax, rows, dataset, vocabPath: options.vocab, batchSize: options.batchSize };
+      const job = { cmap, level: options.level, symmetric: options.symmetric, vmin: options.vmin, vmax: options.vmax, rows, datasetPath: options.dataset, vocabPath: options.vocab, batchSize: options.batchSize };
       if (options.format === 'ansi') process.stdout.write(`${await tokenAnsi(reader, terminalSupportsColor(), job)}\n`);
       else {
         const html = options.output!.toLowerCase().endsWith('.html') ? options.output! : join(options.output!, 'tokens.html');
