@@ -1,9 +1,8 @@
 /**
  * torchvision architectures through the real CLI, random weights, smallest practical input: the
  * ONNX files are exported in the setup by test/models/make_torchvision.py (needs /usr/bin/python3
- * with torch, torchvision and onnx; .ci/run installs them). Only two architectures so far (see the
- * notes of issue 11: several others run but lose almost all relevance with random weights, which
- * is not yet understood, so they are not claimed here).
+ * with torch, torchvision and onnx; .ci/run installs them). Three architectures so far (see the
+ * notes of issue 11 for what else was tried).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAttribution } from './attribute-data.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 
-const MODELS = ['squeezenet1_1', 'resnet18'];
+const MODELS = ['squeezenet1_1', 'resnet18', 'mobilenet_v2'];
+/**
+ * Randomly initialised MobileNetV2 has logits of ~1e-8, so the dense layer's ε = 1e-6 would absorb
+ * almost all relevance; with ε = 0 it is conserved up to what z-plus drops (measured ΣR = 0.97).
+ */
+const EXTRA: Record<string, string[]> = { mobilenet_v2: ['--epsilon', '0', '--stabilizer', '1e-30'] };
+const CONSERVED: Record<string, number> = { squeezenet1_1: 1e-2, mobilenet_v2: 5e-2 };
 let dir: string;
 
 beforeAll(() => {
@@ -30,7 +35,7 @@ describe('torchvision classifiers (random weights) attributed with epsilon-plus'
   for (const name of MODELS) {
     it(`${name}: finite, non-zero relevance`, async () => {
       const output = join(dir, `${name}.attr.h5`);
-      const result = await runCli(['attribute', '--model', join(dir, `${name}.onnx`), '--dataset', join(dir, `${name}.h5`), '-o', output, '--quiet', '--composite', 'epsilon-plus']);
+      const result = await runCli(['attribute', '--model', join(dir, `${name}.onnx`), '--dataset', join(dir, `${name}.h5`), '-o', output, '--quiet', '--composite', 'epsilon-plus', ...(EXTRA[name] ?? [])]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const a = await readAttribution(output);
@@ -39,8 +44,9 @@ describe('torchvision classifiers (random weights) attributed with epsilon-plus'
       for (let s = 0; s < 2; s++) {
         const row = a.attribution.subarray(s * size, (s + 1) * size);
         expect(row.reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeGreaterThan(1e-6);
-        // squeezenet has no bias-absorbing linear bottleneck: measured ΣR = 0.9997 with biases.
-        if (name === 'squeezenet1_1') expect(Math.abs(row.reduce((t, v) => t + v, 0) - 1)).toBeLessThanOrEqual(1e-2);
+        // squeezenet: measured ΣR = 0.9997 with its biases; resnet18's biases take 14–18 %.
+        const tolerance = CONSERVED[name];
+        if (tolerance !== undefined) expect(Math.abs(row.reduce((t, v) => t + v, 0) - 1)).toBeLessThanOrEqual(tolerance);
       }
     }, 120_000);
   }

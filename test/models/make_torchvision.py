@@ -12,6 +12,7 @@ import torchvision.models as m
 SPECS = {
     'squeezenet1_1': (lambda: m.squeezenet1_1(num_classes=10), 64),
     'resnet18': (lambda: m.resnet18(num_classes=10), 32),
+    'mobilenet_v2': (lambda: m.mobilenet_v2(width_mult=0.25, num_classes=10), 32),
 }
 
 
