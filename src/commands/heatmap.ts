@@ -10,6 +10,7 @@ import { renderHeatmaps, writeColorbar } from '../render/job.js';
 import { replacePngPalette } from '../render/png.js';
 import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
+import { tokenAnsi, writeTokenHtml } from '../render/token-job.js';
 import { writeAtomically } from '../util/atomic.js';
 import { createProgress } from '../util/progress.js';
 
@@ -27,7 +28,8 @@ interface HeatmapOptions {
   datasetType?: 'hdf5' | 'image_directory' | 'image_folder';
   grid?: string;
   gridFill?: number;
-  format: ImageFormat;
+  format: ImageFormat | 'html' | 'ansi';
+  vocab?: string;
   quality: number;
   compression: number;
   batchSize: number;
@@ -125,11 +127,11 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
 
   if (options.colorbar) {
     prepareOutputDir(dirname(resolve(options.colorbar)));
-    await writeColorbar(options.colorbar, cmap, options.level, formatFromPath(options.colorbar, options.format), undefined, { png: { level: 9 }, quality: options.quality });
+    await writeColorbar(options.colorbar, cmap, options.level, formatFromPath(options.colorbar, options.format === 'html' || options.format === 'ansi' ? 'png' : options.format), undefined, { png: { level: 9 }, quality: options.quality });
     if (attributions.length === 0) return;
   }
   if (attributions.length === 0) throw new UserError(undefined, 'no attribution file given (see xai-tools heatmap --help)');
-  if (!options.output) throw new UserError(undefined, 'missing -o/--output DIR for the heatmaps');
+  if (!options.output && options.format !== 'ansi') throw new UserError(undefined, 'missing -o/--output DIR for the heatmaps');
   if (options.overlay && !options.dataset) throw new UserError('--overlay', 'needs --dataset D.h5|DIR (the input images)');
   if (options.vmin !== undefined && options.vmax !== undefined && !(options.vmin < options.vmax)) {
     throw new UserError('--vmin', `must be smaller than --vmax (got ${options.vmin} and ${options.vmax})`);
@@ -145,7 +147,21 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       // One sheet holds every tile in memory until it is written.
       throw new UserError('--grid', `auto puts all ${rows.length} selected samples on one sheet (limit ${MAX_AUTO_GRID}); use COLSxROWS for several sheets or narrow --indices/--labels`);
     }
-    prepareOutputDir(options.output);
+    if (reader.sampleShape.length === 1) {
+      // Token attributions [N, T]: coloured text (src/render/tokens.ts); token ids from --dataset.
+      const job = { cmap, level: options.level, symmetric: options.symmetric, vmin: options.vmin, vmax: options.vmax, rows, datasetPath: options.dataset, vocabPath: options.vocab, batchSize: options.batchSize };
+      if (options.format === 'ansi') process.stdout.write(`${await tokenAnsi(reader, terminalSupportsColor(), job)}\n`);
+      else {
+        const html = options.output!.toLowerCase().endsWith('.html') ? options.output! : join(options.output!, 'tokens.html');
+        prepareOutputDir(dirname(html));
+        await writeTokenHtml(reader, html, job);
+        if (!options.quiet) process.stderr.write(`wrote ${rows.length} token row${rows.length === 1 ? '' : 's'} to ${html}\n`);
+      }
+      return;
+    }
+    if (options.format === 'html' || options.format === 'ansi') throw new UserError(attributions[0], `--format ${options.format} is for token attributions [N, T]; this file holds samples of shape (${reader.sampleShape.join(', ')})`);
+    const output = options.output!;
+    prepareOutputDir(output);
     if (options.overlay) {
       dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
       // Check every sample up front rather than failing half-way through the images.
@@ -157,14 +173,14 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     }
     const progress = await createProgress({ quiet: options.quiet });
     const files = await renderHeatmaps(reader, {
-      outDir: options.output,
+      outDir: output,
       cmap,
       level: options.level,
       symmetric: options.symmetric,
       vmin: options.vmin,
       vmax: options.vmax,
       rows,
-      format: options.format,
+      format: options.format as ImageFormat,
       encode: { png: { level: options.compression }, quality: options.quality },
       grid,
       gridFill: options.gridFill,
@@ -172,7 +188,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       batchSize: options.batchSize,
       progress,
     });
-    if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${options.output}\n`);
+    if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${output}\n`);
   } finally {
     dataset?.close();
     reader.close();
@@ -201,7 +217,8 @@ export function register(program: Command): void {
     .addOption(new Option('--dataset-type <type>', 'dataset type (default: hdf5 for a file, image_folder for a directory)').choices(['hdf5', 'image_directory', 'image_folder']))
     .option('--grid <COLSxROWS|auto>', 'grid sheets of COLS×ROWS samples (Zennit\'s gridify); auto: one sheet, floor(√N) columns (default: one file per sample)')
     .option('--grid-fill <index>', 'palette index for empty grid cells (default: the sheet\'s minimum, as Zennit)', integer('--grid-fill', 0, 255))
-    .addOption(new Option('--format <format>', 'png: indexed PNG with the colour map as palette; rgb-png; jpeg').choices([...IMAGE_FORMATS]).default('png'))
+    .addOption(new Option('--format <format>', 'png: indexed PNG with the colour map as palette; rgb-png; jpeg; for token attributions [N, T]: html (the default there) or ansi (coloured text on stdout, NO_COLOR respected)').choices([...IMAGE_FORMATS, 'html', 'ansi']).default('png'))
+    .option('--vocab <file>', 'token attributions: vocabulary, one token a line (line k is token id k; ids need --dataset); default: ids')
     .option('--quality <n>', 'JPEG quality', integer('--quality', 1, 100), 90)
     .option('--compression <level>', 'PNG deflate level 0-9 (1 is fast and nearly as small for heatmaps)', integer('--compression', 0, 9), 1)
     .option('--batch-size <n>', 'attribution rows read per batch', integer('--batch-size', 1, 1 << 20), 64)

@@ -369,10 +369,14 @@ function checkUnits(p: Prepared, assignments: Assignment[], dependent: (name: st
   const needsVjp = (a: Assignment): boolean => !a.rule || ['any', 'product', 'gate', 'softmax'].includes(ruleDefinition(a.rule).target);
   const unsupported = assignments.filter((a) => needsVjp(a) && !handlerFor(a.node) && !(a.rule && asLinearLayer(a.node, graph, shapes)));
   if (unsupported.length > 0) {
-    const { node } = unsupported[0]!;
-    const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more unsupported node${unsupported.length > 2 ? 's' : ''})` : '';
-    const why = opRecord(node) ? 'its op record (src/lrp/ops.ts) has no VJP' : 'no op record in src/lrp/ops.ts';
-    throw new UserError(source, `unsupported op ${recordKey(node)} in node "${node.name}" (${why})${more}`);
+    // Every unsupported op at once, with its count and first node, so one run tells the whole story.
+    const byOp = new Map<string, Node[]>();
+    for (const { node } of unsupported) byOp.set(recordKey(node), [...(byOp.get(recordKey(node)) ?? []), node]);
+    const list = [...byOp].map(([op, nodes]) => {
+      const why = opRecord(nodes[0]!) ? 'its op record (src/lrp/ops.ts) has no VJP' : 'no op record in src/lrp/ops.ts';
+      return `${op} ×${nodes.length} (node "${nodes[0]!.name}"${nodes.length > 1 ? ', …' : ''}; ${why})`;
+    });
+    throw new UserError(source, `unsupported op${list.length > 1 ? 's' : ''} ${list.join(', ')}`);
   }
   for (const { node } of assignments) {
     for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {

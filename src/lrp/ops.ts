@@ -16,6 +16,7 @@ import { MARKER_DOMAIN } from './canonize/types.js';
 import { layerNormVjp } from './layernorm.js';
 import { asLinearLayer } from './linear.js';
 import type { LayerKind } from './kinds.js';
+import { resizeAdjoint } from './resize.js';
 import {
   averagePool, elementwise, first, linearAdjoint, masked, normAxis, only, padAmounts, reduceBackward, routeIdentity,
   routeReshape, scatterToIndices, sliceWindow, softmaxAxis, sumLike, type VjpHandler,
@@ -419,6 +420,10 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   [`${MARKER_DOMAIN}:Dense`]: { kind: 'dense' },
   [`${MARKER_DOMAIN}:Activation`]: { kind: 'activation' },
   ReduceMax: { kind: 'other', sign: KEEPS_FIRST },
+  /** Resize (nearest, linear; Upsample is upgraded to it when read): its adjoint (resize.ts). */
+  Resize: { kind: 'reshape', sign: KEEPS_FIRST, vjp: resizeAdjoint },
+  /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass). */
+  LRN: { kind: 'activation', sign: KEEPS_FIRST },
 };
 
 /** The record key of a node: the op type, `domain:Op` outside ai.onnx. */

@@ -100,6 +100,11 @@ const cases: Array<[string, number[], Build]> = [
     const clip = op(b, 'Clip', [x, b.constant([-0.5], []), b.constant([0.5], [])]);
     return op(b, 'Sum', [...parts, clip, op(b, 'HardSigmoid', [x], { alpha: attr.float(0.4) })]);
   }],
+  ['Resize nearest ×2 (asymmetric, floor: upgraded Upsample)', [1, 2, 3, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') })],
+  ['Resize nearest ×0.5 / ×1.5 (half_pixel, round_prefer_floor)', [1, 1, 4, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 0.5, 1.5], [4])], { mode: attr.string('nearest') })],
+  ['Resize linear ×2 / ×1.5 (half_pixel)', [1, 2, 3, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 1.5], [4])], { mode: attr.string('linear') })],
+  ['Resize linear to sizes 5×7 (align_corners)', [1, 1, 3, 4], (b, x) => op(b, 'Resize', [x, '', '', b.constantInt64([1, 1, 5, 7], [4])], { mode: attr.string('linear'), coordinate_transformation_mode: attr.string('align_corners') })],
+  ['Resize linear ×2 (pytorch_half_pixel)', [1, 1, 3, 3], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], { mode: attr.string('linear'), coordinate_transformation_mode: attr.string('pytorch_half_pixel') })],
 ];
 
 describe('VJP handlers match finite differences', () => {

@@ -33,10 +33,11 @@ import {
 import type { Attribute, DataType, Dim, Graph, Model, Node, Tensor, TensorData, ValueInfo } from './ir.js';
 import { allocate, DATA_TYPE_OF, fromBytes, ONNX_TYPE_OF, sizeOf, toBytes } from './tensor.js';
 import { topologicalSort } from './graph.js';
+import { UpgradeError, upgradeModel } from './upgrade.js';
 
 /** The default-domain opsets this toolchain supports (ops' semantics differ across opsets). */
-export const MIN_OPSET = 11;
-export const MAX_OPSET = 18;
+export const MIN_OPSET = 7;
+export const MAX_OPSET = 21;
 
 export interface DecodeOptions {
   /** Names the source in error messages (a file path); default '<model>'. */
@@ -53,7 +54,8 @@ class ModelError extends Error {}
 /**
  * Decodes ONNX protobuf bytes into the IR. Throws `UserError(source, …)` when the bytes are not an
  * ONNX model or use something the IR cannot represent (subgraph attributes, string tensors,
- * model-local functions, an opset outside 11–18). The result owns all its memory.
+ * model-local functions, an opset outside 7–21). Opsets before 13 are brought to opset 13's
+ * operator forms (upgrade.ts) unless `anyOpset` is set. The result owns all its memory.
  */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Model {
   const source = options.source;
@@ -79,7 +81,7 @@ function modelFromProto(proto: ModelProto, options: DecodeOptions): Model {
   // IR version 3+ requires an opset import; older files implicitly use opset 1, which we reject anyway.
   const defaultOpset = opsetImports.find((o) => o.domain === '')?.version ?? 1;
   if (!options.anyOpset && (defaultOpset < MIN_OPSET || defaultOpset > MAX_OPSET)) {
-    throw new ModelError(`ONNX opset ${defaultOpset} is not supported (supported: ${MIN_OPSET} to ${MAX_OPSET}); re-export the model with opset_version in that range`);
+    throw new ModelError(`ONNX opset ${defaultOpset} is not supported (supported: ${MIN_OPSET} to ${MAX_OPSET})`);
   }
   const localFunctions = new Set(proto.functions.map((f) => `${f.domain}/${f.name}`));
   const graph = graphFromProto(proto.graph!, options);
@@ -88,13 +90,22 @@ function modelFromProto(proto: ModelProto, options: DecodeOptions): Model {
       throw new ModelError(`node ${node.name} calls the model-local function ${node.opType}, which is not supported; export without custom functions`);
     }
   }
-  return {
+  const model: Model = {
     irVersion: Number(proto.irVersion),
     opsetImports,
     producerName: proto.producerName,
     producerVersion: proto.producerVersion,
     graph,
   };
+  if (!options.anyOpset) {
+    try {
+      upgradeModel(model);
+    } catch (error) {
+      if (error instanceof UpgradeError) throw new ModelError(error.message);
+      throw error;
+    }
+  }
+  return model;
 }
 
 function graphFromProto(proto: GraphProto, options: DecodeOptions): Graph {
