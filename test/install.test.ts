@@ -56,7 +56,7 @@ describe('npm pack', () => {
 describe('installed from the tarball', () => {
   it('npm install -g: the CLI runs and attributes real samples', async () => {
     const prefix = join(work, 'global');
-    npm(['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball]);
+    npm(['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball]);
     const bin = join(prefix, 'bin', 'xai-tools');
     const ort = join(prefix, 'lib', 'node_modules', 'xai-tools', 'node_modules', 'onnxruntime-node', 'package.json');
     expect(JSON.parse(readFileSync(ort, 'utf8')).scripts?.postinstall).toBeUndefined();
@@ -79,7 +79,7 @@ describe('installed from the tarball', () => {
     const cache = npm(['config', 'get', 'cache']).trim();
     const before = new Set(existsSync(join(cache, '_npx')) ? readdirSync(join(cache, '_npx')) : []);
     try {
-      const run = spawnSync('npx', ['--yes', '--package', tarball, 'xai-tools', '--version'], { cwd: work, env, encoding: 'utf8' });
+      const run = spawnSync('npx', ['--yes', '--prefer-offline', '--package', tarball, 'xai-tools', '--version'], { cwd: work, env, encoding: 'utf8' });
       expect(run.stderr).not.toMatch(/ERR!/);
       expect(run.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
     } finally {
@@ -94,7 +94,7 @@ describe('installed from the tarball', () => {
     const project = join(work, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', type: 'module', private: true }));
-    npm(['install', '--no-audit', '--no-fund', tarball], project);
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
     const script = `
 import { attributeBatches, createAttributor, openDataset, readLabelMap, renderHeatmapPng, serveProjects, type AttributedBatch } from 'xai-tools';
 const dir = ${JSON.stringify(fixture)};
