@@ -165,11 +165,15 @@ describe('npm run demo (without serve)', () => {
         return copy;
       };
       const steps = (dryRun: string): string[] =>
-        ['canonize', 'attribute', 'spray', 'heatmap', 'project init'].filter((cmd) => dryRun.includes(`xai-tools.js ${cmd}`));
+        ['canonize', 'attribute', 'spray', 'heatmap', 'evaluate', 'project init'].filter((cmd) => dryRun.includes(`xai-tools.js ${cmd}`));
 
       const model = make(['-n', `MODEL=${newer('model.onnx')}`]);
       expect(model.status).toBe(0);
-      expect(steps(model.stdout)).toEqual(['canonize', 'attribute', 'spray', 'heatmap', 'project init']);
+      expect(steps(model.stdout)).toEqual(['canonize', 'attribute', 'spray', 'heatmap', 'evaluate', 'project init']);
+      // attribution.h5 and the two step-4b attributions; each recipe replaces its output.
+      const attributes = model.stdout.split('xai-tools.js ').filter((command) => command.startsWith('attribute '));
+      expect(attributes).toHaveLength(3);
+      expect(attributes.filter((command) => !command.includes('--overwrite'))).toEqual([]);
 
       const labelMap = make(['-n', `LABELMAP=${newer('label-map.json')}`]);
       expect(labelMap.status).toBe(0);

@@ -48,6 +48,10 @@ if [ ! -f "$root/dist/cli.js" ]; then
   (cd "$root" && npm run build)
 fi
 started=$(date +%s)
+# A second run recomputes everything and replaces the first run's files (never half-written ones).
+if [ -e "$out/attribution.h5" ] || [ -e "$out/project.yaml" ]; then
+  printf 'replacing the outputs of a previous run in %s\n' "${out#"$root/"}"
+fi
 mkdir -p "$out"
 
 step 1/6 "canonize: fold the BatchNorm into its convolution, so LRP sees plain layers"
@@ -55,7 +59,7 @@ xai canonize "$fixture/model.onnx" -o "$out/model.canonical.onnx"
 
 step 2/6 "attribute: LRP (EpsilonGammaBox, inputs in [0, 1]) for every sample, explaining its true label"
 xai attribute --model "$out/model.canonical.onnx" --dataset "$fixture/dataset.h5" \
-  --composite epsilon-gamma-box --low 0 --high 1 --target label --no-canonize \
+  --composite epsilon-gamma-box --low 0 --high 1 --target label --no-canonize --overwrite \
   -o "$out/attribution.h5"
 
 step 3/6 "spray: spectral clustering of each class's heatmaps; the suspicion ranking is printed last"

@@ -4,13 +4,15 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, openDataset, type DownSamplingMethod, type UpSamplingMethod } from '../io/dataset.js';
 import { readLabelMap } from '../io/labelmap.js';
-import { checkProject, formatSummary, readProject, writeProject, type Project, type ProjectDataset } from '../io/project.js';
+import { jsonOption, report, STDIO, writeStdout } from '../cli-output.js';
+import { checkProject, formatProject, formatSummary, readProject, writeProject, type Project, type ProjectDataset } from '../io/project.js';
 
 /** ImageFolder convention: the class directory name is looked up as the label map's word_net_id. */
 export const CLASS_DIRECTORY_REGEX = '^.*/([^/]+)/[^/]+$';
 
 interface InitOptions {
   name: string;
+  json?: boolean;
   model: string;
   dataset: string;
   datasetName?: string;
@@ -95,13 +97,17 @@ async function init(options: InitOptions): Promise<void> {
     };
   }
   const summary = await checkProject(project, '--analysis');
-  await writeProject(options.output, project);
-  process.stdout.write(`${formatSummary(summary).join('\n')}\nwrote ${options.output}\n`);
+  const toStdout = options.output === STDIO;
+  if (toStdout && options.json) report({ json: true, outputOnStdout: true }, null, []);
+  // On stdout, paths are written relative to the current directory.
+  if (toStdout) await writeStdout(formatProject(resolve('project.yaml'), project));
+  else await writeProject(options.output, project);
+  report({ json: options.json, outputOnStdout: toStdout }, { ...summary, output: toStdout ? null : resolve(options.output) }, [...formatSummary(summary), toStdout ? 'wrote the project to stdout' : `wrote ${options.output}`]);
 }
 
-async function check(file: string): Promise<void> {
+async function check(file: string, options: { json?: boolean }): Promise<void> {
   const summary = await checkProject(readProject(file), file);
-  process.stdout.write(`${formatSummary(summary).join('\n')}\n${file}: OK\n`);
+  report(options, { ...summary, ok: true }, [...formatSummary(summary), `${file}: OK`]);
 }
 
 export function register(program: Command): void {
@@ -125,12 +131,14 @@ export function register(program: Command): void {
     .addOption(new Option('--down-sampling <method>', 'image directories: how larger images are reduced').choices([...DOWN_SAMPLING_METHODS]).default('resize'))
     .option('--label-index-regex <regex>', 'image directories: Python regex whose group 1 is the class index (default: none)')
     .option('--label-word-net-id-regex <regex>', `image directories: Python regex whose group 1 is a label-map word_net_id (default: ${CLASS_DIRECTORY_REGEX}, the class directory name)`)
-    .requiredOption('-o, --output <project.yaml>', 'project file to write')
+    .requiredOption('-o, --output <project.yaml>', 'project file to write (- = stdout, paths relative to the current directory)')
+    .addOption(jsonOption())
     .action(async (options: InitOptions) => init(options));
 
   project
     .command('check')
     .description('run the project init checks on an existing project file (ours or ViRelAy\'s) and print a summary')
     .argument('<project.yaml>', 'project file')
-    .action(async (file: string) => check(file));
+    .addOption(jsonOption())
+    .action(async (file: string, options: { json?: boolean }) => check(file, options));
 }

@@ -13,6 +13,7 @@ import type { MethodOptions } from '../lrp/attributors.js';
 import type { RuleSpec } from '../lrp/composites.js';
 import { cloneModel, topologicalSort } from '../onnx/graph.js';
 import type { Model, Tensor } from '../onnx/ir.js';
+import type { Device } from '../onnx/ort.js';
 import { mulberry32 } from '../util/mulberry32.js';
 import type { Progress } from '../util/progress.js';
 
@@ -159,6 +160,7 @@ export interface CascadeOptions {
   seed: number;
   canonize: boolean;
   threads?: number;
+  device?: Device;
   source?: string;
   /** A method is flagged when its mean Spearman correlation at the deepest level is at least this. */
   threshold: number;
@@ -189,7 +191,7 @@ async function attribute(model: Model, m: CascadeMethod, options: CascadeOptions
   const batchSize = Math.max(1, Math.min(options.batchSize, n));
   const attributor = await compileAttributor(model, {
     batchSize, sampleShape: options.sampleShape, spec: m.spec, method: m.method,
-    canonize: options.canonize, threads: options.threads, source: options.source,
+    canonize: options.canonize, threads: options.threads, device: options.device, source: options.source,
   });
   try {
     const out = new Float32Array(n * size);

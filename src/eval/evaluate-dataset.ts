@@ -248,7 +248,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
 
     const evaluator = await compileEvaluator(model, {
       sampleShape, patch: request.patch, steps, perStep: request.perStep, baseline: request.baseline,
-      blurSigma: request.blurSigma, seed: request.seed, rows: request.batchSize, threads: config.threads,
+      blurSigma: request.blurSigma, seed: request.seed, rows: request.batchSize, threads: config.threads, device: config.device,
       source: request.modelPath, signal: interruptSignal,
     });
     const groupOf = (row: number): PlannedGroup => groups.find((g) => row < g.start + g.rows.length)!;
@@ -341,7 +341,7 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
       const methods = request.attributions.map((a) => request.cascade!.methodOf(a.name, zBox));
       cascade = await runCascade(model, methods, {
         x: batch.data, targets: first.targets.slice(0, count), sampleShape, batchSize: request.batchSize, depth: request.cascade.depth,
-        seed: request.seed, canonize: request.cascade.canonize, threads: config.threads, source: request.modelPath, threshold: request.cascade.threshold,
+        seed: request.seed, canonize: request.cascade.canonize, threads: config.threads, device: config.device, source: request.modelPath, threshold: request.cascade.threshold,
       }, progress);
       cascadeIndex = first.indices.slice(0, count);
     }

@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-node';
 import { InterruptedError } from '../errors.js';
 import { encodeModel } from '../onnx/codec.js';
-import { createSession } from '../onnx/ort.js';
+import { createSession, type Device } from '../onnx/ort.js';
 import type { Model } from '../onnx/ir.js';
 import { mulberry32 } from '../util/mulberry32.js';
 import {
@@ -38,6 +38,8 @@ export interface EvaluatorOptions {
   /** Perturbed images per onnxruntime run (the model's batch). */
   rows: number;
   threads?: number;
+  /** onnxruntime execution provider (default cpu). */
+  device?: Device;
   /** Names the model in error messages. */
   source?: string;
   /** Stops between runs when aborted. */
@@ -80,9 +82,9 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
   const grid = patchGrid(options.sampleShape, options.patch);
   const { steps, perStep, rows } = options;
   const seed = options.seed ?? 0;
-  const ranking = await createSession(buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed }), { threads: options.threads });
+  const ranking = await createSession(buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed }), { threads: options.threads, device: options.device });
   const perturbBytes = encodeModel(buildPerturbationModel(model, grid, rows, options.source));
-  const perturb = await createSession(perturbBytes, { threads: options.threads });
+  const perturb = await createSession(perturbBytes, { threads: options.threads, device: options.device });
   const thresholds = stepThresholds(steps, perStep);
   const sampleSize = grid.channels * grid.height * grid.width;
   const N = grid.count;

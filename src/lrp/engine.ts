@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import type { Model } from '../onnx/ir.js';
 import { encodeModel } from '../onnx/codec.js';
+import { createSession, type Device } from '../onnx/ort.js';
 import { canonize, type CanonizeOptions } from './canonize/index.js';
 import type { Assignment, RuleSpec } from './composites.js';
 import { compileRelevanceGraph, INPUT, LOGITS, OUTPUT_RELEVANCE, RELEVANCE, type RelevanceGraph } from './compiler.js';
@@ -31,6 +32,8 @@ export interface AttributorOptions {
   method?: MethodOptions;
   /** onnxruntime intra-op threads (default 1: fastest and deterministic on these machines). */
   threads?: number;
+  /** onnxruntime execution provider (default cpu). */
+  device?: Device;
   /** Names the model in error messages. */
   source?: string;
   /** Canonize first (BN folding, dense fusion, …; default true), or the canonizer options. */
@@ -74,12 +77,8 @@ function resolveSampleShape(model: Model, options: AttributorOptions): number[] 
 }
 
 /** Encoded bytes are as big as the weights: nothing keeps them once onnxruntime has its own copy. */
-async function openSession(model: Model | Uint8Array, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model instanceof Uint8Array ? model : encodeModel(model), {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-  });
+function openSession(model: Model | Uint8Array, threads: number, device: Device | undefined): Promise<ort.InferenceSession> {
+  return createSession(model, { threads, device });
 }
 
 function oneHot(target: Int32Array, rows: number, classes: number, source: string | undefined): Float32Array {
@@ -152,7 +151,7 @@ export async function compileAttributor(original: Model, options: AttributorOpti
   const prepared = prepare(original, options);
   const { sampleShape, numClasses, assignments, canonizeChanges, runMethod } = prepared;
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
-  const session = await openSession(prepared.methodBytes!, threads);
+  const session = await openSession(prepared.methodBytes!, threads, options.device);
   prepared.methodBytes = undefined; // onnxruntime has its own copy now
   let forwardSession: Promise<ort.InferenceSession> | undefined;
 
@@ -173,7 +172,7 @@ export async function compileAttributor(original: Model, options: AttributorOpti
   const forwardLogits = async (x: Float32Array): Promise<Float32Array> => {
     if (!forwardSession) {
       // Opened on first use (only predictions and some methods need it); then the IR is dropped.
-      forwardSession = openSession(prepared.forward!, threads);
+      forwardSession = openSession(prepared.forward!, threads, options.device);
       prepared.forward = undefined;
     }
     const out = await (await forwardSession).run({ [INPUT]: inputTensor(x) });

@@ -2,23 +2,56 @@
  * Thin onnxruntime-node glue: open a session on an in-memory IR model and run it on Float32 inputs.
  * One intra-op thread: on these machines it is both the fastest and deterministic setting.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
 import { encodeModel } from './codec.js';
 import type { Model } from './ir.js';
+
+/** Where onnxruntime runs: its CPU provider (always installed) or CUDA (an opt-in download). */
+export type Device = 'cpu' | 'cuda';
 
 export interface SessionOptions {
   /** Intra-op threads; default 1. */
   threads?: number;
+  /** Execution provider; default cpu. */
+  device?: Device;
+}
+
+/**
+ * The one place session options are made, so `--device` reaches every session. With cuda, the CPU provider
+ * follows only for the few ops CUDA lacks; a CUDA provider that cannot load fails session creation.
+ */
+export function sessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    executionProviders: options.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+  };
+}
+
+/** The command that fetches onnxruntime-node's CUDA 12 provider into the copy this process loads. */
+export function cudaInstallCommand(): string {
+  const script = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'script', 'install.js');
+  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${JSON.stringify(script)}`;
 }
 
 /** Creates an inference session for `model` (encoded in memory), with ORT's warnings silenced. */
 export async function createSession(model: Model | Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-  return ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: options.threads ?? 1,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-  });
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(options));
+  } catch (error) {
+    // Missing libcudart/libcudnn surface here as a multi-line loader message: say what to do instead.
+    if (options.device !== 'cuda') throw error;
+    const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new UserError(
+      '--device cuda',
+      `onnxruntime could not start its CUDA provider (${first}); it needs CUDA 12 and cuDNN 9 and the provider from ${cudaInstallCommand()}, or use --device cpu`,
+    );
+  }
 }
 
 /** Runs `model` once on float32 inputs (name → data and dims); returns every output as float32 data + dims. */

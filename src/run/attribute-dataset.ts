@@ -175,6 +175,7 @@ async function attributeWith(worker: ModelWorker, config: RunConfig, request: Da
       batchSize,
       sampleShape,
       threads: config.threads,
+      device: config.device,
       source: request.modelPath,
     });
     const numClasses = model.numClasses;

@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 
-export type Device = 'cpu' | 'cuda';
+import { cudaInstallCommand, sessionOptions, type Device } from '../onnx/ort.js';
+
+export type { Device };
 
 /** What onnxruntime-node reports about its execution providers (`bundled: false` = binaries not installed). */
 type BackendInfo = { name: string; bundled: boolean };
@@ -25,7 +27,7 @@ export function resolveDevice(text: string, backends: BackendInfo[] = installedB
       throw new UserError(
         '--device',
         'this onnxruntime-node has no CUDA execution provider (only the CPU build is installed); ' +
-          'fetch its CUDA 12 binaries with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs network and CUDA 12) or use --device cpu',
+          `fetch its CUDA 12 binaries with \`${cudaInstallCommand()}\` (needs network and CUDA 12) or use --device cpu`,
       );
     }
   }
@@ -41,9 +43,5 @@ export function parseThreads(text: string | undefined): number {
 
 /** Session options for a device and thread count (the compiler merges them into its own). */
 export function sessionOptionsFor(device: Device, threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-  };
+  return sessionOptions({ device, threads });
 }

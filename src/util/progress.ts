@@ -83,13 +83,26 @@ export class LineProgress implements Progress {
   }
 }
 
+/** Narrower than this, a redrawn bar wraps (and a 0-column pty makes ink clear the scrollback). */
+const MIN_BAR_COLUMNS = 40;
+
 /**
- * The progress a command should use: silent with `quiet`, an ink bar on stderr when stderr is a
- * TTY, plain lines otherwise.
+ * Whether a redrawn (ink) bar suits the terminal: stderr is a TTY of a usable width, TERM is not
+ * `dumb` and NO_COLOR (https://no-color.org: any non-empty value) is not set. Otherwise plain lines.
+ */
+export function wantsLiveBar(stream: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!stream.isTTY) return false;
+  if (env.NO_COLOR || env.TERM === 'dumb') return false;
+  return (stream.columns ?? 0) >= MIN_BAR_COLUMNS;
+}
+
+/**
+ * The progress a command should use: silent with `quiet`, an ink bar on stderr when it suits the
+ * terminal (wantsLiveBar), plain lines otherwise.
  */
 export async function createProgress(options: { quiet?: boolean } = {}): Promise<Progress> {
   if (options.quiet) return silentProgress;
-  if (process.stderr.isTTY) {
+  if (wantsLiveBar(process.stderr)) {
     const { InkProgress } = await import('./progress-ink.js');
     return new InkProgress();
   }
