@@ -100,7 +100,9 @@ async function init(options: InitOptions): Promise<void> {
 }
 
 async function check(file: string): Promise<void> {
-  const summary = await checkProject(readProject(file), file);
+  const project = readProject(file);
+  for (const warning of project.warnings ?? []) process.stderr.write(`xai-tools: ${file}: warning: ${warning}\n`);
+  const summary = await checkProject(project, file);
   process.stdout.write(`${formatSummary(summary).join('\n')}\n${file}: OK\n`);
 }
 

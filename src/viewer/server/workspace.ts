@@ -172,12 +172,6 @@ class LoadedProject implements ViewerProject {
 /** Told about an analysis that is not served: the file blamed and why (the rest of the project is served). */
 export type RefusedAnalysis = (file: string | undefined, reason: string) => void;
 
-function attributedSamples(reader: AttributionReader, samples: number): Uint8Array {
-  const covered = new Uint8Array(samples);
-  for (const s of reader.indices()) if (s >= 0 && s < samples) covered[s] = 1;
-  return covered;
-}
-
 /**
  * Opens the files of one analysis method and checks them as `project check` does (shapes, index
  * range, coverage, label map), without reading embeddings. An inconsistent method is closed and
@@ -224,7 +218,9 @@ export async function openProject(project: ProjectSpec, file: string, taken: Set
     // Entries with the same method name merge, their sources concatenated in order (ViRelAy's rule).
     const sourcesByName = new Map<string, string[]>();
     for (const entry of project.analyses ?? []) sourcesByName.set(entry.analysisMethod, [...(sourcesByName.get(entry.analysisMethod) ?? []), ...entry.sources]);
-    const context = { samples: data.count, labels: labelMap, attributed: reader ? attributedSamples(reader, data.count) : undefined, labelMapPath: project.labelMap, source: file, readData: false };
+    // Coverage by attributions is not required here: the viewer shows an unattributed sample's input
+    // and answers 404 for its heatmap (ViRelAy projects often attribute a subset); project check insists.
+    const context = { samples: data.count, labels: labelMap, attributed: undefined, labelMapPath: project.labelMap, source: file, readData: false };
     const analyses: MergedAnalysis[] = [];
     for (const [name, sources] of sourcesByName) {
       const readers = await openCheckedAnalysis(name, sources, context, onRefused);
