@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { UserError } from '../../errors.js';
 import { Assets } from './assets.js';
 import { hostAllowlist } from './host-check.js';
@@ -133,6 +134,13 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
     );
   });
   server.keepAliveTimeout = 5000;
+  // CONNECT (proxy tunnels) bypasses the request handler; without this listener Node drops the
+  // socket without an answer. This server is no proxy: answer 405 like any other method.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ errorMessage: 'method CONNECT is not allowed' });
+    socket.on('error', () => {});
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
