@@ -81,7 +81,7 @@ describe('project check: field types and ranges', () => {
       base.replace('label_map: label-map.json', 'label_map: {file: x}'),
       /'project\.label_map' must be a non-empty path, not a mapping$/,
     ],
-    ['a document that is a list', '- project\n', /a project file is a mapping with one key 'project', not a list$/],
+    ['a document that is a list', '- project\n', /missing required key 'project'$/],
   ];
   for (const [name, text, message] of cases) {
     it(`${name}: one line naming file and key, exit 1`, async () => {

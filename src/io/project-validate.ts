@@ -118,7 +118,8 @@ function validateMapping(value: Record<string, unknown>, rules: MappingRules, wh
  */
 export function validateProjectFields(raw: unknown): string[] {
   const warnings: string[] = [];
-  if (!isMapping(raw)) throw new FieldError(`a project file is a mapping with one key 'project', not ${shown(raw)}`);
+  // Not a mapping: the parser's "missing required key 'project'" says it.
+  if (!isMapping(raw)) return warnings;
   for (const key of Object.keys(raw)) if (key !== 'project') warnings.push(`unknown top-level key '${key}' (ignored)`);
   if (raw.project === undefined) return warnings;
   if (!isMapping(raw.project)) throw new FieldError(`'project' must be a mapping, not ${shown(raw.project)}`);
