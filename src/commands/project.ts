@@ -106,8 +106,10 @@ async function init(options: InitOptions): Promise<void> {
 }
 
 async function check(file: string, options: { json?: boolean }): Promise<void> {
-  const summary = await checkProject(readProject(file), file);
-  report(options, { ...summary, ok: true }, [...formatSummary(summary), `${file}: OK`]);
+  const project = readProject(file);
+  for (const warning of project.warnings ?? []) process.stderr.write(`xai-tools: ${file}: warning: ${warning}\n`);
+  const summary = await checkProject(project, file);
+  report(options, { ...summary, ok: true, warnings: project.warnings ?? [] }, [...formatSummary(summary), `${file}: OK`]);
 }
 
 export function register(program: Command): void {

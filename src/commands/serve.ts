@@ -32,13 +32,15 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port; 0 picks a free one', parsePort, 8080)
     .option('--open', 'open the page in the default browser', false)
     .option('--cache-mb <megabytes>', 'memory for rendered images (LRU)', parseMegabytes, 256)
+    .option('--allow-host <name>', 'also answer requests whose Host header is NAME (repeatable; default: only the --host address and loopback names, against DNS rebinding)', (v: string, prev: string[] = []) => [...prev, v])
     .addHelpText(
       'after',
       '\nA project that fails to load is reported (file and reason) and the others are still served.\nStop with Ctrl-C (SIGINT) or SIGTERM.',
     )
-    .action(async (files: string[], options: { host: string; port: number; open: boolean; cacheMb: number }) => {
-      const { projects, failures } = await loadProjects(files);
+    .action(async (files: string[], options: { host: string; port: number; open: boolean; cacheMb: number; allowHost?: string[] }) => {
+      const { projects, failures, refusedAnalyses } = await loadProjects(files);
       for (const failure of failures) process.stderr.write(`xai-tools: ${failure.file}: ${failure.reason} (not served)\n`);
+      for (const refused of refusedAnalyses) process.stderr.write(`xai-tools: ${refused.file}: ${refused.reason}\n`);
       if (projects.length === 0) throw new UserError(undefined, `none of the ${files.length} project file(s) could be loaded`);
       let viewer;
       try {
@@ -47,6 +49,7 @@ export function register(program: Command): void {
           host: options.host,
           port: options.port,
           imageCacheBytes: options.cacheMb * 1024 * 1024,
+          allowHosts: options.allowHost ?? [],
           onInternalError: (error) => process.stderr.write(`xai-tools: internal error while answering a request: ${error instanceof Error ? error.message : String(error)}\n`),
         });
       } catch (error) {

@@ -198,8 +198,16 @@ export interface AnalysisFileReader {
   categoryIndex(name: string): Int32Array;
   /** Just the attributes of a category group (cheap: no dataset is read), e.g. spray's `suspicion`. */
   categoryAttrs(name: string): Attrs;
+  /** The index and the shapes of a category's members, checked as `category` checks them, without reading embeddings or clusterings. */
+  categoryLayout(name: string): CategoryLayout;
   category(name: string): CategoryAnalysis;
   close(): void;
+}
+
+export interface CategoryLayout {
+  index: Int32Array;
+  embeddings: Array<{ name: string; shape: [number, number] }>;
+  clusterings: Array<{ name: string; length: number }>;
 }
 
 class H5AnalysisFileReader implements AnalysisFileReader {
@@ -244,6 +252,31 @@ class H5AnalysisFileReader implements AnalysisFileReader {
 
   category(name: string): CategoryAnalysis {
     return h5Call(this.path, 'corrupt HDF5 file', () => this.readCategory(name));
+  }
+
+  categoryLayout(name: string): CategoryLayout {
+    return h5Call(this.path, 'corrupt HDF5 file', () => {
+      const group = this.categoryGroup(name);
+      const index = this.categoryIndex(name);
+      const n = index.length;
+      const embeddingGroup = requireGroup(this.path, group, 'embedding');
+      const clusterGroup = requireGroup(this.path, group, 'cluster');
+      const embeddings = sortedKeys(embeddingGroup).map((key) => {
+        const ds = requireDataset(this.path, embeddingGroup, key);
+        const shape = shapeOf(ds);
+        if (shape.length !== 2 || shape[0] !== n) invalid(this.path, `'${name}/embedding/${key}' has shape (${shape.join(', ')}), expected (${n}, d) to match '${name}/index'`);
+        if (!numericKind(ds.metadata)) invalid(this.path, `'${name}/embedding/${key}' has dtype ${dtypeName(ds.metadata)}, expected float32`);
+        return { name: key, shape: [shape[0]!, shape[1]!] as [number, number] };
+      });
+      const clusterings = sortedKeys(clusterGroup).map((key) => {
+        const ds = requireDataset(this.path, clusterGroup, key);
+        const shape = shapeOf(ds);
+        if (shape.length !== 1 || shape[0] !== n) invalid(this.path, `'${name}/cluster/${key}' has shape (${shape.join(', ')}), expected (${n},) to match '${name}/index'`);
+        if (!numericKind(ds.metadata)) invalid(this.path, `'${name}/cluster/${key}' has dtype ${dtypeName(ds.metadata)}, expected int32`);
+        return { name: key, length: n };
+      });
+      return { index, embeddings, clusterings };
+    });
   }
 
   private readCategory(name: string): CategoryAnalysis {

@@ -19,6 +19,15 @@ import type { RgbImage } from './pixels.js';
 /** Extensions torchvision's ImageFolder accepts (all decoded by sharp's libvips). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
+/** A symlink to a directory; a dangling link or a link loop is a (broken) file, reported when it is read. */
+function isDirectoryLink(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Python glob('<dir>/**\/*.*', recursive=True): names containing a dot, at any depth, no hidden entries. */
 function globDotted(root: string): string[] {
   const out: string[] = [];
@@ -27,7 +36,7 @@ function globDotted(root: string): string[] {
       if (entry.name.startsWith('.')) continue;
       const full = join(dir, entry.name);
       if (entry.name.includes('.')) out.push(full);
-      if (entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory())) walk(full);
+      if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectoryLink(full))) walk(full);
     }
   };
   walk(root);

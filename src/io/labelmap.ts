@@ -66,7 +66,8 @@ export function parseLabelMap(text: string, file: string): LabelMap {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UserError(file, `invalid JSON: ${(error as Error).message}`);
+    // Node's message quotes the text around the error, newlines included: keep it to one line.
+    throw new UserError(file, `invalid JSON: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   }
   const parsed = labelMapSchema.safeParse(json);
   if (!parsed.success) throw new UserError(file, `not a label map (${describeIssue(parsed.error)})`);

@@ -5,6 +5,7 @@
 import { relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { openAnalysis, type AnalysisFileReader } from './analysis.js';
+import { checkAnalysisMethod } from './analysis-check.js';
 import { openAttributionReader, type AttributionReader } from './attribution.js';
 import { readEvaluation } from './evaluation.js';
 import { openDataset, type Dataset } from './dataset.js';
@@ -32,10 +33,6 @@ async function checkEvaluationFile(path: string, samples: number): Promise<{ pat
     for (const s of group.index) if (s >= samples) throw new UserError(path, `evaluation '${group.name}' holds sample ${s}, past the end of the dataset (${samples} samples)`);
   }
   return { path, methods: file.groups.map((g) => g.name) };
-}
-
-function sameNames(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Every label of every sample must exist in the label map (ViRelAy 404s otherwise). */
@@ -113,30 +110,14 @@ export async function checkProject(project: Project, source?: string): Promise<P
     const methods = new Map<string, string[]>();
     for (const entry of project.analyses) methods.set(entry.analysisMethod, [...(methods.get(entry.analysisMethod) ?? []), ...entry.sources]);
     for (const [method, files] of methods) {
-      if (method.includes('-')) throw new UserError(source, `analysis method '${method}' contains '-'; ViRelAy lists it but cannot serve it (use '_')`);
-      let names: { embeddings: string[]; clusterings: string[]; from: string } | undefined;
-      let categories = 0;
+      const readers: AnalysisFileReader[] = [];
       for (const path of files) {
-        const reader: AnalysisFileReader = await openAnalysis(path);
+        const reader = await openAnalysis(path);
         opened.push(reader);
-        for (const category of reader.categories) {
-          const data = reader.category(category);
-          const here = { embeddings: data.embeddings.map((e) => e.name), clusterings: data.clusterings.map((c) => c.name) };
-          if (here.embeddings.length === 0) throw new UserError(path, `category '${category}' has no embeddings`);
-          for (const e of data.embeddings) if (e.shape[1] < 2) throw new UserError(path, `embedding '${category}/embedding/${e.name}' has ${e.shape[1]} column(s); ViRelAy plots two`);
-          if (names && (!sameNames(here.embeddings, names.embeddings) || !sameNames(here.clusterings, names.clusterings))) {
-            throw new UserError(path, `category '${category}' has embeddings [${here.embeddings.join(', ')}] and clusterings [${here.clusterings.join(', ')}], unlike the first category of ${names.from} (ViRelAy takes the names from there)`);
-          }
-          names ??= { ...here, from: `${path}` };
-          if (!labels.byWordNetId(category)) throw new UserError(path, `analysis category '${category}' has no entry in the label map ${project.labelMap} (categories are looked up by word_net_id)`);
-          for (const s of data.index) {
-            if (s >= samples) throw new UserError(path, `category '${category}' indexes sample ${s}, past the end of the dataset (${samples} samples)`);
-            if (attributed && !attributed[s]) throw new UserError(path, `category '${category}' indexes sample ${s}, which no attribution file covers`);
-          }
-          categories++;
-        }
+        readers.push(reader);
       }
-      summary.analyses.push({ method, files, categories, embeddings: names?.embeddings ?? [], clusterings: names?.clusterings ?? [] });
+      const found = checkAnalysisMethod(method, readers, { samples, labels, attributed, labelMapPath: project.labelMap, source, readData: true });
+      summary.analyses.push({ method, files, ...found });
     }
     for (const path of project.evaluations ?? []) summary.evaluations.push(await checkEvaluationFile(path, samples));
     return summary;

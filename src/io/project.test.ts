@@ -48,7 +48,7 @@ describe('project YAML', () => {
 
   it('reads ViRelAy examples: minimal project, unknown keys, numbers as names', () => {
     const minimal = parseProject('project:\n  name: 2024\n  model: none\n  label_map: label-map.json\n  dataset: {name: Demo data, type: hdf5, path: dataset.h5}\n  extra: ignored\n', join(dir, 'p.yaml'));
-    expect(minimal).toEqual({ name: '2024', model: 'none', labelMap: join(dir, 'label-map.json'), dataset: { name: 'Demo data', type: 'hdf5', path: join(dir, 'dataset.h5') }, analyses: [] });
+    expect(minimal).toEqual({ name: '2024', model: 'none', labelMap: join(dir, 'label-map.json'), dataset: { name: 'Demo data', type: 'hdf5', path: join(dir, 'dataset.h5') }, analyses: [], warnings: ["unknown key 'project.extra' (ignored)"] });
   });
 
   it('names the key that is wrong', () => {

@@ -8,6 +8,7 @@ import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../util/atomic.js';
+import { validatedDocument } from './project-document.js';
 import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from './dataset.js';
 
 export interface ProjectDataset {
@@ -48,6 +49,8 @@ export interface Project {
   analyses: ProjectAnalysis[];
   /** `xai-tools evaluate` files (an xai-tools extension; ViRelAy ignores the key). Absolute after `readProject`. */
   evaluations?: string[];
+  /** Read from a file: one line per ignored unknown key (project-validate.ts). */
+  warnings?: string[];
 }
 
 // YAML may turn `name: 2024` into a number; ViRelAy would display it, so accept scalars as text.
@@ -130,7 +133,7 @@ function resolveFrom(base: string, value: string): string {
 export function parseProject(source: string, file: string): Project {
   const document = parseDocument(source, { prettyErrors: false });
   if (document.errors.length > 0) throw new UserError(file, `invalid YAML: ${document.errors[0]!.message.split('\n')[0]}`);
-  const raw = document.toJS() as unknown;
+  const { raw, warnings } = validatedDocument(document, file);
   if (raw === null || typeof raw !== 'object' || !('project' in raw)) throw new UserError(file, "missing required key 'project'");
   const parsed = projectSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(file, describeIssue(parsed.error.issues[0]!, raw));
@@ -170,6 +173,7 @@ export function parseProject(source: string, file: string): Project {
     analyses: (p.analyses ?? []).map((a) => ({ analysisMethod: a.analysis_method, sources: a.sources.map((s) => resolveFrom(base, s)) })),
   };
   if (p.evaluations?.length) project.evaluations = p.evaluations.map((e) => resolveFrom(base, e));
+  if (warnings.length) project.warnings = warnings;
   if (p.attributions) {
     project.attributions = {
       attributionMethod: p.attributions.attribution_method,

@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../util/atomic.js';
+import { ExternalDataError, readExternalData } from './external-data.js';
 import {
   AttributeProto_AttributeType as AttrType,
   AttributeProtoSchema,
@@ -267,23 +268,17 @@ function fromTypedField(t: TensorProto, dataType: DataType, length: number): Ten
   return data;
 }
 
-/** Reads a tensor's bytes from its external data file (location/offset/length relative to baseDir). */
+/** Reads a tensor's bytes from its external data file, confined to the model's directory (external-data.ts). */
 function readExternal(t: TensorProto, options: DecodeOptions): Uint8Array {
   const entries = new Map(t.externalData.map((e) => [e.key, e.value]));
   const location = entries.get('location');
-  if (!location) throw new ModelError(`tensor ${t.name}: external data without a location`);
-  if (!options.baseDir) throw new ModelError(`tensor ${t.name}: external data (${location}) needs the model's directory`);
-  const path = resolve(options.baseDir, location);
-  let file: Buffer;
+  if (location && !options.baseDir) throw new ModelError(`tensor ${t.name}: external data (${location}) needs the model's directory`);
   try {
-    file = readFileSync(path);
-  } catch {
-    throw new ModelError(`tensor ${t.name}: cannot read external data file ${path}`);
+    return readExternalData(t.name, entries, options.baseDir ?? '.');
+  } catch (error) {
+    if (error instanceof ExternalDataError) throw new ModelError(error.message);
+    throw error;
   }
-  const offset = Number(entries.get('offset') ?? 0);
-  const length = entries.has('length') ? Number(entries.get('length')) : file.byteLength - offset;
-  if (offset + length > file.byteLength) throw new ModelError(`tensor ${t.name}: external data file ${path} is truncated`);
-  return file.subarray(offset, offset + length);
 }
 
 function valueInfoFromProto(v: ValueInfoProto): ValueInfo | undefined {

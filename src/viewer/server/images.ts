@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import { UserError } from '../../errors.js';
+import { HttpError } from './http-error.js';
 import { getColorMap, listColorMaps, palette } from '../../render/cmap.js';
 import { colorbarIndices, encodeIndexedPng, indicesToRgb, normalizeToIndices, overlayOnGrey, reduceChannels } from '../../render/heatmap.js';
 import { LruCache } from './lru.js';
@@ -66,14 +68,14 @@ export class ImageRenderer {
   sampleImage(project: ViewerProject, index: number, mode: DisplayMode, colorMap: string, scale: ValueScale = mode === 'input' ? 'symmetric' : this.defaultScale(colorMap)): Promise<Reply> {
     const key = `${project.fingerprint}|${project.id}|${index}|${mode}|${colorMap}|${mode === 'input' ? '' : scale}`;
     return this.cached(key, async () => {
-      if (mode === 'input') return encodeRgbPng(await project.readImage(index));
+      if (mode === 'input') return encodeRgbPng(await decodedImage(project, index));
       const attribution = await project.readAttribution(project.attributionRow(index));
       const colors = palette(getColorMap(colorMap));
       const [channels, height, width] = attribution.shape;
       const map = reduceChannels(attribution.data, channels, height, width, 'chw');
       const indices = scaledIndices(map, scale);
       if (mode === 'attribution') return Buffer.from(encodeIndexedPng(indices, width, height, colors));
-      const input = await project.readImage(index);
+      const input = await decodedImage(project, index);
       const blended = overlayOnGrey(indicesToRgb(indices, colors), map, { width, height }, { data: input.data, width: input.width, height: input.height, channels: 3 });
       return encodeRgbPng({ width: input.width, height: input.height, data: blended });
     });
@@ -109,6 +111,29 @@ export class ImageRenderer {
     return running;
   }
 }
+
+/**
+ * A sample's image, or a 422 saying why it cannot be shown: a 0-byte or truncated file, a file
+ * that is no image, a symlink loop are the data's problems, never the server's (the page draws a
+ * placeholder from the 422).
+ */
+async function decodedImage(project: ViewerProject, index: number): Promise<RgbImage> {
+  try {
+    return await project.readImage(index);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = error instanceof UserError ? error.line : code ? `${code} (${errnoWords[code] ?? 'cannot read'})` : error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new HttpError(422, `sample ${index} cannot be decoded: ${reason}`);
+  }
+}
+
+const errnoWords: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  ELOOP: 'symbolic link loop',
+  EISDIR: 'is a directory',
+  EIO: 'input/output error',
+};
 
 async function encodeRgbPng(image: RgbImage): Promise<Buffer> {
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { UserError } from '../../errors.js';
 import { Assets } from './assets.js';
+import { hostAllowlist } from './host-check.js';
 import { HttpError, badRequest, notFound } from './http-error.js';
 import { ImageRenderer } from './images.js';
 import { LruCache } from './lru.js';
@@ -18,6 +21,8 @@ export interface ViewerServerOptions {
   assetsDir?: string;
   /** Memory budget of the rendered-image cache. */
   imageCacheBytes?: number;
+  /** Further Host-header names to answer besides the bound host and loopback names (`serve --allow-host`). */
+  allowHosts?: string[];
   /** Called with one line per failed request that is a bug (500), for the server log. */
   onInternalError?: (error: unknown) => void;
 }
@@ -35,7 +40,9 @@ export interface RunningViewer {
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' 'unsafe-eval'",
+  // No other origin may frame the page (clickjacking); X-Frame-Options for browsers without CSP level 2.
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' 'unsafe-eval'; frame-ancestors 'none'",
 };
 
 /**
@@ -97,7 +104,13 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
   const images = new ImageRenderer({ cacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024 });
   const ctx: ApiContext = { projects: options.projects, images, points: new LruCache<Buffer>(64 * 1024 * 1024) };
 
+  const hostAllowed = hostAllowlist(options.host, options.allowHosts);
   const server = createServer((req, res) => {
+    if (!hostAllowed(req.headers.host)) {
+      const shown = req.headers.host === undefined ? 'no Host header' : `Host '${req.headers.host.slice(0, 200)}'`;
+      send(req, res, jsonReply({ errorMessage: `${shown} is not served here (DNS rebinding protection); start serve with --allow-host NAME to allow a name` }, { status: 403, etag: false }));
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       send(req, res, jsonReply({ errorMessage: `method ${req.method} is not allowed` }, { status: 405, etag: false }));
@@ -110,12 +123,24 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
           send(req, res, jsonReply({ errorMessage: error.message }, { status: error.status, etag: false }));
           return;
         }
+        // A file the project references turned out unreadable or inconsistent: the data's fault, not the server's.
+        if (error instanceof UserError) {
+          send(req, res, jsonReply({ errorMessage: error.line }, { status: 422, etag: false }));
+          return;
+        }
         options.onInternalError?.(error);
         send(req, res, jsonReply({ errorMessage: 'internal server error' }, { status: 500, etag: false }));
       },
     );
   });
   server.keepAliveTimeout = 5000;
+  // CONNECT (proxy tunnels) bypasses the request handler; without this listener Node drops the
+  // socket without an answer. This server is no proxy: answer 405 like any other method.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ errorMessage: 'method CONNECT is not allowed' });
+    socket.on('error', () => {});
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

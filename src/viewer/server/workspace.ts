@@ -3,6 +3,8 @@ import { openAnalysis, type AnalysisFileReader, type CategoryAnalysis } from '..
 import { openAttributionSet, type AttributionReader } from '../../io/attribution.js';
 import { openDataset, type Dataset, type DatasetSpec } from '../../io/dataset.js';
 import { readLabelMap, type LabelMap } from '../../io/labelmap.js';
+import { UserError } from '../../errors.js';
+import { checkAnalysisMethod, type AnalysisCheckContext } from '../../io/analysis-check.js';
 import { etagOf } from './reply.js';
 import type { AttributionMap, CategorySuspicion, ClassLabel, RgbImage, ViewerAnalysis, ViewerProject } from './model.js';
 import { suspicionFromAttrs } from './suspicion.js';
@@ -167,6 +169,28 @@ class LoadedProject implements ViewerProject {
   }
 }
 
+/** Told about an analysis that is not served: the file blamed and why (the rest of the project is served). */
+export type RefusedAnalysis = (file: string | undefined, reason: string) => void;
+
+/**
+ * Opens the files of one analysis method and checks them as `project check` does (shapes, index
+ * range, coverage, label map), without reading embeddings. An inconsistent method is closed and
+ * reported instead of being served, so no request meets it and answers 500.
+ */
+async function openCheckedAnalysis(name: string, sources: string[], context: AnalysisCheckContext, onRefused: RefusedAnalysis): Promise<AnalysisFileReader[] | undefined> {
+  const readers: AnalysisFileReader[] = [];
+  try {
+    for (const source of sources) readers.push(await openAnalysis(source));
+    checkAnalysisMethod(name, readers, context);
+    return readers;
+  } catch (error) {
+    for (const r of readers) r.close();
+    if (!(error instanceof UserError)) throw error;
+    onRefused(error.file, `${error.message} (analysis '${name}' not served)`);
+    return undefined;
+  }
+}
+
 /** What the viewer needs from a parsed project file (paths already resolved). */
 export interface ProjectSpec {
   name: string;
@@ -178,7 +202,7 @@ export interface ProjectSpec {
 }
 
 /** Opens everything a parsed project references (files opened read-only, data read lazily). */
-export async function openProject(project: ProjectSpec, file: string, taken: Set<string>): Promise<ViewerProject> {
+export async function openProject(project: ProjectSpec, file: string, taken: Set<string>, onRefused: RefusedAnalysis = () => {}): Promise<ViewerProject> {
   const opened: Array<{ close(): void }> = [];
   try {
     const labelMap = readLabelMap(project.labelMap);
@@ -192,18 +216,19 @@ export async function openProject(project: ProjectSpec, file: string, taken: Set
       referenced.push(...project.attributions.sources);
     }
     // Entries with the same method name merge, their sources concatenated in order (ViRelAy's rule).
-    const byName = new Map<string, AnalysisFileReader[]>();
-    for (const entry of project.analyses ?? []) {
-      const readers = byName.get(entry.analysisMethod) ?? [];
-      for (const source of entry.sources) {
-        const analysisReader = await openAnalysis(source);
-        opened.push(analysisReader);
-        readers.push(analysisReader);
-        referenced.push(source);
-      }
-      byName.set(entry.analysisMethod, readers);
+    const sourcesByName = new Map<string, string[]>();
+    for (const entry of project.analyses ?? []) sourcesByName.set(entry.analysisMethod, [...(sourcesByName.get(entry.analysisMethod) ?? []), ...entry.sources]);
+    // Coverage by attributions is not required here: the viewer shows an unattributed sample's input
+    // and answers 404 for its heatmap (ViRelAy projects often attribute a subset); project check insists.
+    const context = { samples: data.count, labels: labelMap, attributed: undefined, labelMapPath: project.labelMap, source: file, readData: false };
+    const analyses: MergedAnalysis[] = [];
+    for (const [name, sources] of sourcesByName) {
+      const readers = await openCheckedAnalysis(name, sources, context, onRefused);
+      if (!readers) continue;
+      opened.push(...readers);
+      referenced.push(...sources);
+      analyses.push(new MergedAnalysis(name, readers));
     }
-    const analyses = [...byName].map(([name, readers]) => new MergedAnalysis(name, readers));
     return new LoadedProject(
       projectId(project.name, taken),
       project.name,

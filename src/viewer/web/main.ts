@@ -13,6 +13,7 @@ import { renderClusters, renderEigenvalues } from './side.js';
 import { EMPTY_STATE, exportFileName, stateFromExport, stateFromQuery, stateToExport, stateToQuery, THEMES, type DisplayMode, type ViewState } from './state.js';
 import { describeSample, pageCount, renderStrip } from './strip.js';
 import { evaluationColors, evaluationText, installEvaluation } from './evaluation.js';
+import { installImagePlaceholders } from './placeholder.js';
 
 /** What one `apply` loaded for a resolved state; `message` says why the plot stays empty. */
 interface Loaded {
@@ -506,4 +507,5 @@ async function start(): Promise<void> {
   await apply(page.requested);
 }
 
+installImagePlaceholders();
 void boot();
