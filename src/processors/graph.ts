@@ -83,7 +83,7 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   params: {
     nNeighbors: nNeighborsParam(),
     metric: param.oneOf(['euclidean', 'cosine'] as const, { description: 'distance metric (cosine: on unit-normalised rows)', default: 'euclidean' }),
-    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 1.6e11', default: 'auto' }),
+    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 3e10', default: 'auto' }),
   },
   compute(input, { nNeighbors, metric, method }) {
     const t = expectTensor(input, 'KNNDistance', 2);
