@@ -104,7 +104,6 @@ function runOne(n: number): void {
 /** An attribution file of `n` synthetic rows, all of label 0 (one category). */
 async function writeAttributions(path: string, n: number): Promise<void> {
   const shape = sampleShape();
-  const rowSize = shape[0] * shape[1] * shape[2];
   const writer = await AttributionWriter.create(path, { sampleShape: shape, numClasses: 2, withIndex: false });
   try {
     // Written in blocks with their own seeds so N = 200 000 never holds the whole set in memory.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { knnSearch } from '../linalg/knn.js';
 import { Random } from '../random.js';
 import { dbscanLabels, hdbscanLabels, reachabilityTree } from './density.js';
-import { connectivityWardTree, knnReachabilityTree, useExactTree } from './large.js';
+import { connectivityWardTree, knnReachabilityTree, exactTreeFits } from './large.js';
 import { cutTree, wardTree } from './ward.js';
 
 /** `perBlob` points around each centre, spread `spread` per coordinate; truth = blob index. */
@@ -25,9 +25,9 @@ const graph = (x: Float64Array, n: number, d: number, k: number) => knnSearch(Fl
 
 describe('large-input trees', () => {
   it('switches to them only above n²·d = 1.3e10 (every conformance case stays exact)', () => {
-    expect(useExactTree(20000, 32)).toBe(true);
-    expect(useExactTree(21000, 32)).toBe(false);
-    expect(useExactTree(50000, 2)).toBe(true);
+    expect(exactTreeFits(20000, 32)).toBe(true);
+    expect(exactTreeFits(21000, 32)).toBe(false);
+    expect(exactTreeFits(50000, 2)).toBe(true);
   });
 
   it('kNN-graph MST: the exact mutual-reachability MST on connected data, hence the same DBSCAN labels (and nearly the same HDBSCAN ones)', () => {

@@ -23,7 +23,7 @@ import { type Dendrogram, wardTree } from './ward.js';
  */
 export const QUADRATIC_BUDGET = 1.3e10;
 
-export function useExactTree(n: number, d: number): boolean {
+export function exactTreeFits(n: number, d: number): boolean {
   return n * n * Math.max(d, 1) <= QUADRATIC_BUDGET;
 }
 
