@@ -10,6 +10,9 @@
  *   npx tsx bench/spray.ts --engine 2000   the engine in-process instead (no CLI, no HDF5), with the
  *                                          time of every processor type
  *   npx tsx bench/spray.ts --write A.h5 2000   only write the input file (to profile the CLI on it)
+ *   npx tsx bench/spray.ts --shape 3x16x16 50000   smaller rows (256 features after the channel sum)
+ *                                          for the large-N targets: N = 200 000 rows of 3×32×32
+ *                                          would be 2.4 GB of input alone
  *
  * CoRelAy comes from a checkout named by CORELAY_SRC (see bench/lib/cli.ts); without it only the CLI
  * is timed. The CLI needs a build (`npm run build`). Everything runs on one thread: the CLI's
