@@ -34,7 +34,7 @@ function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, mi
   if (!tree) {
     const k = Math.min(Math.max(minSamples - 1, 1), n - 1);
     // Large inputs: the MST over the shared kNN graph (cluster/large.ts) instead of all pairs.
-    tree = exactTreeFits(n, d) ? reachabilityTree(x, n, d, minSamples, sharedKnn(t, k), context.checkpoint) : knnReachabilityTree(n, minSamples, sharedKnn(t, Math.max(k, LARGE_K)), context.checkpoint);
+    tree = exactTreeFits(n, d) ? reachabilityTree(x, n, d, minSamples, sharedKnn(t, k, context.checkpoint), context.checkpoint) : knnReachabilityTree(n, minSamples, sharedKnn(t, Math.max(k, LARGE_K), context.checkpoint), context.checkpoint);
     byMin.set(minSamples, tree);
   }
   return tree;
@@ -135,7 +135,7 @@ export const AgglomerativeType = defineProcessor<AgglomerativeParams>({
     if (n === 0) return tensor('int32', [0], new Int32Array(0));
     let tree = wardMemo.get(t);
     if (!tree) {
-      tree = exactTreeFits(n, d) ? wardTree(x, n, d, context.checkpoint) : connectivityWardTree(x, n, d, sharedKnn(t, Math.min(n - 1, WARD_K)), context.checkpoint);
+      tree = exactTreeFits(n, d) ? wardTree(x, n, d, context.checkpoint) : connectivityWardTree(x, n, d, sharedKnn(t, Math.min(n - 1, WARD_K), context.checkpoint), context.checkpoint);
       wardMemo.set(t, tree);
     }
     return tensor('int32', [n], cutTree(tree, Math.min(p.nClusters, n)));
