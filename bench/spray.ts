@@ -10,6 +10,9 @@
  *   npx tsx bench/spray.ts --engine 2000   the engine in-process instead (no CLI, no HDF5), with the
  *                                          time of every processor type
  *   npx tsx bench/spray.ts --write A.h5 2000   only write the input file (to profile the CLI on it)
+ *   npx tsx bench/spray.ts --shape 3x16x16 50000   smaller rows (256 features after the channel sum)
+ *                                          for the large-N targets: N = 200 000 rows of 3×32×32
+ *                                          would be 2.4 GB of input alone
  *
  * CoRelAy comes from a checkout named by CORELAY_SRC (see bench/lib/cli.ts); without it only the CLI
  * is timed. The CLI needs a build (`npm run build`). Everything runs on one thread: the CLI's
@@ -27,26 +30,36 @@ import { Random } from '../src/processors/random.js';
 import { analyseCategory, DEFAULT_SPRAY, sprayPipeline } from '../src/processors/spray.js';
 import { distProblem, failure, loadAverage, runCli, runPython } from './lib/cli.js';
 
+/** Attribution shape [channels, height, width] of the synthetic rows: `--shape 3x16x16` (default 3×32×32). */
+function sampleShape(): [number, number, number] {
+  const at = process.argv.indexOf('--shape');
+  if (at < 0) return [3, 32, 32];
+  const dims = (process.argv[at + 1] ?? '').split('x').map(Number);
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1) || dims[1] !== dims[2]) throw new Error('--shape wants CxHxW with H = W, e.g. 3x16x16');
+  return dims as [number, number, number];
+}
+
 /**
- * N attributions of shape 3×32×32 from four "strategies": relevance on a Gaussian blob at one of
+ * N attributions of shape C×H×H from four "strategies": relevance on a Gaussian blob at one of
  * three object positions, or (the Clever Hans) on a small watermark patch in a corner; plus noise.
+ * Positions and widths scale with H (the layout of the 32×32 original).
  */
-function synthetic(n: number, seed = 7): Float32Array {
+function synthetic(n: number, seed = 7, [channels, hw] = sampleShape()): Float32Array {
   const random = new Random(seed);
-  const hw = 32;
-  const out = new Float32Array(n * 3 * hw * hw);
+  const scale = hw / 32;
+  const out = new Float32Array(n * channels * hw * hw);
   const centres = [[10, 12], [20, 18], [14, 24], [2, 2]];
   for (let i = 0; i < n; i++) {
     const strategy = i % 4;
     const [cy, cx] = centres[strategy]!;
-    const sigma = strategy === 3 ? 1.5 : 4 + random.next();
-    const jy = cy! + random.gaussian();
-    const jx = cx! + random.gaussian();
-    for (let c = 0; c < 3; c++) {
+    const sigma = scale * (strategy === 3 ? 1.5 : 4 + random.next());
+    const jy = scale * (cy! + random.gaussian());
+    const jx = scale * (cx! + random.gaussian());
+    for (let c = 0; c < channels; c++) {
       for (let y = 0; y < hw; y++) {
         for (let x = 0; x < hw; x++) {
           const blob = Math.exp(-((y - jy) ** 2 + (x - jx) ** 2) / (2 * sigma * sigma));
-          out[((i * 3 + c) * hw + y) * hw + x] = blob * (0.8 + 0.4 * random.next()) + 0.05 * random.gaussian();
+          out[((i * channels + c) * hw + y) * hw + x] = blob * (0.8 + 0.4 * random.next()) + 0.05 * random.gaussian();
         }
       }
     }
@@ -55,9 +68,10 @@ function synthetic(n: number, seed = 7): Float32Array {
 }
 
 function runOne(n: number): void {
-  const data = tensor('float32', [n, 3, 32, 32], synthetic(n));
+  const data = tensor('float32', [n, ...sampleShape()], synthetic(n));
   const ks = Array.from({ length: 9 }, (_, i) => i + 2);
-  const pipeline = sprayPipeline({ ...DEFAULT_SPRAY, clusters: ks, algorithms: ['kmeans', 'agglomerative', 'dbscan'], embeddings: ['tsne'] });
+  // What `xai-tools spray --clusters 2:10 --embeddings tsne` runs (every clustering, HDBSCAN included).
+  const pipeline = sprayPipeline({ ...DEFAULT_SPRAY, clusters: ks, embeddings: ['tsne'] });
   const times = new Map<string, number>();
   let last = performance.now();
   let lastCpu = process.cpuUsage();
@@ -92,13 +106,15 @@ function runOne(n: number): void {
 
 /** An attribution file of `n` synthetic rows, all of label 0 (one category). */
 async function writeAttributions(path: string, n: number): Promise<void> {
-  const writer = await AttributionWriter.create(path, { sampleShape: [3, 32, 32], numClasses: 2, withIndex: false });
+  const shape = sampleShape();
+  const writer = await AttributionWriter.create(path, { sampleShape: shape, numClasses: 2, withIndex: false });
   try {
-    const data = synthetic(n);
+    // Written in blocks with their own seeds so N = 200 000 never holds the whole set in memory.
     const rows = 4096;
     for (let start = 0; start < n; start += rows) {
       const end = Math.min(n, start + rows);
-      writer.append({ attribution: data.subarray(start * 3072, end * 3072), label: new Int32Array(end - start), prediction: new Float32Array((end - start) * 2) });
+      const data = synthetic(end - start, 7 + start, shape);
+      writer.append({ attribution: data, label: new Int32Array(end - start), prediction: new Float32Array((end - start) * 2) });
     }
     writer.commit();
   } catch (error) {
@@ -171,9 +187,11 @@ if (child >= 0) {
   if (!engineOnly) await sideBySide(sizes.length ? sizes : [2000]);
   else {
     const list = sizes.length ? sizes : [2000];
+    const shapeAt = process.argv.indexOf('--shape');
+    const shapeArgs = shapeAt >= 0 ? process.argv.slice(shapeAt, shapeAt + 2) : [];
     console.log('   N    wall s   CPU s   peak RSS   per step (wall s)');
     for (const n of list) {
-      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n), ...shapeArgs], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
       if (r.status !== 0) {
         process.exitCode = 1;
         continue;

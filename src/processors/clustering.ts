@@ -2,6 +2,7 @@ import { type Tensor, asFloat64, expectTensor, tensor } from './data.js';
 import { type Dendrogram, cutTree, wardTree } from './cluster/ward.js';
 import { dbscanLabels, hdbscanLabels, type ReachabilityTree, reachabilityTree } from './cluster/density.js';
 import { kmeans } from './cluster/kmeans.js';
+import { connectivityWardTree, knnReachabilityTree, exactTreeFits } from './cluster/large.js';
 import { sharedKnn } from './shared-knn.js';
 import { param } from './param.js';
 import { type BaseOptions, defineProcessor, Processor, type RunContext } from './processor.js';
@@ -19,6 +20,9 @@ function rows(input: unknown, who: string): { t: Tensor; x: Float64Array; n: num
  */
 const reachabilityMemo = new WeakMap<Tensor, Map<number, ReachabilityTree>>();
 const wardMemo = new WeakMap<Tensor, Dendrogram>();
+/** Neighbours per row of the graph the large-input trees are restricted to. */
+const LARGE_K = 96;
+const WARD_K = 10;
 
 function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, minSamples: number, context: RunContext): ReachabilityTree {
   let byMin = reachabilityMemo.get(t);
@@ -29,8 +33,8 @@ function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, mi
   let tree = byMin.get(minSamples);
   if (!tree) {
     const k = Math.min(Math.max(minSamples - 1, 1), n - 1);
-    const g = sharedKnn(t, k);
-    tree = reachabilityTree(x, n, d, minSamples, g, context.checkpoint);
+    // Large inputs: the MST over the shared kNN graph (cluster/large.ts) instead of all pairs.
+    tree = exactTreeFits(n, d) ? reachabilityTree(x, n, d, minSamples, sharedKnn(t, k, context.checkpoint), context.checkpoint) : knnReachabilityTree(n, minSamples, sharedKnn(t, Math.max(k, LARGE_K), context.checkpoint), context.checkpoint);
     byMin.set(minSamples, tree);
   }
   return tree;
@@ -131,7 +135,7 @@ export const AgglomerativeType = defineProcessor<AgglomerativeParams>({
     if (n === 0) return tensor('int32', [0], new Int32Array(0));
     let tree = wardMemo.get(t);
     if (!tree) {
-      tree = wardTree(x, n, d, context.checkpoint);
+      tree = exactTreeFits(n, d) ? wardTree(x, n, d, context.checkpoint) : connectivityWardTree(x, n, d, sharedKnn(t, Math.min(n - 1, WARD_K), context.checkpoint), context.checkpoint);
       wardMemo.set(t, tree);
     }
     return tensor('int32', [n], cutTree(tree, Math.min(p.nClusters, n)));

@@ -93,7 +93,7 @@ export const TsneType = defineProcessor<TsneParams>({
     if (n < 2) return tensor('float32', [n, 2], new Float32Array(2 * n));
     const perplexity = Math.max(Math.min(p.perplexity, (n - 1) / 3), 0.5);
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
-    const graph = sharedKnn(t, k);
+    const graph = sharedKnn(t, k, context.checkpoint);
     const y = tsne(graph, { perplexity, earlyExaggeration: p.earlyExaggeration, maxIter: p.maxIter, angle: p.angle, seed: p.seed, checkpoint: context.checkpoint });
     return tensor('float32', [n, 2], Float32Array.from(y));
   },

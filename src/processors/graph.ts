@@ -83,13 +83,13 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   params: {
     nNeighbors: nNeighborsParam(),
     metric: param.oneOf(['euclidean', 'cosine'] as const, { description: 'distance metric (cosine: on unit-normalised rows)', default: 'euclidean' }),
-    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 1.6e11', default: 'auto' }),
+    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 3e10', default: 'auto' }),
   },
-  compute(input, { nNeighbors, metric, method }) {
+  compute(input, { nNeighbors, metric, method }, context) {
     const t = expectTensor(input, 'KNNDistance', 2);
     const { x, n, d } = rowsFor(t, metric);
     if (n < 2) throw new ProcessorError(`needs at least 2 rows, got ${n}`);
-    const graph = knnSearch(x, n, d, Math.min(nNeighbors, n - 1), { method });
+    const graph = knnSearch(x, n, d, Math.min(nNeighbors, n - 1), { method, checkpoint: context.checkpoint });
     if (metric === 'cosine') for (let e = 0; e < graph.distances.length; e++) graph.distances[e] = graph.distances[e]! ** 2 / 2;
     return knnData(graph);
   },

@@ -10,12 +10,12 @@ import { type KnnGraph, knnSearch, truncateKnn } from './linalg/knn.js';
 const SHARED_K = 96;
 const graphs = new WeakMap<Tensor, KnnGraph>();
 
-export function sharedKnn(t: Tensor, k: number): KnnGraph {
+export function sharedKnn(t: Tensor, k: number, checkpoint?: () => void): KnnGraph {
   const n = t.shape[0]!;
   const d = n === 0 ? 0 : t.data.length / n;
   const known = graphs.get(t);
   if (known && known.k >= k) return truncateKnn(known, k);
-  const graph = knnSearch(asFloat32(t), n, d, Math.min(n - 1, Math.max(k, SHARED_K)));
+  const graph = knnSearch(asFloat32(t), n, d, Math.min(n - 1, Math.max(k, SHARED_K)), { checkpoint });
   graphs.set(t, graph);
   return truncateKnn(graph, k);
 }

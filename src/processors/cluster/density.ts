@@ -101,7 +101,7 @@ export function reachabilityTree(x: Float64Array, n: number, d: number, minSampl
   };
 }
 
-class UnionFind {
+export class UnionFind {
   readonly parent: Int32Array;
   constructor(n: number) {
     this.parent = Int32Array.from({ length: n }, (_, i) => i);

@@ -12,9 +12,10 @@ export interface Dendrogram {
   height: Float64Array;
 }
 
-export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () => void = () => {}): Dendrogram {
+/** `sizes`: the number of points each row stands for (a cluster's centroid; default 1 each). */
+export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () => void = () => {}, sizes?: ArrayLike<number>): Dendrogram {
   const centroid = Float64Array.from(x.subarray(0, n * d));
-  const size = new Float64Array(n).fill(1);
+  const size = sizes ? Float64Array.from(sizes) : new Float64Array(n).fill(1);
   const active = new Uint8Array(n).fill(1);
   // Each cluster is represented by one of its points (the slot its centroid lives in).
   const activeList: number[] = Array.from({ length: n }, (_, i) => i);
