@@ -96,7 +96,9 @@ const convRule = (p: CompositeParams, name: string, extra: Record<string, unknow
   match: kind('convolution'),
   rule: makeRule(name, { ...extra, ...stabOf(p), ...zp(p) }),
 });
-const alphaBeta = (p: CompositeParams) => ({ alpha: p.alpha ?? 2, beta: p.beta ?? 1 });
+/** The options a user gave, without the ones left unset (the rule's schema holds the defaults). */
+const given = (params: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
+const alphaBeta = (p: CompositeParams) => given({ alpha: p.alpha, beta: p.beta });
 const flatFirst = (p: CompositeParams): RuleEntry[] => [{ match: kind('linear'), rule: makeRule('flat', { ...stabOf(p), ...zp(p) }) }];
 const reluOnly = (name: string, params: Record<string, unknown> = {}): RuleSpec => ({
   first: [],
@@ -118,7 +120,7 @@ export const COMPOSITES: Record<string, CompositeDefinition> = {
       if (p.low === undefined || p.high === undefined) throw new UserError('--low/--high', 'epsilon-gamma-box needs --low and --high (the input domain bounds)');
       return {
         first: [{ match: kind('convolution'), rule: makeRule('z-box', { low: p.low, high: p.high, ...stabOf(p), ...zp(p) }) }],
-        layers: [...lrpBase(p), convRule(p, 'gamma', { gamma: p.gamma ?? 0.25 }), epsilonDense(p)],
+        layers: [...lrpBase(p), convRule(p, 'gamma', given({ gamma: p.gamma })), epsilonDense(p)],
       };
     },
   },
@@ -156,7 +158,7 @@ export const COMPOSITES: Record<string, CompositeDefinition> = {
   deconvnet: { description: 'ReLUs deconvnet, everything else gradient', build: () => reluOnly('deconvnet') },
   'beta-smooth': {
     description: 'ReLUs beta-smooth (softplus-β derivative), everything else gradient',
-    build: (p) => reluOnly('beta-smooth', { beta_smooth: p.betaSmooth ?? 10 }),
+    build: (p) => reluOnly('beta-smooth', given({ beta_smooth: p.betaSmooth })),
   },
 };
 

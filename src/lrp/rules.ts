@@ -77,9 +77,30 @@ interface RuleDefinition {
   gradient?: (ctx: RuleContext, params: Record<string, unknown>) => InputRelevance;
 }
 
+/** A rule as written in the table: its parameters typed by its schema (defaults filled in by zod). */
+interface TypedRule<S extends z.ZodType<Record<string, unknown>>> {
+  description: string;
+  target: RuleTarget;
+  schema: S;
+  validate?: (params: z.output<S>) => string | null;
+  build: (ctx: RuleContext, params: z.output<S>) => InputRelevance;
+  gradient?: (ctx: RuleContext, params: z.output<S>) => InputRelevance;
+}
+
+/**
+ * Declares a rule: the schema is the one place its parameters, their types and their defaults are
+ * stated, and build/validate/gradient see them typed. The table stores the erased form; makeRule
+ * only ever passes a rule the output of its own schema.
+ */
+export function defineRule<S extends z.ZodType<Record<string, unknown>>>(rule: TypedRule<S>): RuleDefinition {
+  return rule as unknown as RuleDefinition;
+}
+
+const zeroParamList = (zeroParams: ZeroParams | undefined): string[] => (typeof zeroParams === 'string' ? [zeroParams] : zeroParams ?? []);
+
 /** Weight and bias after `zero_params`. */
 function effective(layer: LinearLayer, zeroParams: ZeroParams | undefined): { W: Float32Array; b: Float32Array | null; modified: boolean } {
-  const zeroed = new Set(typeof zeroParams === 'string' ? [zeroParams] : zeroParams ?? []);
+  const zeroed = new Set(zeroParamList(zeroParams));
   const W = zeroed.has('weight') ? new Float32Array(layer.weight.length) : layer.weight;
   const b = zeroed.has('bias') ? null : layer.bias;
   return { W, b, modified: zeroed.size > 0 };
@@ -147,35 +168,35 @@ function boundTensor(em: Emitter, value: number | number[], x: string, name: str
 const common = { stabilizer: stabilizerSchema.optional(), zero_params: zeroParamsSchema.optional() };
 
 export const RULES: Record<string, RuleDefinition> = {
-  epsilon: {
+  epsilon: defineRule({
     description: 'Epsilon: Rin = x ⊙ adj(W, R / stab_ε(Wx + b))',
     target: 'any',
     schema: z.strictObject({ epsilon: stabilizerSchema.optional(), zero_params: zeroParamsSchema.optional() }),
     build: (ctx, p) => {
-      const stab = toStabilizer(p.epsilon as StabilizerParam | undefined);
+      const stab = toStabilizer(p.epsilon);
       if (!ctx.layer) return proportional(ctx, stab);
-      const { W, b, modified } = effective(ctx.layer, p.zero_params as ZeroParams | undefined);
+      const { W, b, modified } = effective(ctx.layer, p.zero_params);
       const z = modified ? forward(ctx.em, ctx.layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
       const s = emitStabilizedRatio(ctx.em, ctx.R, z, stab);
       return onlyX(ctx, ctx.em.mul(ctx.x, adjointSum(ctx.em, ctx.layer, [{ s, weight: W }])));
     },
     gradient: (ctx, p) => {
-      const stab = toStabilizer(p.epsilon as StabilizerParam | undefined);
+      const stab = toStabilizer(p.epsilon);
       const Rz = ctx.em.mul(ctx.z, ctx.R);
       if (!ctx.layer) return ctx.vjp(emitStabilizedRatio(ctx.em, Rz, ctx.z, stab));
-      const { W, b, modified } = effective(ctx.layer, p.zero_params as ZeroParams | undefined);
+      const { W, b, modified } = effective(ctx.layer, p.zero_params);
       const z = modified ? forward(ctx.em, ctx.layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
       return onlyX(ctx, adjointSum(ctx.em, ctx.layer, [{ s: emitStabilizedRatio(ctx.em, Rz, z, stab), weight: W }]));
     },
-  },
-  'z-plus': {
+  }),
+  'z-plus': defineRule({
     description: 'ZPlus (= AlphaBeta(1, 0)): positive contributions only',
     target: 'linear',
     schema: z.strictObject(common),
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
-      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const { W, b } = effective(layer, p.zero_params);
+      const stab = toStabilizer(p.stabilizer);
       const Wp = positive(W);
       const Wn = negative(W);
       const { xp, xn } = splitSigns(ctx);
@@ -184,24 +205,22 @@ export const RULES: Record<string, RuleDefinition> = {
       const s = emitStabilizedRatio(ctx.em, ctx.R, z, stab);
       return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s, Wa: Wp, Wb: Wn }]));
     },
-  },
-  'alpha-beta': {
+  }),
+  'alpha-beta': defineRule({
     description: 'AlphaBeta: α·(positive contributions) − β·(negative contributions), α − β = 1',
     target: 'linear',
-    schema: z.strictObject({ alpha: z.number().optional(), beta: z.number().optional(), ...common }),
+    schema: z.strictObject({ alpha: z.number().default(2), beta: z.number().default(1), ...common }),
     validate: (p) => {
-      const alpha = (p.alpha as number | undefined) ?? 2;
-      const beta = (p.beta as number | undefined) ?? 1;
+      const { alpha, beta } = p;
       if (alpha < 0 || beta < 0) return 'alpha and beta must be non-negative';
       if (alpha - beta !== 1) return `alpha - beta must be 1 (got alpha=${alpha}, beta=${beta})`;
       return null;
     },
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
-      const alpha = (p.alpha as number | undefined) ?? 2;
-      const beta = (p.beta as number | undefined) ?? 1;
-      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const { alpha, beta } = p;
+      const { W, b } = effective(layer, p.zero_params);
+      const stab = toStabilizer(p.stabilizer);
       const Wp = positive(W);
       const Wn = negative(W);
       const { xp, xn } = splitSigns(ctx);
@@ -218,16 +237,16 @@ export const RULES: Record<string, RuleDefinition> = {
       const sb = em.scale(emitStabilizedRatio(em, ctx.R, zb, stab), -beta);
       return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sa, Wa: Wp, Wb: Wn }, { s: sb, Wa: Wn, Wb: Wp }]));
     },
-  },
-  gamma: {
+  }),
+  gamma: defineRule({
     description: 'Gamma: favour positive contributions by γ (generalised, sign-aware)',
     target: 'linear',
-    schema: z.strictObject({ gamma: z.number().optional(), ...common }),
+    schema: z.strictObject({ gamma: z.number().default(0.25), ...common }),
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
-      const gamma = (p.gamma as number | undefined) ?? 0.25;
-      const { W, b, modified } = effective(layer, p.zero_params as ZeroParams | undefined);
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const { gamma } = p;
+      const { W, b, modified } = effective(layer, p.zero_params);
+      const stab = toStabilizer(p.stabilizer);
       const Wu = plusScaled(W, positive(W), gamma);
       const Wd = plusScaled(W, negative(W), gamma);
       const bu = b ? plusScaled(b, positive(b), gamma) : null;
@@ -251,7 +270,7 @@ export const RULES: Record<string, RuleDefinition> = {
       const zero = em.scalar(0);
       let sp: string;
       let sn: string;
-      const plain = !stab.clip && !stab.normScale && !(p.zero_params as string[] | undefined)?.includes('bias');
+      const plain = !stab.clip && !stab.normScale && !zeroParamList(p.zero_params).includes('bias');
       if (!xn && plain) {
         // x ≥ 0: where z > 0, zp ≥ z > 0 and where z < 0, zn ≤ z < 0, so the stabiliser's sign is known.
         sp = em.where(em.greater(ctx.z, zero), em.div(ctx.R, em.add(zp, em.scalar(stab.epsilon))), zero);
@@ -262,18 +281,18 @@ export const RULES: Record<string, RuleDefinition> = {
       }
       return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sp, Wa: Wu, Wb: Wd }, { s: sn, Wa: Wd, Wb: Wu }]));
     },
-  },
-  'z-box': {
+  }),
+  'z-box': defineRule({
     description: 'ZBox: bounded input domain [low, high] (for the first layer)',
     target: 'linear',
     schema: z.strictObject({ low: boundSchema, high: boundSchema, ...common }),
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
       const { em } = ctx;
-      const { W, b, modified } = effective(layer, p.zero_params as ZeroParams | undefined);
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
-      const low = boundTensor(em, p.low as number | number[], ctx.x, 'low');
-      const high = boundTensor(em, p.high as number | number[], ctx.x, 'high');
+      const { W, b, modified } = effective(layer, p.zero_params);
+      const stab = toStabilizer(p.stabilizer);
+      const low = boundTensor(em, p.low, ctx.x, 'low');
+      const high = boundTensor(em, p.high, ctx.x, 'high');
       const Wp = positive(W);
       const Wn = negative(W);
       const zx = modified ? forward(em, layer, ctx.x, [{ weight: W, bias: b }])[0]! : ctx.z;
@@ -284,68 +303,68 @@ export const RULES: Record<string, RuleDefinition> = {
       const [a, ap, an] = adjointMany(em, layer, s, [W, Wp, Wn]) as [string, string, string];
       return onlyX(ctx, em.sub(em.sub(em.mul(ctx.x, a), em.mul(low, ap)), em.mul(high, an)));
     },
-  },
-  'w-square': {
+  }),
+  'w-square': defineRule({
     description: 'WSquare: input replaced by ones, parameters squared (bias too unless zeroed)',
     target: 'linear',
     schema: z.strictObject(common),
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
       const { em } = ctx;
-      const { W, b } = effective(layer, p.zero_params as ZeroParams | undefined);
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const { W, b } = effective(layer, p.zero_params);
+      const stab = toStabilizer(p.stabilizer);
       const W2 = squared(W);
       const ones = boundTensor(em, 1, ctx.x, 'ones');
       const [z] = forward(em, layer, ones, [{ weight: W2, bias: part(b, squared) }]);
       const s = emitStabilizedRatio(em, ctx.R, z!, stab);
       return onlyX(ctx, adjointSum(em, layer, [{ s, weight: W2 }]));
     },
-  },
-  flat: {
+  }),
+  flat: defineRule({
     description: 'Flat: input and weights replaced by ones, no bias (uniform over the receptive field)',
     target: 'linear',
     schema: z.strictObject(common),
     build: (ctx, p) => {
       const layer = linearLayer(ctx);
       const { em } = ctx;
-      const stab = toStabilizer(p.stabilizer as StabilizerParam | undefined);
+      const stab = toStabilizer(p.stabilizer);
       const W1 = onesLike(layer.weight);
       const ones = boundTensor(em, 1, ctx.x, 'ones');
       const [z] = forward(em, layer, ones, [{ weight: W1, bias: null }]);
       const s = emitStabilizedRatio(em, ctx.R, z!, stab);
       return onlyX(ctx, adjointSum(em, layer, [{ s, weight: W1 }]));
     },
-  },
-  norm: {
+  }),
+  norm: defineRule({
     description: 'Norm: Rin = x ⊙ J(x)ᵀ (R / stab(f(x))) — proportional split (sums, average pooling)',
     target: 'any',
     schema: z.strictObject({ stabilizer: stabilizerSchema.optional() }),
-    build: (ctx, p) => proportional(ctx, toStabilizer(p.stabilizer as StabilizerParam | undefined)),
-  },
-  pass: {
+    build: (ctx, p) => proportional(ctx, toStabilizer(p.stabilizer)),
+  }),
+  pass: defineRule({
     description: 'Pass: relevance passes through unchanged',
     target: 'elementwise',
     schema: z.strictObject({}),
     build: (ctx) => onlyX(ctx, ctx.R),
     // The identity rule in the gradient form: g_x = g_y ⊙ f(x) / (x + 1e-10).
     gradient: (ctx) => onlyX(ctx, ctx.em.mul(ctx.R, ctx.em.div(ctx.z, ctx.em.add(ctx.x, ctx.em.scalar(1e-10))))),
-  },
-  layernorm: {
+  }),
+  layernorm: defineRule({
     description: 'LayerNorm identity rule: epsilon rule on the affine map with σ frozen (the centring is kept)',
     target: 'layernorm',
     schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
     build: (ctx, p) => {
       const { em } = ctx;
       const spec = layerNormSpec(ctx.node, em.shape(ctx.x).length);
-      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon));
       return onlyX(ctx, em.mul(ctx.x, layerNormTranspose(em, s, spec, layerNormStats(em, ctx.x, spec), false)));
     },
     gradient: (ctx) => {
       const spec = layerNormSpec(ctx.node, ctx.em.shape(ctx.x).length);
       return onlyX(ctx, layerNormTranspose(ctx.em, ctx.R, spec, layerNormStats(ctx.em, ctx.x, spec), false));
     },
-  },
-  softmax: {
+  }),
+  softmax: defineRule({
     description: 'Softmax inside the graph: R_x = x ⊙ (R − s ⊙ ΣR) along its axis (its true gradient in the gradient form)',
     target: 'softmax',
     schema: z.strictObject({}),
@@ -358,30 +377,30 @@ export const RULES: Record<string, RuleDefinition> = {
       return onlyX(ctx, em.mul(ctx.x, em.sub(ctx.R, em.mul(ctx.z, total))));
     },
     gradient: (ctx) => ctx.vjp(ctx.R),
-  },
-  uniform: {
+  }),
+  uniform: defineRule({
     description: 'Uniform: each factor of a product of two computed tensors gets half of the relevance',
     target: 'product',
     schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
     build: (ctx, p) => {
       const { em } = ctx;
-      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon));
       return ctx.vjp(s).map((g, i) => (g ? em.scale(em.mul(ctx.node.inputs[i]!, g), 0.5) : null));
     },
     gradient: (ctx) => ctx.vjp(ctx.R).map((g) => (g ? ctx.em.scale(g, 0.5) : null)),
-  },
-  signal: {
+  }),
+  signal: defineRule({
     description: 'Signal: a gate (the squashed factor of a product) is a constant; all relevance goes to the signal factor',
     target: 'gate',
     schema: z.strictObject({ epsilon: stabilizerSchema.optional() }),
     build: (ctx, p) => {
       const { em } = ctx;
-      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon as StabilizerParam | undefined));
+      const s = emitStabilizedRatio(em, ctx.R, ctx.z, toStabilizer(p.epsilon));
       return ctx.vjp(s).map((g, i) => (g && i === ctx.signal ? em.mul(ctx.node.inputs[i]!, g) : null));
     },
     gradient: (ctx) => ctx.vjp(ctx.R).map((g, i) => (i === ctx.signal ? g : null)),
-  },
-  'guided-backprop': {
+  }),
+  'guided-backprop': defineRule({
     description: 'Guided backprop (ReLU): R ⊙ 1[x > 0] ⊙ 1[R > 0]',
     target: 'elementwise',
     schema: z.strictObject({}),
@@ -390,22 +409,22 @@ export const RULES: Record<string, RuleDefinition> = {
       const zero = em.scalar(0);
       return onlyX(ctx, em.where(em.and(em.greater(ctx.x, zero), em.greater(ctx.R, zero)), ctx.R, zero));
     },
-  },
-  deconvnet: {
+  }),
+  deconvnet: defineRule({
     description: 'DeconvNet (ReLU): max(R, 0)',
     target: 'elementwise',
     schema: z.strictObject({}),
     build: (ctx) => onlyX(ctx, ctx.em.relu(ctx.R)),
-  },
-  'beta-smooth': {
+  }),
+  'beta-smooth': defineRule({
     description: 'Beta-smooth (ReLU): sigmoid(β·x) ⊙ R, the softplus-β derivative',
     target: 'elementwise',
-    schema: z.strictObject({ beta_smooth: z.number().optional() }),
+    schema: z.strictObject({ beta_smooth: z.number().default(10) }),
     build: (ctx, p) => {
-      const beta = (p.beta_smooth as number | undefined) ?? 10;
+      const beta = p.beta_smooth;
       return onlyX(ctx, ctx.em.mul(ctx.em.sigmoid(ctx.em.scale(ctx.x, beta)), ctx.R));
     },
-  },
+  }),
 };
 
 export const RULE_NAMES = Object.keys(RULES);
