@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UserError } from '../errors.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';

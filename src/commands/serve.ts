@@ -42,7 +42,7 @@ export function register(program: Command): void {
       for (const failure of failures) process.stderr.write(`xai-tools: ${failure.file}: ${failure.reason} (not served)\n`);
       for (const refused of refusedAnalyses) process.stderr.write(`xai-tools: ${refused.file}: ${refused.reason}\n`);
       if (projects.length === 0) throw new UserError(undefined, `none of the ${files.length} project file(s) could be loaded`);
-      let viewer;
+      let viewer: Awaited<ReturnType<typeof startViewer>>;
       try {
         viewer = await startViewer({
           projects,

@@ -7,7 +7,7 @@
 import { attr } from '../onnx/builder.js';
 import { attrInt, attrInts } from '../onnx/attributes.js';
 import type { Graph, Node, Tensor } from '../onnx/ir.js';
-import { toFloat32, toNumbers } from '../onnx/tensor.js';
+import { toNumbers } from '../onnx/tensor.js';
 import type { Emitter } from './emitter.js';
 import { adjointSum, asLinearLayer } from './linear.js';
 

@@ -13,7 +13,6 @@ import {
   attrInt,
   attrInts,
   attrString,
-  broadcastDims,
   castTarget,
   evaluateNode,
   normalizeAxis,
@@ -88,7 +87,7 @@ function broadcast(shapes: Array<SDim[] | undefined>): SDim[] | undefined {
 const same = (i = 0): ShapeHandler => (node, ctx) => [{ ...strip(input(node, ctx, i)) }];
 const strip = (f: ValueFacts): OutFacts => ({ dataType: f.dataType, shape: f.shape ? [...f.shape] : undefined });
 
-const elementwise = (dataType?: DataType): ShapeHandler => (node, ctx) => {
+const elementwise = (dataType?: DataType): ShapeHandler => (_node, ctx) => {
   const present = ctx.ins.filter((f): f is ValueFacts => f !== undefined);
   return [{ dataType: dataType ?? present[0]!.dataType, shape: broadcast(present.map((f) => f.shape)) }];
 };
