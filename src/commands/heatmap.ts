@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { openAttributionSet } from '../io/attribution.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
@@ -11,6 +11,7 @@ import { replacePngPalette } from '../render/png.js';
 import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
 import { writeAtomically } from '../util/atomic.js';
+import { integerOption, numberOption, type Range } from '../util/options.js';
 import { createProgress } from '../util/progress.js';
 
 interface HeatmapOptions {
@@ -37,16 +38,9 @@ interface HeatmapOptions {
   quiet: boolean;
 }
 
-const number = (name: string) => (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${name} must be a number`);
-  return v;
-};
-const integer = (name: string, lo: number, hi: number) => (value: string): number => {
-  const v = Number(value);
-  if (!/^\d+$/.test(value.trim()) || v < lo || v > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}`);
-  return v;
-};
+// Ranges of the numeric options live in src/util/options.ts (one parser for every command).
+const number = (_name: string, range: Range = {}) => numberOption(range);
+const integer = (_name: string, lo: number, hi: number) => integerOption({ min: lo, max: hi });
 
 const MAX_AUTO_GRID = 4096;
 
@@ -55,6 +49,8 @@ function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
   if (spec === 'auto') return 'auto';
   const m = /^(\d+)x(\d+)$/i.exec(spec.trim());
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError('--grid', `"${spec}" is not COLSxROWS (e.g. 8x4) or auto`);
+  // One sheet is held in memory until written: at most MAX_AUTO_GRID tiles, as for auto.
+  if (Number(m[1]) * Number(m[2]) > MAX_AUTO_GRID) throw new UserError('--grid', `${spec} puts ${Number(m[1]) * Number(m[2])} tiles on a sheet (limit ${MAX_AUTO_GRID})`);
   return { cols: Number(m[1]), rows: Number(m[2]) };
 }
 
@@ -190,7 +186,7 @@ export function register(program: Command): void {
     .argument('[attributions...]', 'attribution HDF5 file(s) (several files are read as one, rows in file order)')
     .option('-o, --output <path>', 'output directory (or, with --recolor, the output file or directory; default: in place)')
     .option('--cmap <name|cmsl>', 'colour map: a name from --list-cmaps or a CMSL source such as "00f,80:fff,f00"', 'coldnhot')
-    .option('--level <x>', 'colour-map level: >1 saturates earlier, <1 compresses towards the centre colour', number('--level'), 1)
+    .option('--level <x>', 'colour-map level (> 0): >1 saturates earlier, <1 compresses towards the centre colour', number('--level', { min: 0, exclusiveMin: true } as Range), 1)
     .option('--symmetric', 'symmetric bounds (−max|a|, +max|a|) so relevance 0 is the centre colour (Zennit\'s usual choice); default min/max', false)
     .option('--vmin <x>', 'fixed lower bound (overrides the computed one)', number('--vmin'))
     .option('--vmax <x>', 'fixed upper bound (overrides the computed one)', number('--vmax'))

@@ -22,6 +22,8 @@ export interface RunSprayOptions extends SprayOptions {
   config?: string;
   cache?: string;
   name: string;
+  /** --clusters was given explicitly: its largest k must not exceed the largest category (the default is shrunk silently). */
+  clustersGiven?: boolean;
 }
 
 export interface CategoryReport {
@@ -80,6 +82,13 @@ function readRows(reader: AttributionReader, positions: number[], rowSize: numbe
   return out;
 }
 
+/** An explicit --clusters whose largest k exceeds every category's sample count is refused before any work. */
+function checkClusterCounts(ks: readonly number[], sizes: readonly number[]): void {
+  const kMax = Math.max(...ks);
+  const nMax = Math.max(0, ...sizes);
+  if (nMax > 0 && kMax > nMax) throw new UserError('--clusters', `k = ${kMax} is more than the ${nMax} samples of the largest category (k must be at most n)`);
+}
+
 /**
  * The `spray` command's engine: per category (label or predicted class), read only its rows, run
  * the SpRAy pipeline (with the cache, when given) and append the category group to the analysis
@@ -124,6 +133,7 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       if (seen.has(c.name)) throw new UserError(options.labelMap, `two classes share the category name '${c.name}'`);
       seen.add(c.name);
     }
+    if (options.clustersGiven) checkClusterCounts(options.clusters, named.map((c) => byClass.get(c.classIndex)?.length ?? 0));
     // Byte order of names = HDF5 listing order = creation order (formats.md §7.6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     writer = await AnalysisWriter.create(options.output);
