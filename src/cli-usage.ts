@@ -72,7 +72,7 @@ const ERRNO_WORDS: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
   EISDIR: 'is a directory',
   ENOTDIR: 'a part of the path is not a directory',
-  ELOOP: 'too many levels of symbolic links (a symlink loop?)',
+  ELOOP: 'too many levels of symbolic links',
   EROFS: 'read-only file system',
   EEXIST: 'already exists',
   EMFILE: 'too many open files',

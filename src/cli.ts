@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InterruptedError, UserError } from './errors.js';
-import { configureUsageErrors, optionErrorLine, systemErrorLine, usageLine } from './cli-usage.js';
+import { configureUsageErrors, errnoWords, optionErrorLine, systemErrorLine, usageLine } from './cli-usage.js';
 import { commandPath, guardOutputs, OVERWRITE_GUARDED } from './io/output-guard.js';
 import { removePendingTemporaries } from './util/atomic.js';
 import { installInterruptHandlers } from './util/interrupt.js';
@@ -58,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UserError) {
       // An error about an option (its `file` is the flag) is a usage error: exit 2 with the hint.
       const aboutOption = error.file?.startsWith('-') === true;
-      process.stderr.write(`${aboutOption ? optionErrorLine(error.line, commandOf(argv)) : `xai-tools: ${error.line}`}\n`);
+      // Engines sometimes quote an errno code, `cannot read (ELOOP)`: say it in words.
+      const line = error.line.replace(/\b(E[A-Z]{2,})\b/g, (code) => errnoWords(code) ?? code);
+      process.stderr.write(`${aboutOption ? optionErrorLine(line, commandOf(argv)) : `xai-tools: ${line}`}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return aboutOption ? 2 : 1;
     }

@@ -99,6 +99,7 @@ function formatFromPath(path: string, fallback: ImageFormat): ImageFormat {
 async function recolor(options: HeatmapOptions): Promise<void> {
   const input = options.recolor!;
   if (!existsSync(input)) throw new UserError(input, 'no such file');
+  if (statSync(input).isDirectory()) throw new UserError(input, 'is a directory, not a heatmap PNG');
   const bytes = new Uint8Array(readFileSync(input));
   const out = replacePngPalette(input, bytes, palette(resolveColorMap(options.cmap), options.level));
   let target = options.output ?? input;

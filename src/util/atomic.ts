@@ -121,6 +121,9 @@ export async function writeAtomically<T>(finalPath: string, write: (tmpPath: str
     return result;
   } catch (error) {
     rmSync(tmp, { force: true, recursive: true });
+    // A system error about the temporary is the user's output's problem: name the output.
+    const errno = error as NodeJS.ErrnoException;
+    if (errno && typeof errno === 'object' && errno.path === tmp) errno.path = finalPath;
     throw error;
   } finally {
     pending.delete(tmp);

@@ -22,7 +22,7 @@ import { removeStaleTemporaries, removeStaleTemporariesIn } from './atomic.js';
 
 export const SUPERVISED_COMMANDS = new Set(['spray', 'heatmap', 'canonize']);
 const CHILD_ENV = 'XAI_TOOLS_SUPERVISED_CHILD';
-const GRACE_MS = 600;
+const GRACE_MS = 400;
 
 /** The subcommand named by argv (after node and the script), skipping global options. */
 function subcommandOf(argv: readonly string[]): string | undefined {
