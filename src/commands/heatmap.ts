@@ -12,6 +12,7 @@ import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
 import { writeAtomically } from '../util/atomic.js';
 import { integerOption, numberOption, type Range } from '../util/options.js';
+import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
 
 interface HeatmapOptions {
@@ -36,6 +37,7 @@ interface HeatmapOptions {
   colorbar?: string;
   recolor?: string;
   quiet: boolean;
+  nanPolicy: NanPolicy;
 }
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
@@ -167,6 +169,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       gridFill: options.gridFill,
       overlay: dataset,
       batchSize: options.batchSize,
+      nanPolicy: options.nanPolicy,
       progress,
     });
     if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${options.output}\n`);
@@ -205,6 +208,7 @@ export function register(program: Command): void {
     .option('--list-cmaps', 'list the colour maps (with a colour preview when the terminal supports it) and exit', false)
     .option('--colorbar <file>', 'also write a 256×24 colour bar of --cmap/--level to this file (.png or .jpg); alone when no attribution file is given')
     .option('--recolor <png>', 'swap the palette of an indexed heatmap PNG for --cmap/--level, keeping its indices')
+    .addOption(new Option('--nan-policy <policy>', 'samples holding NaN/±Inf: error (refuse, naming the first row), skip (not drawn), zero (drawn with those values as 0)').choices([...NAN_POLICIES]).default('error'))
     .option('-q, --quiet', 'no progress output', false)
     .action(async (attributions: string[], options: HeatmapOptions) => {
       await run(attributions, options);

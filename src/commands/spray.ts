@@ -4,6 +4,7 @@ import { RunStats } from '../processors/processor.js';
 import { runSpray, suspicionTable } from '../processors/run-spray.js';
 import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
 import { integerOption } from '../util/options.js';
+import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
@@ -50,6 +51,7 @@ interface SprayCliOptions extends SprayOptions {
   cache?: string;
   name: string;
   quiet?: boolean;
+  nanPolicy?: NanPolicy;
 }
 
 export function register(program: Command): void {
@@ -75,6 +77,7 @@ export function register(program: Command): void {
     .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
     .option('--seed <n>', 'seed of every random step (0 to 4294967295)', integerOption({ min: 0, max: 0xffffffff }), DEFAULT_SPRAY.seed)
     .option('--name <name>', 'analysis method name (recorded in the file; use it in the project file)', 'spectral_analysis')
+    .addOption(new Option('--nan-policy <policy>', 'rows holding NaN/±Inf: error (refuse, naming the first row), skip (leave them out), zero (set those values to 0)').choices([...NAN_POLICIES]).default('error'))
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
@@ -94,6 +97,7 @@ export function register(program: Command): void {
           nNeighbors: options.nNeighbors,
           clusters: options.clusters,
           clustersGiven: command.getOptionValueSource('clusters') === 'cli',
+          nanPolicy: options.nanPolicy,
           algorithms: options.algorithms,
           embeddings: options.embeddings,
           seed: options.seed,
