@@ -310,3 +310,78 @@ describe('system errors are named in words, never an internal error', () => {
     expect(r.stderr).toMatch(/--threads: 1000 is more than the \d+ available cores; using \d+/);
   });
 });
+
+describe('non-finite attributions and mismatched overlays', () => {
+  let file: string;
+  beforeAll(async () => {
+    // 40 rows of one class, two strategies; rows 5 (NaN) and 17 (+Inf, twice) are broken.
+    file = join(dir, 'nonfinite.h5');
+    const writer = await AttributionWriter.create(file, { sampleShape: [1, 4, 4], numClasses: 1, withIndex: false });
+    for (let r = 0; r < 40; r++) {
+      const attribution = Float32Array.from({ length: 16 }, (_, p) => (p % 2 === r % 2 ? 1 : 0.1) + ((r * 16 + p) % 7) / 70);
+      if (r === 5) attribution[3] = Number.NaN;
+      if (r === 17) attribution.fill(Number.POSITIVE_INFINITY, 0, 2);
+      writer.append({ attribution, label: Int32Array.from([0]), prediction: Float32Array.from([1]) });
+    }
+    writer.commit();
+  });
+  const spray = (extra: string[], out: string) => runCli(['spray', file, '-q', '--embeddings', 'none', '--clusters', '2:3', '-o', out, ...extra]);
+
+  it('spray refuses them by default with the file, the first row and the count', async () => {
+    const out = join(dir, 'nonfinite-analysis.h5');
+    const r = await spray([], out);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr.trim()).toBe(`xai-tools: ${file}: 3 non-finite values (NaN or ±Inf) in 2 rows, the first at row 5 (sample 5); use --nan-policy skip or zero`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('spray --nan-policy skip leaves those samples out; zero keeps all 40', async () => {
+    const h5 = (await import('h5wasm/node')).default;
+    await h5.ready;
+    const indexOf = (path: string) => {
+      const f = new h5.File(path, 'r');
+      try {
+        return Array.from((f.get('00000000/index') as InstanceType<typeof h5.Dataset>).value as ArrayLike<number>, Number);
+      } finally {
+        f.close();
+      }
+    };
+    const skipped = join(dir, 'nonfinite-skip.h5');
+    const r = await spray(['--nan-policy', 'skip'], skipped);
+    expect(r.code, r.stderr).toBe(0);
+    expect(indexOf(skipped)).toEqual([...Array(40).keys()].filter((i) => i !== 5 && i !== 17));
+    const zeroed = join(dir, 'nonfinite-zero.h5');
+    const z = await spray(['--nan-policy', 'zero'], zeroed);
+    expect(z.code, z.stderr).toBe(0);
+    expect(indexOf(zeroed)).toEqual([...Array(40).keys()]);
+  });
+
+  it('heatmap: refused by default; skip draws the others; zero draws all', async () => {
+    const refused = await runCli(['heatmap', file, '-q', '-o', join(dir, 'nf-hm')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/non-finite values .* the first at row 5 \(sample 5\)/);
+    const skip = await runCli(['heatmap', file, '-q', '--nan-policy', 'skip', '-o', join(dir, 'nf-skip')]);
+    expect(skip.code, skip.stderr).toBe(0);
+    const listed = readFileSync(join(dir, 'nf-skip', 'heatmaps.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(listed).toHaveLength(38);
+    expect(existsSync(join(dir, 'nf-skip', '05.png'))).toBe(false);
+    const zero = await runCli(['heatmap', file, '-q', '--nan-policy', 'zero', '-o', join(dir, 'nf-zero')]);
+    expect(zero.code, zero.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'nf-zero')).filter((n) => n.endsWith('.png'))).toHaveLength(40);
+  });
+
+  it('heatmap --overlay with images smaller than the attributions is an error', async () => {
+    const h5 = (await import('h5wasm/node')).default;
+    await h5.ready;
+    const small = join(dir, 'small-images.h5');
+    const f = new h5.File(small, 'w');
+    f.create_dataset({ name: 'data', data: new Float32Array(40 * 2 * 2).fill(0.5), shape: [40, 1, 2, 2], dtype: '<f4' });
+    f.create_dataset({ name: 'label', data: new Uint16Array(40), shape: [40], dtype: '<H' });
+    f.close();
+    const r = await runCli(['heatmap', file, '-q', '--nan-policy', 'zero', '--overlay', '--dataset', small, '-o', join(dir, 'ov')]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/small-images\.h5: sample 0 is 2×2, smaller than its 4×4 attribution/);
+  });
+});
