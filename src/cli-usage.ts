@@ -31,25 +31,34 @@ function flagOf(flags: string): string {
   return /--[\w-]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0]!;
 }
 
+const tidy = (problem: string): string => problem.replace(/\s+/g, ' ').replace(/\.$/, '').replace(/^Allowed/, 'allowed');
+
+/** Commander's messages (after `error: `) and their one-line form; `more` is a "(Did you mean …?)" suffix. */
+const COMMANDER_MESSAGES: Array<[RegExp, (m: RegExpExecArray, more: string) => string]> = [
+  [/^option '([^']+)' argument '(.*)' is invalid\.\s*(.*)$/s, (m) => {
+    const problem = m[3] ? tidy(m[3]) : `invalid value '${m[2]}'`;
+    const quoted = problem.includes(`"${m[2]}"`) || problem.includes(`'${m[2]}'`);
+    return `${flagOf(m[1]!)}: ${problem}${m[3] && !quoted ? ` (got '${m[2]}')` : ''}`;
+  }],
+  [/^command-argument value '(.*)' is invalid for argument '([^']+)'\.\s*(.*)$/s, (m) => `<${m[2]}>: ${m[3] ? tidy(m[3]) : `invalid value '${m[1]}'`}`],
+  [/^required option '([^']+)' not specified/, (m) => `${flagOf(m[1]!)}: is required`],
+  [/^option '([^']+)' argument missing/, (m) => `${flagOf(m[1]!)}: needs a value`],
+  [/^unknown option '([^']+)'/, (m, more) => `${m[1]}: unknown option${more}`],
+  [/^missing required argument '([^']+)'/, (m) => `<${m[1]}>: is missing`],
+  [/^unknown command '([^']+)'/, (m, more) => `${m[1]}: unknown command${more}`],
+  [/^too many arguments(?: for '([^']+)')?\. ([^\n]*)/, (m) => `${m[1] ?? 'xai-tools'}: too many arguments (${m[2]!.replace(/\.$/, '').toLowerCase()})`],
+];
+
 /** Rewrites a commander error message into `<option>: <problem>`. */
 export function usageProblem(error: CommanderError): string {
   const text = error.message.replace(/^error: /, '');
-  const firstLine = text.split('\n')[0]!;
   const didYouMean = /\(Did you mean (.+)\?\)/.exec(text);
-  let m: RegExpExecArray | null;
-  if ((m = /^option '([^']+)' argument '(.*)' is invalid\.\s*(.*)$/s.exec(text))) {
-    return `${flagOf(m[1]!)}: ${m[3] ? m[3].replace(/\s+/g, ' ').replace(/\.$/, '').replace(/^Allowed/, 'allowed') : `invalid value '${m[2]}'`}${m[3] && !m[3].includes(`"${m[2]}"`) && !m[3].includes(`'${m[2]}'`) ? ` (got '${m[2]}')` : ''}`;
+  const more = didYouMean ? ` (did you mean ${didYouMean[1]}?)` : '';
+  for (const [pattern, format] of COMMANDER_MESSAGES) {
+    const m = pattern.exec(text);
+    if (m) return format(m, more);
   }
-  if ((m = /^command-argument value '(.*)' is invalid for argument '([^']+)'\.\s*(.*)$/s.exec(text))) {
-    return `<${m[2]}>: ${m[3] ? m[3].replace(/\s+/g, ' ').replace(/\.$/, '') : `invalid value '${m[1]}'`}`;
-  }
-  if ((m = /^required option '([^']+)' not specified/.exec(text))) return `${flagOf(m[1]!)}: is required`;
-  if ((m = /^option '([^']+)' argument missing/.exec(text))) return `${flagOf(m[1]!)}: needs a value`;
-  if ((m = /^unknown option '([^']+)'/.exec(text))) return `${m[1]}: unknown option${didYouMean ? ` (did you mean ${didYouMean[1]}?)` : ''}`;
-  if ((m = /^missing required argument '([^']+)'/.exec(text))) return `<${m[1]}>: is missing`;
-  if ((m = /^unknown command '([^']+)'/.exec(text))) return `${m[1]}: unknown command${didYouMean ? ` (did you mean ${didYouMean[1]}?)` : ''}`;
-  if ((m = /^too many arguments(?: for '([^']+)')?\. (.*)$/.exec(firstLine))) return `${m[1] ?? 'xai-tools'}: too many arguments (${m[2]!.replace(/\.$/, '').toLowerCase()})`;
-  return firstLine;
+  return text.split('\n')[0]!;
 }
 
 /** The one line for a commander usage error. */

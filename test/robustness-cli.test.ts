@@ -34,7 +34,10 @@ async function bigAttributions(path: string, rows: number, shape: number[]): Pro
   const size = shape.reduce((a, b) => a * b, 1);
   const writer = await AttributionWriter.create(path, { sampleShape: shape, numClasses: 1, withIndex: false });
   let seed = 7;
-  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
   for (let r = 0; r < rows; r++) {
     const attribution = new Float32Array(size);
     for (let p = 0; p < size; p++) attribution[p] = ((p % 2 === r % 2 ? 1 : 0.1) + 0.5 * random());
