@@ -336,13 +336,15 @@ describe('bad input', () => {
     [['--indices', '0:999'], /--indices: range 0:999 goes beyond the dataset's 36 samples/],
     [['--mean', '0.5,0.5'], /--mean and --std must be given together/],
     [['--resize', 'shorter', '--crop', 'none'], /needs --crop center/],
-    [['--threads', '0'], /--threads: expected a positive integer/],
+    [['--threads', '0'], /--threads: must be a positive integer \(got '0'\)/],
   ])('rejects %j with one line', async (extra, message) => {
     const out = join(dir, 'rejected.h5');
     const r = await runCli(['attribute', ...common().filter((a) => a !== 'imagenet' && a !== '--normalize'), '--dataset', images.root, '-o', out, ...extra], {
       env: { SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '' },
     });
-    expect(r.code).toBe(1);
+    // Errors about an option are usage errors: exit 2 and the --help hint.
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('(see xai-tools attribute --help)');
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(out)).toBe(false);

@@ -101,10 +101,11 @@ describe('attribute', () => {
   });
 
   describe('bad input: one line, exit 1, no output file', () => {
-    const expectFailure = async (args: string[], message: RegExp, outputName: string) => {
+    // An error about an option (--composite, --target, --low/--high) is a usage error: exit 2.
+    const expectFailure = async (args: string[], message: RegExp, outputName: string, code = 1) => {
       const output = join(dir, outputName);
       const r = await attribute([...args, '-o', output]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(code);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^xai-tools: /);
       expect(r.stderr).toMatch(message);
@@ -138,7 +139,7 @@ describe('attribute', () => {
     });
 
     it('an unknown composite', async () => {
-      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--composite', 'epsilon-minus'], /unknown composite "epsilon-minus"/, 'e4.h5');
+      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--composite', 'epsilon-minus'], /unknown composite "epsilon-minus"/, 'e4.h5', 2);
     });
 
     it('an unknown rule in a rule map', async () => {
@@ -170,14 +171,14 @@ describe('attribute', () => {
     });
 
     it('epsilon-gamma-box without bounds, and a class outside the model', async () => {
-      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--composite', 'epsilon-gamma-box'], /needs --low and --high/, 'e8.h5');
-      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--target', '10'], /class 10 is outside the model's 10 classes/, 'e9.h5');
+      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--composite', 'epsilon-gamma-box'], /needs --low and --high/, 'e8.h5', 2);
+      await expectFailure(['--model', cnnModel, '--dataset', cnnData, '--target', '10'], /class 10 is outside the model's 10 classes/, 'e9.h5', 2);
     });
   });
 
   it('a malformed option value is a usage error (exit 2)', async () => {
     const r = await attribute(['--model', cnnModel, '--dataset', cnnData, '-o', join(dir, 'u.h5'), '--batch-size', 'zero']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('not a positive integer');
+    expect(r.stderr.trim()).toBe("xai-tools: --batch-size: must be an integer from 1 to 65536 (got 'zero') (see xai-tools attribute --help)");
   });
 });

@@ -83,11 +83,11 @@ describe('xai-tools canonize', () => {
     expect(maxRelativeDifference((await runModel(readModel(out), { input: { data: input, dims: inputShape } })).get('logits')!.data, output)).toBeLessThan(1e-5);
   });
 
-  it('rejects an --input-shape that does not fit the model input (exit 1, no output)', async () => {
+  it('rejects an --input-shape that does not fit the model input (usage error: exit 2, no output)', async () => {
     const dir = tempDir();
     const r = await runCli(['canonize', join(fixturesDir, 'view_net_op13.onnx'), '-o', join(dir, 'o.onnx'), '--input-shape', '2,4,7,7']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe('xai-tools: --input-shape: [2, 4, 7, 7] does not fit the model input input [batch, 3, 7, 7]\n');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('xai-tools: --input-shape: [2, 4, 7, 7] does not fit the model input input [batch, 3, 7, 7] (see xai-tools canonize --help)\n');
     expect(readdirSync(dir)).toEqual([]);
   });
 

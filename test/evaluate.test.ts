@@ -251,7 +251,8 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
     ];
     for (const [args, message] of cases) {
       const r = await evaluate(args);
-      expect(r.code, r.stderr).toBe(1);
+      // An error about an option (--patch) is a usage error: exit 2 with the --help hint.
+      expect(r.code, r.stderr).toBe(/^--/.test(message.source) ? 2 : 1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }

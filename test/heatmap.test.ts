@@ -167,8 +167,9 @@ describe('xai-tools heatmap', () => {
 });
 
 describe('xai-tools heatmap: bad input gives one line and exit 1', () => {
-  const oneLine = (r: { code: number | null; stderr: string }): string => {
-    expect(r.code).toBe(1);
+  // An error about an option's value (--cmap) is a usage error: exit 2.
+  const oneLine = (r: { code: number | null; stderr: string }, code = 1): string => {
+    expect(r.code).toBe(code);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^xai-tools: /);
@@ -176,13 +177,13 @@ describe('xai-tools heatmap: bad input gives one line and exit 1', () => {
   };
 
   it('unknown colour map lists the valid ones', async () => {
-    const line = oneLine(await runCli(['heatmap', attrPath, '-o', join(dir, 'x'), '--cmap', 'viridis']));
+    const line = oneLine(await runCli(['heatmap', attrPath, '-o', join(dir, 'x'), '--cmap', 'viridis']), 2);
     expect(line).toMatch(/unknown colour map "viridis"; valid names: gray, wred/);
     expect(line).toContain('black-fire-red');
   });
 
   it('a CMSL error gives the column', async () => {
-    const line = oneLine(await runCli(['heatmap', attrPath, '-o', join(dir, 'x'), '--cmap', '00f,80:fxf,f00']));
+    const line = oneLine(await runCli(['heatmap', attrPath, '-o', join(dir, 'x'), '--cmap', '00f,80:fxf,f00']), 2);
     expect(line).toMatch(/column 8/);
   });
 

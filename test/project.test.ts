@@ -209,7 +209,9 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
 
   it('an analysis method name ViRelAy cannot serve', async () => {
     const result = await runCli(initArgs(out(), { '--analysis': [`spectral-analysis=${fixture('analysis.h5')}`] }));
-    expect(result.code).toBe(1);
+    // An error about an option's value is a usage error: exit 2 and the --help hint.
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('(see xai-tools project init --help)');
     expect(result.stderr.trim()).toMatch(/^xai-tools: --analysis: analysis method 'spectral-analysis' contains '-'/);
     expect(existsSync(out())).toBe(false);
   });

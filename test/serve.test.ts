@@ -275,8 +275,9 @@ describe('process', () => {
     const busy = (blocker.address() as { port: number }).port;
     try {
       const res = await runCli(['serve', '--port', String(busy), join(dir, 'beta', 'project.yaml')]);
-      expect(res.code).toBe(1);
-      expect(res.stderr.trim()).toBe(`xai-tools: --port: port ${busy} on 127.0.0.1 is in use; choose another (--port 0 picks a free one)`);
+      // An error about an option's value is a usage error: exit 2 with the --help hint.
+      expect(res.code).toBe(2);
+      expect(res.stderr.trim()).toBe(`xai-tools: --port: port ${busy} on 127.0.0.1 is in use; choose another (--port 0 picks a free one) (see xai-tools serve --help)`);
     } finally {
       blocker.close();
     }

@@ -284,7 +284,7 @@ describe('spray options', () => {
     const cases: Array<[string[], number, RegExp]> = [
       [['spray', join(dir, 'missing.h5'), '-o', join(dir, 'x.h5')], 1, /^xai-tools: .*missing\.h5: no such file$/],
       [['spray', attribution, '-o', join(dir, 'x.h5'), '--config', bad], 1, /^xai-tools: .*bad\.yaml: tasks\.clustering: unknown processor 'Frobnicate'/],
-      [['spray', attribution, '-o', join(dir, 'x.h5'), '--variant', 'nope'], 2, /invalid/],
+      [['spray', attribution, '-o', join(dir, 'x.h5'), '--variant', 'nope'], 2, /^xai-tools: --variant: allowed choices are .* \(got 'nope'\) \(see xai-tools spray --help\)$/],
       [['spray', attribution, '-o', join(dir, 'x.h5'), '--clusters', '5:2'], 2, /empty range/],
     ];
     for (const [args, code, pattern] of cases) {

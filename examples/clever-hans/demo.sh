@@ -55,7 +55,7 @@ fi
 mkdir -p "$out"
 
 step 1/6 "canonize: fold the BatchNorm into its convolution, so LRP sees plain layers"
-xai canonize "$fixture/model.onnx" -o "$out/model.canonical.onnx"
+xai canonize "$fixture/model.onnx" --overwrite -o "$out/model.canonical.onnx"
 
 step 2/6 "attribute: LRP (EpsilonGammaBox, inputs in [0, 1]) for every sample, explaining its true label"
 xai attribute --model "$out/model.canonical.onnx" --dataset "$fixture/dataset.h5" \
@@ -68,10 +68,10 @@ step 3/6 "spray: spectral clustering of each class's heatmaps; the suspicion ran
 # handwriting style). t-SNE only, no DBSCAN/UMAP: keeps the demo near a minute.
 xai spray "$out/attribution.h5" --label-map "$fixture/label-map.json" \
   --n-eigval 8 --clusters 2:8 --algorithms kmeans,agglomerative,hdbscan --embeddings tsne \
-  -o "$out/analysis.h5"
+  --overwrite -o "$out/analysis.h5"
 
 step 4/6 "heatmap: one grid sheet of every \"three\" (class 3); the tagged ones glow in the corner"
-xai heatmap "$out/attribution.h5" --labels 3 --grid auto --symmetric -o "$out/heatmaps"
+xai heatmap "$out/attribution.h5" --labels 3 --grid auto --symmetric --overwrite -o "$out/heatmaps"
 
 # Which explanation is most faithful? Region perturbation (docs/evaluate.md) of gradient,
 # epsilon-plus and the epsilon-gamma-box attributions above, on the first 600 samples.
@@ -91,7 +91,7 @@ xai project init --name "Clever Hans (MNIST)" --model "SmallCNN (fixtures/clever
   --label-map "$fixture/label-map.json" \
   --attributions "$out/attribution.h5" --attribution-method "LRP EpsilonGammaBox" --attribution-strategy true_label \
   --analysis "spectral_analysis=$out/analysis.h5" \
-  -o "$out/project.yaml"
+  --overwrite -o "$out/project.yaml"
 
 printf '\nDone in %ss. Outputs in %s:\n' "$(( $(date +%s) - started ))" "${out#"$root/"}"
 (cd "$out" && ls -1 model.canonical.onnx attribution.h5 analysis.h5 evaluation.h5 evaluation.png heatmaps/*.png project.yaml | sed 's/^/  /')

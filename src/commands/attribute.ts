@@ -5,6 +5,7 @@ import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';
 import { attributeDataset } from '../run/attribute-dataset.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
+import { checkLowHigh, integerOption, numberOption } from '../util/options.js';
 
 const ATTRIBUTORS = ['gradient', 'smoothgrad', 'integrated-gradients', 'occlusion'] as const;
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
@@ -39,21 +40,11 @@ interface AttributeOptions extends RunOptionValues {
   quiet: boolean;
 }
 
-const number = (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`"${value}" is not a number`);
-  return v;
-};
-const positiveInteger = (value: string): number => {
-  const v = Number(value);
-  if (!/^\d+$/.test(value.trim()) || v < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  return v;
-};
-const nonNegative = (value: string): number => {
-  const v = number(value);
-  if (v < 0) throw new InvalidArgumentError(`"${value}" is negative`);
-  return v;
-};
+// Ranges of the numeric options live in src/util/options.ts (one parser for every command).
+const number = numberOption();
+const positiveInteger = integerOption({ min: 1 });
+const nonNegative = numberOption({ min: 0 });
+const positive = numberOption({ min: 0, exclusiveMin: true });
 /** `3` or `-1.8,-2.0,-1.7` (one value per input channel). */
 const numberList = (value: string): number[] => value.split(',').map((v) => number(v));
 const integerList = (value: string): number[] => value.split(',').map((v) => positiveInteger(v));
@@ -106,6 +97,7 @@ const METHOD_KEYS = [
 
 async function run(options: AttributeOptions): Promise<void> {
   const target = parseTarget(options.target);
+  checkLowHigh(options.low, options.high);
   const method = methodOf(options);
   ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
   await attributeDataset({
@@ -142,11 +134,11 @@ export function register(program: Command): void {
     .option('--low <values>', 'epsilon-gamma-box: lowest input value, one number or one per channel (comma-separated) (required by that composite)', numberList)
     .option('--high <values>', 'epsilon-gamma-box: highest input value, one number or one per channel (required by that composite)', numberList)
     .option('--epsilon <value>', 'epsilon of the dense layers\' Epsilon rule (default: 1e-6)', nonNegative)
-    .option('--gamma <value>', 'gamma of epsilon-gamma-box\'s Gamma rule (default: 0.25)', number)
+    .option('--gamma <value>', 'gamma of epsilon-gamma-box\'s Gamma rule, ≥ 0 (default: 0.25)', nonNegative)
     .option('--alpha <value>', 'alpha of the alpha-beta composites (default: 2; alpha - beta must be 1)', nonNegative)
     .option('--beta <value>', 'beta of the alpha-beta composites (default: 1)', nonNegative)
     .option('--stabilizer <value>', 'denominator stabiliser of the other rules (default: 1e-6)', nonNegative)
-    .option('--beta-smooth <value>', 'beta of the beta-smooth composite (default: 10)', number)
+    .option('--beta-smooth <value>', 'beta of the beta-smooth composite, > 0 (default: 10)', positive)
     .option('--zero-params <names>', 'parameters the composite\'s rules zero: bias, weight (comma-separated) (default: none)', zeroParams)
     .option('--steps <n>', 'integrated-gradients: path steps', positiveInteger, 20)
     .option('--baseline <value>', 'integrated-gradients: constant baseline input', number, 0)
@@ -162,7 +154,7 @@ export function register(program: Command): void {
       parseTarget(v);
       return v;
     }, 'label')
-    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger, 16)
+    .option('--batch-size <n>', 'samples per onnxruntime run (1 to 65536)', integerOption({ min: 1, max: 65536 }), 16)
     .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
     .option('-q, --quiet', 'no progress or summary output', false);
   addRunOptions(command)

@@ -11,6 +11,7 @@ import { writeChart } from '../eval/plot.js';
 import { cascadeChart, curvesChart, reportDocument } from '../eval/report.js';
 import { readEvaluation } from '../io/evaluation.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
+import { integerOption, numberOption } from '../util/options.js';
 
 /** The engine's perturbation settings plus what the command itself handles. */
 interface EvaluateOptions extends RunOptionValues, PerturbationSettings {
@@ -35,19 +36,10 @@ interface EvaluateOptions extends RunOptionValues, PerturbationSettings {
   quiet: boolean;
 }
 
-const positiveInteger = (value: string): number => {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  return Number(value);
-};
-const nonNegativeInteger = (value: string): number => {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
-  return Number(value);
-};
-const positiveNumber = (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || !(v > 0)) throw new InvalidArgumentError(`"${value}" is not a positive number`);
-  return v;
-};
+// Ranges of the numeric options live in src/util/options.ts (one parser for every command).
+const positiveInteger = integerOption({ min: 1 });
+const nonNegativeInteger = integerOption({ min: 0 });
+const positiveNumber = numberOption({ min: 0, exclusiveMin: true });
 
 function parseTarget(value: string): EvaluationTarget {
   if (value === 'label' || value === 'prediction') return value;
@@ -147,7 +139,7 @@ export function register(program: Command): void {
       parseTarget(v);
       return v;
     }, 'label')
-    .option('--batch-size <n>', 'perturbed images per onnxruntime run', positiveInteger, 64)
+    .option('--batch-size <n>', 'perturbed images per onnxruntime run (1 to 65536)', integerOption({ min: 1, max: 65536 }), 64)
     .option('--no-random-baseline', 'do not also evaluate the random order (default: evaluated on the first file\'s rows, group "random")')
     .option('--per-class', 'also summarise each target class', false)
     .option('--json', 'print the summary as one JSON document instead of the table', false)
@@ -156,7 +148,7 @@ export function register(program: Command): void {
     .addOption(new Option('--randomize <check>', 'sanity check: cascade = attribute the first --sanity-samples rows again on models whose top 1…L weight layers are seeded random (Adebayo et al. 2018), with the method each file\'s name gives (gradient or a composite), and report Spearman ρ and SSIM with the original heatmaps (default: none)').choices(['cascade']))
     .option('--sanity-samples <n>', 'cascade: samples attributed again', positiveInteger, 8)
     .option('--sanity-depth <n>', 'cascade: randomise up to this many layers (default: every layer with weights)', positiveInteger)
-    .option('--sanity-threshold <rho>', 'cascade: flag a method whose mean Spearman ρ with every layer randomised is still at least this', Number, 0.5)
+    .option('--sanity-threshold <rho>', 'cascade: flag a method whose mean Spearman ρ with every layer randomised is still at least this (-1 to 1)', numberOption({ min: -1, max: 1 }), 0.5)
     .option('--sanity-plot <file>', 'cascade: draw ρ and SSIM per depth as .svg or .png (default: none)')
     .option('--low <values>', 'cascade, epsilon-gamma-box: lowest input value, one number or one per channel (default: from --normalize, as attribute)', numberList)
     .option('--high <values>', 'cascade, epsilon-gamma-box: highest input value (default: from --normalize)', numberList)

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { openAttributionSet } from '../io/attribution.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
@@ -12,6 +12,8 @@ import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
 import { tokenAnsi, writeTokenHtml } from '../render/token-job.js';
 import { writeAtomically } from '../util/atomic.js';
+import { integerOption, numberOption, type Range } from '../util/options.js';
+import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
 
 interface HeatmapOptions {
@@ -37,18 +39,12 @@ interface HeatmapOptions {
   colorbar?: string;
   recolor?: string;
   quiet: boolean;
+  nanPolicy: NanPolicy;
 }
 
-const number = (name: string) => (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${name} must be a number`);
-  return v;
-};
-const integer = (name: string, lo: number, hi: number) => (value: string): number => {
-  const v = Number(value);
-  if (!/^\d+$/.test(value.trim()) || v < lo || v > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}`);
-  return v;
-};
+// Ranges of the numeric options live in src/util/options.ts (one parser for every command).
+const number = (_name: string, range: Range = {}) => numberOption(range);
+const integer = (_name: string, lo: number, hi: number) => integerOption({ min: lo, max: hi });
 
 const MAX_AUTO_GRID = 4096;
 
@@ -57,6 +53,8 @@ function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
   if (spec === 'auto') return 'auto';
   const m = /^(\d+)x(\d+)$/i.exec(spec.trim());
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError('--grid', `"${spec}" is not COLSxROWS (e.g. 8x4) or auto`);
+  // One sheet is held in memory until written: at most MAX_AUTO_GRID tiles, as for auto.
+  if (Number(m[1]) * Number(m[2]) > MAX_AUTO_GRID) throw new UserError('--grid', `${spec} puts ${Number(m[1]) * Number(m[2])} tiles on a sheet (limit ${MAX_AUTO_GRID})`);
   return { cols: Number(m[1]), rows: Number(m[2]) };
 }
 
@@ -105,6 +103,7 @@ function formatFromPath(path: string, fallback: ImageFormat): ImageFormat {
 async function recolor(options: HeatmapOptions): Promise<void> {
   const input = options.recolor!;
   if (!existsSync(input)) throw new UserError(input, 'no such file');
+  if (statSync(input).isDirectory()) throw new UserError(input, 'is a directory, not a heatmap PNG');
   const bytes = new Uint8Array(readFileSync(input));
   const out = replacePngPalette(input, bytes, palette(resolveColorMap(options.cmap), options.level));
   let target = options.output ?? input;
@@ -186,6 +185,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       gridFill: options.gridFill,
       overlay: dataset,
       batchSize: options.batchSize,
+      nanPolicy: options.nanPolicy,
       progress,
     });
     if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${output}\n`);
@@ -206,7 +206,7 @@ export function register(program: Command): void {
     .argument('[attributions...]', 'attribution HDF5 file(s) (several files are read as one, rows in file order)')
     .option('-o, --output <path>', 'output directory (or, with --recolor, the output file or directory; default: in place)')
     .option('--cmap <name|cmsl>', 'colour map: a name from --list-cmaps or a CMSL source such as "00f,80:fff,f00"', 'coldnhot')
-    .option('--level <x>', 'colour-map level: >1 saturates earlier, <1 compresses towards the centre colour', number('--level'), 1)
+    .option('--level <x>', 'colour-map level (> 0): >1 saturates earlier, <1 compresses towards the centre colour', number('--level', { min: 0, exclusiveMin: true } as Range), 1)
     .option('--symmetric', 'symmetric bounds (−max|a|, +max|a|) so relevance 0 is the centre colour (Zennit\'s usual choice); default min/max', false)
     .option('--vmin <x>', 'fixed lower bound (overrides the computed one)', number('--vmin'))
     .option('--vmax <x>', 'fixed upper bound (overrides the computed one)', number('--vmax'))
@@ -225,6 +225,7 @@ export function register(program: Command): void {
     .option('--list-cmaps', 'list the colour maps (with a colour preview when the terminal supports it) and exit', false)
     .option('--colorbar <file>', 'also write a 256×24 colour bar of --cmap/--level to this file (.png or .jpg); alone when no attribution file is given')
     .option('--recolor <png>', 'swap the palette of an indexed heatmap PNG for --cmap/--level, keeping its indices')
+    .addOption(new Option('--nan-policy <policy>', 'samples holding NaN/±Inf: error (refuse, naming the first row), skip (not drawn), zero (drawn with those values as 0)').choices([...NAN_POLICIES]).default('error'))
     .option('-q, --quiet', 'no progress output', false)
     .action(async (attributions: string[], options: HeatmapOptions) => {
       await run(attributions, options);

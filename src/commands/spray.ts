@@ -3,20 +3,20 @@ import { UserError } from '../errors.js';
 import { RunStats } from '../processors/processor.js';
 import { runSpray, suspicionTable } from '../processors/run-spray.js';
 import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
+import { integerOption } from '../util/options.js';
+import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
+// Ranges of the numeric options live in src/util/options.ts (one parser for every command).
+const positiveInt = (_name: string) => integerOption({ min: 1, max: MAX_CLUSTER_K });
+/** Largest k of --clusters (and of --n-eigval/--n-neighbors): beyond it no analysis of a category is sensible. */
+const MAX_CLUSTER_K = 100_000;
 
 /** "2:30" → 2..30, "2,5,8" → [2, 5, 8], "4" → [4]. */
 export function parseClusters(value: string): number[] {
   const range = /^(\d+):(\d+)$/.exec(value);
   let ks: number[];
+  if (value.split(/[:,]/).some((k) => Number(k) > MAX_CLUSTER_K)) throw new InvalidArgumentError(`cluster counts must be at most ${MAX_CLUSTER_K}`);
   if (range) {
     const [lo, hi] = [Number(range[1]), Number(range[2])];
     if (lo > hi) throw new InvalidArgumentError(`empty range ${value}`);
@@ -51,6 +51,7 @@ interface SprayCliOptions extends SprayOptions {
   cache?: string;
   name: string;
   quiet?: boolean;
+  nanPolicy?: NanPolicy;
 }
 
 export function register(program: Command): void {
@@ -74,13 +75,11 @@ export function register(program: Command): void {
     .addOption(new Option('--embeddings <list>', `2-D embeddings of the spectral embedding, from ${EMBEDDINGS.join(', ')}, or none`).argParser(parseList(EMBEDDINGS, 'embedding')).default(DEFAULT_SPRAY.embeddings, 'tsne,umap'))
     .option('--config <pipeline.yaml>', 'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML')
     .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
-    .option('--seed <n>', 'seed of every random step', (v) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--seed must be a non-negative integer');
-      return Number(v);
-    }, DEFAULT_SPRAY.seed)
+    .option('--seed <n>', 'seed of every random step (0 to 4294967295)', integerOption({ min: 0, max: 0xffffffff }), DEFAULT_SPRAY.seed)
     .option('--name <name>', 'analysis method name (recorded in the file; use it in the project file)', 'spectral_analysis')
+    .addOption(new Option('--nan-policy <policy>', 'rows holding NaN/±Inf: error (refuse, naming the first row), skip (leave them out), zero (set those values to 0)').choices([...NAN_POLICIES]).default('error'))
     .option('-q, --quiet', 'no progress output and no ranking table', false)
-    .action(async (inputs: string[], options: SprayCliOptions) => {
+    .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
       const progress = await createProgress({ quiet: options.quiet });
       const result = await runSpray(
@@ -97,6 +96,8 @@ export function register(program: Command): void {
           nEigval: options.nEigval,
           nNeighbors: options.nNeighbors,
           clusters: options.clusters,
+          clustersGiven: command.getOptionValueSource('clusters') === 'cli',
+          nanPolicy: options.nanPolicy,
           algorithms: options.algorithms,
           embeddings: options.embeddings,
           seed: options.seed,

@@ -1,9 +1,9 @@
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
-import { untrackTemporary } from '../util/atomic.js';
+import { commitTemporary, untrackTemporary } from '../util/atomic.js';
 
 export type { Dataset, Group, H5File };
 
@@ -247,7 +247,7 @@ export function sizeOf(shape: readonly number[]): number {
 export function commitTemporaryH5(file: H5File, tmpPath: string, finalPath: string): void {
   try {
     h5Call(finalPath, 'cannot close', () => file.close());
-    renameSync(tmpPath, finalPath);
+    commitTemporary(tmpPath, finalPath);
   } catch (error) {
     rmSync(tmpPath, { force: true });
     throw error;

@@ -4,6 +4,7 @@ import { AnalysisWriter, type CategoryAnalysis } from '../io/analysis.js';
 import { openAttributionSet, type AttributionReader } from '../io/attribution.js';
 import { type LabelMap, paddedWordNetId, readLabelMap } from '../io/labelmap.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
+import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
 import { H5Cache } from './cache.js';
 import { applyPipelineConfig } from './config.js';
@@ -22,6 +23,10 @@ export interface RunSprayOptions extends SprayOptions {
   config?: string;
   cache?: string;
   name: string;
+  /** --clusters was given explicitly: its largest k must not exceed the largest category (the default is shrunk silently). */
+  clustersGiven?: boolean;
+  /** Rows with NaN/±Inf: refused (default), left out or zeroed (src/io/non-finite.ts). */
+  nanPolicy?: NanPolicy;
 }
 
 export interface CategoryReport {
@@ -80,6 +85,13 @@ function readRows(reader: AttributionReader, positions: number[], rowSize: numbe
   return out;
 }
 
+/** An explicit --clusters whose largest k exceeds every category's sample count is refused before any work. */
+function checkClusterCounts(ks: readonly number[], sizes: readonly number[]): void {
+  const kMax = Math.max(...ks);
+  const nMax = Math.max(0, ...sizes);
+  if (nMax > 0 && kMax > nMax) throw new UserError('--clusters', `k = ${kMax} is more than the ${nMax} samples of the largest category (k must be at most n)`);
+}
+
 /**
  * The `spray` command's engine: per category (label or predicted class), read only its rows, run
  * the SpRAy pipeline (with the cache, when given) and append the category group to the analysis
@@ -124,13 +136,24 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       if (seen.has(c.name)) throw new UserError(options.labelMap, `two classes share the category name '${c.name}'`);
       seen.add(c.name);
     }
+    if (options.clustersGiven) checkClusterCounts(options.clusters, named.map((c) => byClass.get(c.classIndex)?.length ?? 0));
     // Byte order of names = HDF5 listing order = creation order (docs/formats.md §7, item 6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     writer = await AnalysisWriter.create(options.output);
     const steps = countSteps(pipeline);
     for (const [position, category] of named.entries()) {
       throwIfInterrupted();
-      const rows = byClass.get(category.classIndex) ?? [];
+      let rows = byClass.get(category.classIndex) ?? [];
+      let values = rows.length >= MIN_SAMPLES ? readRows(reader, rows, rowSize) : new Float32Array(0);
+      const dropped = applyNanPolicy(options.inputs.join(', '), values, rowSize, options.nanPolicy ?? 'error', (r) => `row ${rows[r]} (sample ${indices[rows[r]!]})`);
+      if (dropped.size > 0) {
+        progress.log(`${category.name}: ${dropped.size} row(s) with non-finite values left out (--nan-policy skip)`);
+        const kept = rows.map((_, i) => i).filter((i) => !dropped.has(i));
+        const compact = new Float32Array(kept.length * rowSize);
+        kept.forEach((i, q) => compact.set(values.subarray(i * rowSize, (i + 1) * rowSize), q * rowSize));
+        rows = kept.map((i) => rows[i]!);
+        values = compact;
+      }
       const title = `[${position + 1}/${named.length}] ${category.name}${category.label ? ` (${category.label})` : ''}`;
       if (rows.length === 0) {
         progress.log(`${title}: no samples, skipped`);
@@ -143,7 +166,7 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
         continue;
       }
       const started = Date.now();
-      const data = tensor('float32', [rows.length, ...reader.sampleShape], readRows(reader, rows, rowSize));
+      const data = tensor('float32', [rows.length, ...reader.sampleShape], values);
       const sampleIndex = Int32Array.from(rows, (r) => indices[r]!);
       progress.start(`${title}: ${rows.length} samples`, steps, 'steps');
       const context = createContext({

@@ -5,6 +5,7 @@ import type { AttributionReader } from '../io/attribution.js';
 import type { Dataset } from '../io/dataset.js';
 import { writeAtomically } from '../util/atomic.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
+import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
 import { palette as paletteOf, type ColorMap } from './cmap.js';
 import { encodeIndices, encodeRgb, EXTENSION, type EncodeOptions, type ImageFormat } from './encode.js';
@@ -17,6 +18,8 @@ import { batchRuns } from './selection.js';
  * mode does), and every output goes through a temporary file so nothing half-written is left.
  */
 export interface RenderJob {
+  /** Rows with NaN/±Inf: refused (default), not drawn, or drawn with those values as 0. */
+  nanPolicy?: NanPolicy;
   outDir: string;
   cmap: ColorMap;
   level: number;
@@ -112,10 +115,15 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
   for (const batch of batchRuns(job.rows, job.batchSize ?? 64)) {
     throwIfInterrupted();
     // Read each run once, then find rows inside the runs.
-    const blocks = batch.runs.map(([start, end]) => ({ start, end, data: reader.read(start, end) }));
+    const blocks = batch.runs.map(([start, end]) => {
+      const data = reader.read(start, end);
+      const skip = applyNanPolicy(reader.paths.join(', '), data.attribution, sampleSize, job.nanPolicy ?? 'error', (r) => `row ${start + r} (sample ${allIndices[start + r]})`);
+      return { start, end, data, skip };
+    });
     for (const row of batch.rows) {
       const block = blocks.find((b) => row >= b.start && row < b.end)!;
       const local = row - block.start;
+      if (block.skip.has(local)) continue;
       const attribution = block.data.attribution.subarray(local * sampleSize, (local + 1) * sampleSize);
       const index = allIndices[row];
       const label = allLabels[row];
@@ -127,6 +135,10 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
       let tile: Tile;
       if (job.overlay) {
         const image = await job.overlay.readImageForDisplay(index);
+        // Larger images get the heatmap upscaled (nearest, as ViRelAy); a smaller one is the wrong dataset.
+        if (image.width < width || image.height < height) {
+          throw new UserError(job.overlay.path, `sample ${index} is ${image.width}×${image.height}, smaller than its ${width}×${height} attribution; is it the dataset the attributions were computed on?`);
+        }
         const rgb = overlayOnGrey(indicesToRgb(indices, pal), map, { width, height }, { ...image, channels: 3 });
         tile = { index, label, predicted, data: rgb, width: image.width, height: image.height };
       } else {

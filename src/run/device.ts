@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
+import { threadsFor } from '../util/options.js';
 
 import { cudaInstallCommand, sessionOptions, type Device } from '../onnx/ort.js';
 
@@ -37,8 +38,7 @@ export function resolveDevice(text: string, backends: BackendInfo[] = installedB
 /** Parses `--threads`; the default is every core the process may use. */
 export function parseThreads(text: string | undefined): number {
   if (text === undefined) return availableParallelism();
-  if (!/^[1-9][0-9]*$/.test(text.trim())) throw new UserError('--threads', `expected a positive integer, got '${text}'`);
-  return Number(text);
+  return threadsFor(text);
 }
 
 /** Session options for a device and thread count (the compiler merges them into its own). */

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { integerFor } from '../util/options.js';
 import { parseThreads, resolveDevice, type Device } from './device.js';
 import { NORMALIZE_PRESETS, checkChannels, parsePreprocess, zBoxBounds, type PreprocessSpec } from './preprocess.js';
 import { parseShard, type Shard } from './shard.js';
@@ -81,8 +82,7 @@ export interface RunConfig {
 }
 
 function positiveInteger(text: string, option: string): number {
-  if (!/^[1-9][0-9]*$/.test(text.trim())) throw new UserError(option, `expected a positive integer, got '${text}'`);
-  return Number(text);
+  return integerFor(option, text, { min: 1 });
 }
 
 /** The dataset type: given, or guessed from the path (a directory of class folders is an ImageFolder). */

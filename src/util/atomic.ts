@@ -1,12 +1,110 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Temporary paths that are still being written; removed if the process is interrupted. */
 const pending = new Set<string>();
 
-/** The temporary name used beside `finalPath` while it is being written. */
+/**
+ * The temporary name used beside `finalPath` while it is being written. Asking for it also removes
+ * the temporaries of earlier runs that died without cleaning up (SIGKILL, power loss): their pid is
+ * part of the name, and a pid that no longer runs cannot still be writing.
+ */
 export function temporaryPathFor(finalPath: string): string {
+  removeStaleTemporaries(finalPath);
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}`);
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `.<name>.tmp-<pid>` beside `finalPath` for every pid that is not running. */
+export function removeStaleTemporaries(finalPath: string): void {
+  const dir = dirname(finalPath);
+  const prefix = `.${basename(finalPath)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processIsAlive(pid)) continue;
+    rmSync(join(dir, name), { force: true, recursive: true });
+  }
+}
+
+/** Removes every `.<name>.tmp-<pid>` in `dir` whose pid is not running (heatmap's output directory). */
+export function removeStaleTemporariesIn(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\..+\.tmp-(\d+)$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processIsAlive(pid)) continue;
+    rmSync(join(dir, name), { force: true, recursive: true });
+  }
+}
+
+/**
+ * True when `path` exists and is neither a regular file nor a directory (a FIFO, a character
+ * device such as /dev/stdout): such outputs are written into, never renamed over, since a rename
+ * would replace the device node or pipe by a regular file.
+ */
+export function isSpecialOutput(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return !s.isFile() && !s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Copies the finished temporary into a special file (FIFO, device) in 1 MiB chunks. */
+function copyInto(tmp: string, target: string): void {
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const from = openSync(tmp, 'r');
+  try {
+    const to = openSync(target, 'w');
+    try {
+      for (let n = readSync(from, buffer); n > 0; n = readSync(from, buffer)) {
+        for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
+      }
+    } finally {
+      closeSync(to);
+    }
+  } finally {
+    closeSync(from);
+  }
+}
+
+/**
+ * Puts a finished temporary file in place: renamed over a regular (or missing) `finalPath`,
+ * copied into a FIFO or device. The temporary is gone afterwards either way.
+ */
+export function commitTemporary(tmp: string, finalPath: string): void {
+  if (isSpecialOutput(finalPath)) {
+    try {
+      copyInto(tmp, finalPath);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    return;
+  }
+  renameSync(tmp, finalPath);
 }
 
 /**
@@ -19,10 +117,13 @@ export async function writeAtomically<T>(finalPath: string, write: (tmpPath: str
   pending.add(tmp);
   try {
     const result = await write(tmp);
-    renameSync(tmp, finalPath);
+    commitTemporary(tmp, finalPath);
     return result;
   } catch (error) {
     rmSync(tmp, { force: true, recursive: true });
+    // A system error about the temporary is the user's output's problem: name the output.
+    const errno = error as NodeJS.ErrnoException;
+    if (errno && typeof errno === 'object' && errno.path === tmp) errno.path = finalPath;
     throw error;
   } finally {
     pending.delete(tmp);
