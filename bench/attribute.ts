@@ -121,7 +121,9 @@ async function engine(): Promise<void> {
     for (const threads of threadCounts) {
       for (const method of ['lrp', 'gradient'] as const) {
         const f = await timeMethod(name, model, method, threads);
-        console.log(`${name.padEnd(9)} ${(method === 'lrp' ? 'EpsilonGammaBox' : 'gradient').padEnd(16)} threads=${threads}: ${f.secondsPerImage.toFixed(3)} s/img  ${f.imagesPerSecond.toFixed(2)} img/s  (compile ${f.compileSeconds.toFixed(1)} s)  load ${loadAverage()}`);
+        console.log(
+          `${name.padEnd(9)} ${(method === 'lrp' ? 'EpsilonGammaBox' : 'gradient').padEnd(16)} threads=${threads}: ${f.secondsPerImage.toFixed(3)} s/img  ${f.imagesPerSecond.toFixed(2)} img/s  (compile ${f.compileSeconds.toFixed(1)} s)  load ${loadAverage()}`,
+        );
       }
     }
   }
@@ -133,7 +135,14 @@ async function writeImages(path: string, n: number, size: number, classes: numbe
   const file = new h5wasm.File(path, 'w');
   const rowSize = 3 * size * size;
   const rows = Math.max(1, Math.floor((64 << 20) / rowSize));
-  const data = file.create_dataset({ name: 'data', data: new Uint8Array(0), shape: [0, 3, size, size], maxshape: [null, 3, size, size], chunks: [Math.min(rows, 64), 3, size, size], dtype: '<B' });
+  const data = file.create_dataset({
+    name: 'data',
+    data: new Uint8Array(0),
+    shape: [0, 3, size, size],
+    maxshape: [null, 3, size, size],
+    chunks: [Math.min(rows, 64), 3, size, size],
+    dtype: '<B',
+  });
   for (let start = 0; start < n; start += rows) {
     const end = Math.min(n, start + rows);
     const chunk = new Uint8Array((end - start) * rowSize);
@@ -158,13 +167,35 @@ const LARGE = 24;
 /** `xai-tools attribute` on the 8- and 24-image files, back to back: (wall(24) − wall(8)) / 16. */
 async function cliMarginal(name: string, composite: string, dir: string): Promise<Marginal | string> {
   const run = (images: number): Promise<CliRun> =>
-    runCli(['attribute', '--model', join(modelsDir, `${name}.onnx`), '--dataset', join(dir, `images-${images}.h5`), '-o', join(dir, `out-${images}.h5`),
-      '--composite', composite, '--normalize', 'imagenet', '--batch-size', String(batch), '--threads', '1', '--overwrite', '--quiet']);
+    runCli([
+      'attribute',
+      '--model',
+      join(modelsDir, `${name}.onnx`),
+      '--dataset',
+      join(dir, `images-${images}.h5`),
+      '-o',
+      join(dir, `out-${images}.h5`),
+      '--composite',
+      composite,
+      '--normalize',
+      'imagenet',
+      '--batch-size',
+      String(batch),
+      '--threads',
+      '1',
+      '--overwrite',
+      '--quiet',
+    ]);
   const small = await run(SMALL);
   if (small.code !== 0) return failure(small);
   const large = await run(LARGE);
   if (large.code !== 0) return failure(large);
-  return { secondsPerImage: (large.seconds - small.seconds) / (LARGE - SMALL), cpuSecondsPerImage: (large.cpuSeconds - small.cpuSeconds) / (LARGE - SMALL), small, large };
+  return {
+    secondsPerImage: (large.seconds - small.seconds) / (LARGE - SMALL),
+    cpuSecondsPerImage: (large.cpuSeconds - small.cpuSeconds) / (LARGE - SMALL),
+    small,
+    large,
+  };
 }
 
 /** onnxruntime's plain forward pass of the exported model: seconds per image, 1 thread, batch 8. */
@@ -198,7 +229,8 @@ interface Row {
 }
 
 const fmt = (s: Time | undefined): string => (s === undefined ? '–' : `${s.wall.toFixed(3)} (${s.cpu.toFixed(3)})`);
-const ratio = (a: Time | undefined, b: Time | undefined): string => (a === undefined || b === undefined ? '–' : `${(a.wall / b.wall).toFixed(2)}× (${(a.cpu / b.cpu).toFixed(2)}×)`);
+const ratio = (a: Time | undefined, b: Time | undefined): string =>
+  a === undefined || b === undefined ? '–' : `${(a.wall / b.wall).toFixed(2)}× (${(a.cpu / b.cpu).toFixed(2)}×)`;
 
 /** The CLI, then Zennit and the torch gradient, then the forward pass: per model, back to back. */
 async function sideBySide(): Promise<void> {
@@ -209,12 +241,17 @@ async function sideBySide(): Promise<void> {
   try {
     await writeImages(join(dir, `images-${SMALL}.h5`), SMALL, 224, 1000);
     await writeImages(join(dir, `images-${LARGE}.h5`), LARGE, 224, 1000);
-    console.log(`\n## side by side: 1 thread, batch ${batch}, 224x224; CLI = marginal wall time per image (${LARGE}-image run − ${SMALL}-image run) / ${LARGE - SMALL}`);
+    console.log(
+      `\n## side by side: 1 thread, batch ${batch}, 224x224; CLI = marginal wall time per image (${LARGE}-image run − ${SMALL}-image run) / ${LARGE - SMALL}`,
+    );
     for (const name of modelNames) {
       const row: Row = { model: name, load: [] };
       rows.push(row);
       if (parts.has('cli') && !problem) {
-        for (const [key, composite] of [['lrp', 'epsilon-gamma-box'], ['gradient', 'none']] as const) {
+        for (const [key, composite] of [
+          ['lrp', 'epsilon-gamma-box'],
+          ['gradient', 'none'],
+        ] as const) {
           const m = await cliMarginal(name, composite, dir);
           row.load.push(loadAverage());
           if (typeof m === 'string') {
@@ -222,13 +259,25 @@ async function sideBySide(): Promise<void> {
             continue;
           }
           row[key] = { wall: m.secondsPerImage, cpu: m.cpuSecondsPerImage };
-          console.log(`${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal, CPU ${m.cpuSecondsPerImage.toFixed(3)} s/img  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`);
+          console.log(
+            `${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal, CPU ${m.cpuSecondsPerImage.toFixed(3)} s/img  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`,
+          );
         }
       }
       if (parts.has('reference')) {
         if (!existsSync(python)) console.log(`skipping reference: ${python} is not available`);
         else {
-          const r = await runPython('zennit_attribute.py', ['--models', name, '--threads', '1', '--batch', String(batch), '--batches', String(timedBatches), '--json']);
+          const r = await runPython('zennit_attribute.py', [
+            '--models',
+            name,
+            '--threads',
+            '1',
+            '--batch',
+            String(batch),
+            '--batches',
+            String(timedBatches),
+            '--json',
+          ]);
           row.load.push(loadAverage());
           for (const line of r.stderr.split('\n').filter((l) => l.includes('skipping'))) console.log(line);
           if (r.code !== 0) console.log(`zennit_attribute.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -236,24 +285,32 @@ async function sideBySide(): Promise<void> {
             const t = { wall: result.s_per_image as number, cpu: result.cpu_s_per_image as number };
             if (result.method === 'zennit') row.zennit = t;
             if (result.method === 'gradient') row.torchGradient = t;
-            console.log(`${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}${' '.repeat(result.method === 'zennit' ? 8 : 16)} ${t.wall.toFixed(3)} s/img, CPU ${t.cpu.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`);
+            console.log(
+              `${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}${' '.repeat(result.method === 'zennit' ? 8 : 16)} ${t.wall.toFixed(3)} s/img, CPU ${t.cpu.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`,
+            );
           }
         }
       }
       if (parts.has('forward')) {
         row.forward = await forwardSeconds(name);
         row.load.push(loadAverage());
-        console.log(`${name.padEnd(9)} onnxruntime forward pass          ${row.forward.wall.toFixed(3)} s/img, CPU ${row.forward.cpu.toFixed(3)} s/img  load ${loadAverage()}`);
+        console.log(
+          `${name.padEnd(9)} onnxruntime forward pass          ${row.forward.wall.toFixed(3)} s/img, CPU ${row.forward.cpu.toFixed(3)} s/img  load ${loadAverage()}`,
+        );
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log('\nSeconds per image, wall (CPU in brackets); ratios of wall times (of CPU times in brackets).');
-  console.log('| model | CLI EpsilonGammaBox s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |');
+  console.log(
+    '| model | CLI EpsilonGammaBox s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.model} | ${fmt(r.lrp)} | ${fmt(r.zennit)} | ${ratio(r.zennit, r.lrp)} | ${fmt(r.gradient)} | ${ratio(r.lrp, r.gradient)} | ${fmt(r.torchGradient)} | ${fmt(r.forward)} | ${ratio(r.lrp, r.forward)} |`);
+    console.log(
+      `| ${r.model} | ${fmt(r.lrp)} | ${fmt(r.zennit)} | ${ratio(r.zennit, r.lrp)} | ${fmt(r.gradient)} | ${ratio(r.lrp, r.gradient)} | ${fmt(r.torchGradient)} | ${fmt(r.forward)} | ${ratio(r.lrp, r.forward)} |`,
+    );
   }
   console.log(`load averages during the run: ${rows.flatMap((r) => r.load).join('; ')}`);
 }
@@ -263,7 +320,14 @@ async function _writeImageDataset(path: string, n: number): Promise<void> {
   await h5wasm.ready;
   const file = new h5wasm.File(path, 'w');
   const rows = 1000;
-  const data = file.create_dataset({ name: 'data', data: new Uint8Array(0), shape: [0, 3, 64, 64], maxshape: [null, 3, 64, 64], chunks: [64, 3, 64, 64], dtype: '<B' });
+  const data = file.create_dataset({
+    name: 'data',
+    data: new Uint8Array(0),
+    shape: [0, 3, 64, 64],
+    maxshape: [null, 3, 64, 64],
+    chunks: [64, 3, 64, 64],
+    dtype: '<B',
+  });
   for (let start = 0; start < n; start += rows) {
     const end = Math.min(n, start + rows);
     const chunk = new Uint8Array((end - start) * 3 * 64 * 64);
@@ -287,12 +351,31 @@ async function memory(): Promise<void> {
   try {
     const dataset = join(dir, 'data.h5');
     await writeImages(dataset, n, 64, 10);
-    const result = await runCli(['attribute', '--model', join(modelsDir, 'small_cnn.onnx'), '--dataset', dataset, '-o', join(dir, 'attribution.h5'), '--composite', 'epsilon-gamma-box', '--normalize', 'imagenet', '--batch-size', '32', '--threads', '1', '--quiet']);
+    const result = await runCli([
+      'attribute',
+      '--model',
+      join(modelsDir, 'small_cnn.onnx'),
+      '--dataset',
+      dataset,
+      '-o',
+      join(dir, 'attribution.h5'),
+      '--composite',
+      'epsilon-gamma-box',
+      '--normalize',
+      'imagenet',
+      '--batch-size',
+      '32',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
     if (result.code !== 0) {
       console.log(`failed, ${failure(result)}`);
       return;
     }
-    console.log(`${n} images in ${result.seconds.toFixed(1)} s (${(n / result.seconds).toFixed(1)} img/s end to end, process start and compile included); peak RSS ${result.peakRssMiB.toFixed(0)} MiB (target < 2048 MB)`);
+    console.log(
+      `${n} images in ${result.seconds.toFixed(1)} s (${(n / result.seconds).toFixed(1)} img/s end to end, process start and compile included); peak RSS ${result.peakRssMiB.toFixed(0)} MiB (target < 2048 MB)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -314,7 +397,10 @@ async function profile(): Promise<void> {
     });
     const seed = new Float32Array(batch * 1000);
     for (let i = 0; i < batch; i++) seed[i * 1000 + i] = 1;
-    const feeds = { [INPUT]: new ort.Tensor('float32', imagenetBatch(batch, 224, 1), [batch, 3, 224, 224]), [OUTPUT_RELEVANCE]: new ort.Tensor('float32', seed, [batch, 1000]) };
+    const feeds = {
+      [INPUT]: new ort.Tensor('float32', imagenetBatch(batch, 224, 1), [batch, 3, 224, 224]),
+      [OUTPUT_RELEVANCE]: new ort.Tensor('float32', seed, [batch, 1000]),
+    };
     await session.run(feeds); // warm-up
     await session.run(feeds);
     session.endProfiling();
@@ -331,13 +417,16 @@ async function profile(): Promise<void> {
     for (const e of perRun) byOp.set(e.args?.op_name ?? '?', (byOp.get(e.args?.op_name ?? '?') ?? 0) + e.dur);
     const total = [...byOp.values()].reduce((a, b) => a + b, 0);
     console.log(`${name}: run ${(last.dur / 1e6).toFixed(2)} s, kernels ${(total / 1e6).toFixed(2)} s`);
-    for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${op.padEnd(22)} ${(us / 1e6).toFixed(2)} s  ${((100 * us) / total).toFixed(1)} %`);
+    for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 8))
+      console.log(`  ${op.padEnd(22)} ${(us / 1e6).toFixed(2)} s  ${((100 * us) / total).toFixed(1)} %`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/attribute on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), ${new Date().toISOString()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, load ${loadAverage()}`);
+  console.log(
+    `bench/attribute on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), ${new Date().toISOString()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, load ${loadAverage()}`,
+  );
   const perModel = ['cli', 'reference', 'forward', 'engine', 'profile'].some((p) => parts.has(p));
   const needed = [...(perModel ? modelNames : []), ...(parts.has('memory') ? ['small_cnn'] : [])];
   if (!ensureModels(needed)) return;

@@ -84,10 +84,15 @@ function dd(dir: string, sync: boolean): { seconds: number; cpuSeconds: number }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   rmSync(path);
   // `times` prints the shell's, then its children's user and system time as XmY.YYYs.
-  const children = out.trim().split('\n').pop()!.split(/\s+/).map((t) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t);
-    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-  });
+  const children = out
+    .trim()
+    .split('\n')
+    .pop()!
+    .split(/\s+/)
+    .map((t) => {
+      const m = /(\d+)m([\d.]+)s/.exec(t);
+      return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+    });
   return { seconds, cpuSeconds: children.reduce((a, b) => a + b, 0) };
 }
 
@@ -103,8 +108,12 @@ const fmt = (x: number): string => x.toFixed(0);
 const module = ensureBuilt();
 const dir = mkdtempSync(join(baseDir, '.xai-bench-attribution-'));
 try {
-  console.log(`attribution writer: ${samples} × 3×224×224 float32 + ${numClasses}-class predictions, batch ${batchSize}, ${(totalBytes / 1e9).toFixed(2)} GB per run into ${dir}`);
-  console.log(`machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(
+    `attribution writer: ${samples} × 3×224×224 float32 + ${numClasses}-class predictions, batch ${batchSize}, ${(totalBytes / 1e9).toFixed(2)} GB per run into ${dir}`,
+  );
+  console.log(
+    `machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString()}`,
+  );
   const rows: Array<{ writer: number; writerSync: number; dd: number; ddSync: number; rss: number }> = [];
   for (let r = 0; r < repeat; r++) {
     settle();
@@ -122,10 +131,19 @@ try {
         `CPU s/GB: writer ${perGb(w.cpuSeconds)}, dd ${perGb(ddPlain.cpuSeconds)} | peak RSS ${fmt(row.rss / 1e6)} MB`,
     );
   }
-  const m = { writer: median(rows.map((r) => r.writer)), writerSync: median(rows.map((r) => r.writerSync)), dd: median(rows.map((r) => r.dd)), ddSync: median(rows.map((r) => r.ddSync)) };
+  const m = {
+    writer: median(rows.map((r) => r.writer)),
+    writerSync: median(rows.map((r) => r.writerSync)),
+    dd: median(rows.map((r) => r.dd)),
+    ddSync: median(rows.map((r) => r.ddSync)),
+  };
   const rss = Math.max(...rows.map((r) => r.rss));
-  console.log(`median: writer ${fmt(m.writer)} MB/s vs dd ${fmt(m.dd)} MB/s (ratio ${(m.writer / m.dd).toFixed(2)}); with fsync ${fmt(m.writerSync)} vs dd conv=fdatasync ${fmt(m.ddSync)} MB/s (ratio ${(m.writerSync / m.ddSync).toFixed(2)})`);
-  console.log(`peak RSS of the writer process: ${fmt(rss / 1e6)} MB (target < 500 MB) — ${rss < 500e6 ? 'OK' : 'OVER'}; throughput target (≥ 0.5 of dd): ${m.writer / m.dd >= 0.5 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `median: writer ${fmt(m.writer)} MB/s vs dd ${fmt(m.dd)} MB/s (ratio ${(m.writer / m.dd).toFixed(2)}); with fsync ${fmt(m.writerSync)} vs dd conv=fdatasync ${fmt(m.ddSync)} MB/s (ratio ${(m.writerSync / m.ddSync).toFixed(2)})`,
+  );
+  console.log(
+    `peak RSS of the writer process: ${fmt(rss / 1e6)} MB (target < 500 MB) — ${rss < 500e6 ? 'OK' : 'OVER'}; throughput target (≥ 0.5 of dd): ${m.writer / m.dd >= 0.5 ? 'OK' : 'MISSED'}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

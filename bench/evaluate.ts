@@ -71,7 +71,11 @@ async function writeRandomData(path: string, attribution: string, n: number, sha
   f.close();
   // Speed does not depend on the relevance values: smooth random maps stand in for attributions.
   const writer = await AttributionWriter.create(attribution, { sampleShape: shape, numClasses: classes, withIndex: false });
-  writer.append({ attribution: Float32Array.from({ length: n * size }, (_, i) => Math.sin(i / 97) + next()), label: Int32Array.from(labels), prediction: new Float32Array(n * classes) });
+  writer.append({
+    attribution: Float32Array.from({ length: n * size }, (_, i) => Math.sin(i / 97) + next()),
+    label: Int32Array.from(labels),
+    prediction: new Float32Array(n * classes),
+  });
   writer.commit();
 }
 
@@ -96,29 +100,82 @@ async function measure(c: Case): Promise<void> {
   for (let rep = 0; rep < REPEAT; rep++) {
     // Alternating the two keeps a change in machine load from favouring one side.
     alone.push(await ortAlone(c.model, c.shape, c.batch, runs));
-    const r = xai(['evaluate', '--model', c.model, '--dataset', c.dataset, ...c.attributions, '--no-random-baseline', '--batch-size', String(c.batch),
-      '--steps', String(c.steps), '--threads', String(THREADS), '--overwrite', '-o', join(dir, `${c.name}.eval.h5`), ...c.args]);
+    const r = xai([
+      'evaluate',
+      '--model',
+      c.model,
+      '--dataset',
+      c.dataset,
+      ...c.attributions,
+      '--no-random-baseline',
+      '--batch-size',
+      String(c.batch),
+      '--steps',
+      String(c.steps),
+      '--threads',
+      String(THREADS),
+      '--overwrite',
+      '-o',
+      join(dir, `${c.name}.eval.h5`),
+      ...c.args,
+    ]);
     loops.push(r.loop);
     walls.push(r.wall);
   }
-  const loop = median(loops), wall = median(walls), ortSeconds = median(alone);
-  const load = loadavg().map((v) => v.toFixed(2)).join(' ');
-  console.log(`${c.name}: ${c.samples} samples × ${c.steps + 1} steps = ${passes} forward passes, batch ${c.batch}, ${THREADS} thread, median of ${REPEAT} (load ${load})`);
-  console.log(`  onnxruntime alone        ${ortSeconds.toFixed(2).padStart(8)} s   ${(passes / ortSeconds).toFixed(1).padStart(9)} images·steps/s  (${runs} runs of ${c.batch})`);
-  console.log(`  evaluate (loop)          ${loop.toFixed(2).padStart(8)} s   ${(passes / loop).toFixed(1).padStart(9)} images·steps/s  ratio ${(loop / ortSeconds).toFixed(2)}× (target ≤ 1.2×)`);
-  console.log(`  evaluate (whole process) ${wall.toFixed(2).padStart(8)} s   ${(passes / wall).toFixed(1).padStart(9)} images·steps/s  ratio ${(wall / ortSeconds).toFixed(2)}×`);
+  const loop = median(loops),
+    wall = median(walls),
+    ortSeconds = median(alone);
+  const load = loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+  console.log(
+    `${c.name}: ${c.samples} samples × ${c.steps + 1} steps = ${passes} forward passes, batch ${c.batch}, ${THREADS} thread, median of ${REPEAT} (load ${load})`,
+  );
+  console.log(
+    `  onnxruntime alone        ${ortSeconds.toFixed(2).padStart(8)} s   ${(passes / ortSeconds).toFixed(1).padStart(9)} images·steps/s  (${runs} runs of ${c.batch})`,
+  );
+  console.log(
+    `  evaluate (loop)          ${loop.toFixed(2).padStart(8)} s   ${(passes / loop).toFixed(1).padStart(9)} images·steps/s  ratio ${(loop / ortSeconds).toFixed(2)}× (target ≤ 1.2×)`,
+  );
+  console.log(
+    `  evaluate (whole process) ${wall.toFixed(2).padStart(8)} s   ${(passes / wall).toFixed(1).padStart(9)} images·steps/s  ratio ${(wall / ortSeconds).toFixed(2)}×`,
+  );
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/evaluate: ${new Date().toISOString()}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `bench/evaluate: ${new Date().toISOString()}, load ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
   if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run npm run build first');
   const hans = join(root, 'fixtures', 'clever-hans');
   const attribution = join(dir, 'epsilon-plus.h5');
   const samples = 512;
-  xai(['attribute', '--model', join(hans, 'model.onnx'), '--dataset', join(hans, 'dataset.h5'), '--composite', 'epsilon-plus', '--indices', `0:${samples}`, '-q', '-o', attribution]);
+  xai([
+    'attribute',
+    '--model',
+    join(hans, 'model.onnx'),
+    '--dataset',
+    join(hans, 'dataset.h5'),
+    '--composite',
+    'epsilon-plus',
+    '--indices',
+    `0:${samples}`,
+    '-q',
+    '-o',
+    attribution,
+  ]);
   await measure({
-    name: 'clever-hans-cnn', model: join(hans, 'model.onnx'), dataset: join(hans, 'dataset.h5'), attributions: [attribution],
-    shape: [3, 28, 28], samples, steps: 49, batch: 64, args: ['--patch', '4', '--indices', `0:${samples}`],
+    name: 'clever-hans-cnn',
+    model: join(hans, 'model.onnx'),
+    dataset: join(hans, 'dataset.h5'),
+    attributions: [attribution],
+    shape: [3, 28, 28],
+    samples,
+    steps: 49,
+    batch: 64,
+    args: ['--patch', '4', '--indices', `0:${samples}`],
   });
 
   if (process.argv.includes('--skip-resnet')) return;
@@ -128,7 +185,7 @@ async function main(): Promise<void> {
     mkdirSync(models, { recursive: true });
     const r = spawnSync('/usr/bin/python3', ['bench/export_models.py', '--out', models, '--models', 'resnet50'], { stdio: 'inherit' });
     if (r.status !== 0 || !existsSync(resnet)) {
-      console.log('resnet50: skipped (exporting needs Debian\'s python3-torch and python3-torchvision)');
+      console.log("resnet50: skipped (exporting needs Debian's python3-torch and python3-torchvision)");
       return;
     }
   }
@@ -137,7 +194,14 @@ async function main(): Promise<void> {
   const rel = join(dir, 'resnet-relevance.h5');
   await writeRandomData(data, rel, n, [3, 224, 224], 1000);
   await measure({
-    name: 'resnet50-224', model: resnet, dataset: data, attributions: [rel], shape: [3, 224, 224], samples: n, steps: 15, batch: 16,
+    name: 'resnet50-224',
+    model: resnet,
+    dataset: data,
+    attributions: [rel],
+    shape: [3, 224, 224],
+    samples: n,
+    steps: 15,
+    batch: 16,
     args: ['--patch', '16', '--per-step', '13'],
   });
 }

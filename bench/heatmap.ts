@@ -33,7 +33,6 @@ const H = 224;
 const W = 224;
 const C = 3;
 
-
 function syntheticAttribution(seed: number): Float32Array {
   const r = mulberry32(seed);
   const out = new Float32Array(C * H * W);
@@ -63,7 +62,13 @@ function median(xs: number[]): number {
  * time (the machine is shared, so wall-clock rates drop whenever other work runs; CPU time shows
  * what one uncontended core would do, minus I/O waits).
  */
-async function rate(label: string, n: number, body: (i: number) => unknown | Promise<unknown>, extra = '', unitsPerCall = 1): Promise<{ wall: number; cpu: number }> {
+async function rate(
+  label: string,
+  n: number,
+  body: (i: number) => unknown | Promise<unknown>,
+  extra = '',
+  unitsPerCall = 1,
+): Promise<{ wall: number; cpu: number }> {
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let rep = 0; rep < REPEAT; rep++) {
@@ -102,12 +107,19 @@ try {
   for (const [level, filter, strategy] of variants) {
     const opts = { level, filter, strategy };
     const size = indexSets.reduce((s, idx) => s + encodeIndexedPng(idx, W, H, pal, opts).length, 0) / POOL;
-    await rate(`indexed PNG encode: level ${level}, filter ${filter}, ${strategy}`, SAMPLES, (i) => encodeIndexedPng(indexSets[i % POOL], W, H, pal, opts), `  (${(size / 1024).toFixed(1)} KiB)`);
+    await rate(
+      `indexed PNG encode: level ${level}, filter ${filter}, ${strategy}`,
+      SAMPLES,
+      (i) => encodeIndexedPng(indexSets[i % POOL], W, H, pal, opts),
+      `  (${(size / 1024).toFixed(1)} KiB)`,
+    );
   }
   const fastPalette = Array.from({ length: 256 }, (_, i) => [pal[i * 3], pal[i * 3 + 1], pal[i * 3 + 2]]);
   const fastSize = fastPngEncode({ width: W, height: H, data: indexSets[0], depth: 8, channels: 1, palette: fastPalette }).length;
-  await rate('fast-png indexed encode (its default, for comparison)', Math.ceil(SAMPLES / 4), (i) =>
-    fastPngEncode({ width: W, height: H, data: indexSets[i % POOL], depth: 8, channels: 1, palette: fastPalette }),
+  await rate(
+    'fast-png indexed encode (its default, for comparison)',
+    Math.ceil(SAMPLES / 4),
+    (i) => fastPngEncode({ width: W, height: H, data: indexSets[i % POOL], depth: 8, channels: 1, palette: fastPalette }),
     `  (${(fastSize / 1024).toFixed(1)} KiB)`,
   );
 
@@ -129,14 +141,20 @@ try {
   });
   const perSheet = 64;
   const sheets = Math.max(1, Math.floor(SAMPLES / perSheet));
-  await rate(`8×8 grid sheets of indexed PNG (heatmaps/s, ${sheets} sheets)`, sheets, async (s) => {
-    const tiles = Array.from({ length: perSheet }, (_, k) => heatmapIndices(attributions[(s * perSheet + k) % POOL], [C, H, W], { symmetric: true }));
-    const g = gridify(tiles, { width: W, height: H, channels: 1 }, { cols: 8, rows: 8 });
-    const bytes = encodeIndexedPng(g.data, g.width, g.height, pal);
-    await writeAtomically(join(dir, `g${s}.png`), (tmp) => writeFileSync(tmp, bytes));
-  }, '', perSheet);
+  await rate(
+    `8×8 grid sheets of indexed PNG (heatmaps/s, ${sheets} sheets)`,
+    sheets,
+    async (s) => {
+      const tiles = Array.from({ length: perSheet }, (_, k) => heatmapIndices(attributions[(s * perSheet + k) % POOL], [C, H, W], { symmetric: true }));
+      const g = gridify(tiles, { width: W, height: H, channels: 1 }, { cols: 8, rows: 8 });
+      const bytes = encodeIndexedPng(g.data, g.width, g.height, pal);
+      await writeAtomically(join(dir, `g${s}.png`), (tmp) => writeFileSync(tmp, bytes));
+    },
+    '',
+    perSheet,
+  );
 
-  console.log('\n-- the command\'s engine: HDF5 attribution file → heatmap files (renderHeatmaps) --');
+  console.log("\n-- the command's engine: HDF5 attribution file → heatmap files (renderHeatmaps) --");
   const fileRows = Math.min(SAMPLES, 192);
   const attrFile = join(dir, 'attribution.h5');
   const writer = await AttributionWriter.create(attrFile, { sampleShape: [C, H, W], numClasses: 10, withIndex: false });
@@ -153,7 +171,16 @@ try {
   const job = (grid?: { cols: number; rows: number }) => async (): Promise<void> => {
     const outDir = join(dir, `job${run++}`);
     (await import('node:fs')).mkdirSync(outDir);
-    await renderHeatmaps(reader, { outDir, cmap: getColorMap('coldnhot'), level: 1, symmetric: true, rows: rowsAll, format: 'png', grid, progress: silentProgress });
+    await renderHeatmaps(reader, {
+      outDir,
+      cmap: getColorMap('coldnhot'),
+      level: 1,
+      symmetric: true,
+      rows: rowsAll,
+      format: 'png',
+      grid,
+      progress: silentProgress,
+    });
   };
   await rate(`${fileRows} samples, one indexed PNG each (heatmaps/s)`, 1, job(), '', fileRows);
   await rate(`${fileRows} samples in 8×8 sheets (heatmaps/s)`, 1, job({ cols: 8, rows: 8 }), '', fileRows);
@@ -161,7 +188,12 @@ try {
 
   const verdict = (x: number): string => `${x >= 300 ? 'met' : 'NOT met'} (${x.toFixed(0)}/s)`;
   console.log(`\ntarget ≥ 300 indexed PNG heatmaps/s at 1 thread: by CPU time ${verdict(single.cpu)}, by wall clock ${verdict(single.wall)}`);
-  console.log(`load average now: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (wall-clock rates fall when other processes share the CPUs)`);
+  console.log(
+    `load average now: ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (wall-clock rates fall when other processes share the CPUs)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

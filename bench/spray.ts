@@ -35,7 +35,8 @@ function sampleShape(): [number, number, number] {
   const at = process.argv.indexOf('--shape');
   if (at < 0) return [3, 32, 32];
   const dims = (process.argv[at + 1] ?? '').split('x').map(Number);
-  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1) || dims[1] !== dims[2]) throw new Error('--shape wants CxHxW with H = W, e.g. 3x16x16');
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1) || dims[1] !== dims[2])
+    throw new Error('--shape wants CxHxW with H = W, e.g. 3x16x16');
   return dims as [number, number, number];
 }
 
@@ -48,7 +49,12 @@ function synthetic(n: number, seed = 7, [channels, hw] = sampleShape()): Float32
   const random = new Random(seed);
   const scale = hw / 32;
   const out = new Float32Array(n * channels * hw * hw);
-  const centres = [[10, 12], [20, 18], [14, 24], [2, 2]];
+  const centres = [
+    [10, 12],
+    [20, 18],
+    [14, 24],
+    [2, 2],
+  ];
   for (let i = 0; i < n; i++) {
     const strategy = i % 4;
     const [cy, cx] = centres[strategy]!;
@@ -81,13 +87,22 @@ function runOne(n: number): void {
       const cpuStep = process.cpuUsage(lastCpu);
       lastCpu = process.cpuUsage();
       times.set(processor.name, (times.get(processor.name) ?? 0) + (now - last) / 1000);
-      if (process.env.SPRAY_BENCH_VERBOSE) process.stderr.write(`  ${processor.label}: ${((now - last) / 1000).toFixed(2)} s wall, ${((cpuStep.user + cpuStep.system) / 1e6).toFixed(2)} s CPU, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`);
+      if (process.env.SPRAY_BENCH_VERBOSE)
+        process.stderr.write(
+          `  ${processor.label}: ${((now - last) / 1000).toFixed(2)} s wall, ${((cpuStep.user + cpuStep.system) / 1e6).toFixed(2)} s CPU, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
+        );
       last = now;
     },
   });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const result = analyseCategory(pipeline, 'bench', Int32Array.from({ length: n }, (_, i) => i), data, context);
+  const result = analyseCategory(
+    pipeline,
+    'bench',
+    Int32Array.from({ length: n }, (_, i) => i),
+    data,
+    context,
+  );
   const wall = (performance.now() - t0) / 1000;
   const cpuUsage = process.cpuUsage(cpu0);
   const cpu = (cpuUsage.user + cpuUsage.system) / 1e6;
@@ -145,25 +160,33 @@ async function sideBySide(sizes: number[]): Promise<void> {
         process.exitCode = 1;
         continue;
       }
-      console.log(`N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`);
+      console.log(
+        `N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`,
+      );
       let corelay: { wall: number; cpu: number } | undefined;
       let corelayLoad = '';
-      if (n > corelayMax) console.log(`N=${n}: CoRelAy not run (N > BENCH_CORELAY_MAX = ${corelayMax}; its distance matrix alone is ${((n * n * 8) / 2 ** 30).toFixed(1)} GiB)`);
+      if (n > corelayMax)
+        console.log(`N=${n}: CoRelAy not run (N > BENCH_CORELAY_MAX = ${corelayMax}; its distance matrix alone is ${((n * n * 8) / 2 ** 30).toFixed(1)} GiB)`);
       else {
         const began = performance.now();
         const r = await runPython('corelay_spray.py', [input, '--clusters', '2:10', '--output', join(dir, 'corelay.h5'), '--json']);
         const wall = (performance.now() - began) / 1000;
         corelayLoad = loadAverage();
         if (r.code === 3) console.log(`N=${n}: CoRelAy skipped: ${r.stderr.trim().split('\n').pop()}`);
-        else if (r.code !== 0 || !r.results[0]) console.log(`N=${n}: corelay_spray.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        else if (r.code !== 0 || !r.results[0])
+          console.log(`N=${n}: corelay_spray.py failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
         else {
           corelay = { wall, cpu: r.results[0].cpu_s as number };
           const pipelineSeconds = r.results[0].pipeline_s as number;
-          console.log(`N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`);
+          console.log(
+            `N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`,
+          );
         }
       }
       const both = (a: number, b: number): string => `${a.toFixed(2)} (${b.toFixed(2)})`;
-      rows.push(`| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} | ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`);
+      rows.push(
+        `| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} | ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -182,8 +205,13 @@ if (child >= 0) {
   await writeAttributions(process.argv[at + 1]!, Number(process.argv[at + 2] ?? 2000));
 } else {
   const engineOnly = process.argv.includes('--engine');
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  console.log(`spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread, load ${loadAverage()}`);
+  const sizes = process.argv
+    .slice(2)
+    .filter((a) => /^\d+$/.test(a))
+    .map(Number);
+  console.log(
+    `spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread, load ${loadAverage()}`,
+  );
   if (!engineOnly) await sideBySide(sizes.length ? sizes : [2000]);
   else {
     const list = sizes.length ? sizes : [2000];
@@ -191,14 +219,29 @@ if (child >= 0) {
     const shapeArgs = shapeAt >= 0 ? process.argv.slice(shapeAt, shapeAt + 2) : [];
     console.log('   N    wall s   CPU s   peak RSS   per step (wall s)');
     for (const n of list) {
-      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n), ...shapeArgs], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? fileURLToPath(import.meta.url), '--child', String(n), ...shapeArgs], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       if (r.status !== 0) {
         process.exitCode = 1;
         continue;
       }
-      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { n: number; wall_s: number; cpu_s: number; peak_rss_mib: number; steps_s: Record<string, number> };
-      const steps = Object.entries(result.steps_s).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ');
-      console.log(`${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}  ${String(result.peak_rss_mib).padStart(5)} MiB   ${steps}`);
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        n: number;
+        wall_s: number;
+        cpu_s: number;
+        peak_rss_mib: number;
+        steps_s: Record<string, number>;
+      };
+      const steps = Object.entries(result.steps_s)
+        .filter(([, v]) => v >= 0.05)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      console.log(
+        `${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}  ${String(result.peak_rss_mib).padStart(5)} MiB   ${steps}`,
+      );
     }
   }
 }

@@ -90,7 +90,14 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     rmSync(outDir, { recursive: true, force: true });
     // Tiny images at a million samples keep the dataset file small (the plot never reads them).
-    await writeFixtureProject(outDir, { name: 'Bench 100k', classes: 10, perClass: POINTS / 10, size: POINTS > 200_000 ? 2 : 8, attributionEvery: 100, benchCategories: true });
+    await writeFixtureProject(outDir, {
+      name: 'Bench 100k',
+      classes: 10,
+      perClass: POINTS / 10,
+      size: POINTS > 200_000 ? 2 : 8,
+      attributionEvery: 100,
+      benchCategories: true,
+    });
     console.log(`synthetic project (${POINTS} samples) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const small = await writeFixtureProject(join(outDir, 'small'), { name: 'Small', classes: 3, perClass: 60, size: 16 });
@@ -154,10 +161,13 @@ async function main(): Promise<void> {
       await page.selectOption('#category', '00000000');
       await idle(page);
       const few = await panFrames(page);
-      results['pan 100 points (reference): frames / median / mean / p95'] = `${few.length} / ${ms(median(few))} / ${ms(mean(few))} / ${ms(quantile(few, 0.95))}`;
+      results['pan 100 points (reference): frames / median / mean / p95'] =
+        `${few.length} / ${ms(median(few))} / ${ms(mean(few))} / ${ms(quantile(few, 0.95))}`;
 
       mkdirSync(shotsDir, { recursive: true });
-      await page.goto(`${serve.url}?project=bench-100k&category=00000001&clustering=kmeans-10&selection=${Array.from({ length: 30 }, (_, i) => i * 100).join(',')}&mode=attribution&colormap=coldnhot`);
+      await page.goto(
+        `${serve.url}?project=bench-100k&category=00000001&clustering=kmeans-10&selection=${Array.from({ length: 30 }, (_, i) => i * 100).join(',')}&mode=attribution&colormap=coldnhot`,
+      );
       await idle(page);
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(shotsDir, 'viewer-100k.png') });
@@ -165,7 +175,9 @@ async function main(): Promise<void> {
       await idle(page);
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(shotsDir, 'viewer-selection-overlay.png') });
-      await page.goto(`${serve.url}?project=small&category=00000000&embedding=spectral&x=0&y=2&clustering=agglomerative-03&mode=attribution&colormap=coldnhot&theme=dark&selection=0-11`);
+      await page.goto(
+        `${serve.url}?project=small&category=00000000&embedding=spectral&x=0&y=2&clustering=agglomerative-03&mode=attribution&colormap=coldnhot&theme=dark&selection=0-11`,
+      );
       await idle(page);
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(shotsDir, 'viewer-dark.png') });
@@ -177,7 +189,9 @@ async function main(): Promise<void> {
   }
 
   const chromium = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim();
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), Node ${process.version}, ${chromium} (SwiftShader WebGL), load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`;
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), Node ${process.version}, ${chromium} (SwiftShader WebGL), load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`;
   console.log(`\nbench/viewer — ${POINTS} points — ${new Date().toISOString().slice(0, 10)} — ${machine}`);
   for (const [name, value] of Object.entries(results)) console.log(`  ${name.padEnd(52)} ${value}`);
   writeFileSync(join(root, 'bench', 'out', 'viewer.json'), JSON.stringify({ date: new Date().toISOString(), machine, points: POINTS, results }, null, 2));

@@ -4,7 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-const all = readdirSync('bench').filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+const all = readdirSync('bench')
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.replace(/\.ts$/, ''))
+  .sort();
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = 0;
 for (const name of names) {

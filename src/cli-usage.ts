@@ -31,15 +31,22 @@ function flagOf(flags: string): string {
   return /--[\w-]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0]!;
 }
 
-const tidy = (problem: string): string => problem.replace(/\s+/g, ' ').replace(/\.$/, '').replace(/^Allowed/, 'allowed');
+const tidy = (problem: string): string =>
+  problem
+    .replace(/\s+/g, ' ')
+    .replace(/\.$/, '')
+    .replace(/^Allowed/, 'allowed');
 
 /** Commander's messages (after `error: `) and their one-line form; `more` is a "(Did you mean …?)" suffix. */
 const COMMANDER_MESSAGES: Array<[RegExp, (m: RegExpExecArray, more: string) => string]> = [
-  [/^option '([^']+)' argument '(.*)' is invalid\.\s*(.*)$/s, (m) => {
-    const problem = m[3] ? tidy(m[3]) : `invalid value '${m[2]}'`;
-    const quoted = problem.includes(`"${m[2]}"`) || problem.includes(`'${m[2]}'`);
-    return `${flagOf(m[1]!)}: ${problem}${m[3] && !quoted ? ` (got '${m[2]}')` : ''}`;
-  }],
+  [
+    /^option '([^']+)' argument '(.*)' is invalid\.\s*(.*)$/s,
+    (m) => {
+      const problem = m[3] ? tidy(m[3]) : `invalid value '${m[2]}'`;
+      const quoted = problem.includes(`"${m[2]}"`) || problem.includes(`'${m[2]}'`);
+      return `${flagOf(m[1]!)}: ${problem}${m[3] && !quoted ? ` (got '${m[2]}')` : ''}`;
+    },
+  ],
   [/^command-argument value '(.*)' is invalid for argument '([^']+)'\.\s*(.*)$/s, (m) => `<${m[2]}>: ${m[3] ? tidy(m[3]) : `invalid value '${m[1]}'`}`],
   [/^required option '([^']+)' not specified/, (m) => `${flagOf(m[1]!)}: is required`],
   [/^option '([^']+)' argument missing/, (m) => `${flagOf(m[1]!)}: needs a value`],

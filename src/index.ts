@@ -10,7 +10,14 @@ export { UserError } from './errors.js';
 // Formats: datasets, attribution and analysis files, evaluation files, projects, label maps, ONNX models.
 export { openDataset, type Batch, type Dataset, type DatasetSpec } from './io/dataset.js';
 export { Hdf5DatasetWriter, writeGroupDataset, type Hdf5DatasetWriterOptions } from './io/dataset-hdf5.js';
-export { AttributionWriter, openAttributionReader, openAttributionSet, type AttributionBatch, type AttributionReader, type AttributionWriterOptions } from './io/attribution.js';
+export {
+  AttributionWriter,
+  openAttributionReader,
+  openAttributionSet,
+  type AttributionBatch,
+  type AttributionReader,
+  type AttributionWriterOptions,
+} from './io/attribution.js';
 export { AnalysisWriter, openAnalysis, readAnalysis, type AnalysisFile, type AnalysisFileReader, type CategoryAnalysis } from './io/analysis.js';
 export { readEvaluation, type EvaluationFile } from './io/evaluation.js';
 export { checkProject, formatProject, parseProject, readProject, writeProject, type Project, type ProjectSummary } from './io/project.js';

@@ -103,7 +103,10 @@ async function convModel(name: string, channels: number, weight: number[], bias:
 }
 
 const W = [0.8, -0.5, 0.3, -0.9, -0.4, 0.7, 0.6, -0.2];
-const X = [[1.2, 0.4, -0.7, 0.9], [-0.3, 1.1, 0.5, -1.4]];
+const X = [
+  [1.2, 0.4, -0.7, 0.9],
+  [-0.3, 1.1, 0.5, -1.4],
+];
 
 /** α z⁺/(Σz⁺ + b⁺ + s) − β z⁻/(Σz⁻ + b⁻ − s) for class 0 (Zennit's AlphaBeta with its stabiliser). */
 function alphaBeta(x: number[], alpha: number, beta: number, bias = 0, s = 1e-6): number[] {
@@ -120,26 +123,50 @@ describe('alpha-beta options on a single convolution', () => {
     await writeDataset(data, Float32Array.from(X.flat()), [2, 1, 2, 2], [0, 0]);
   });
 
-  for (const [alpha, beta] of [[2, 1], [1, 0], [3, 2]] as const) {
+  for (const [alpha, beta] of [
+    [2, 1],
+    [1, 0],
+    [3, 2],
+  ] as const) {
     it(`--alpha ${alpha} --beta ${beta}`, async () => {
       const model = await convModel(`ab-${alpha}`, 1, W, null);
       const got = await attribute(model, data, ['--composite', 'epsilon-alpha2-beta1', '--alpha', String(alpha), '--beta', String(beta)]);
-      expectRowsClose(got, X.flatMap((x) => alphaBeta(x, alpha, beta)), 2, 1e-5);
+      expectRowsClose(
+        got,
+        X.flatMap((x) => alphaBeta(x, alpha, beta)),
+        2,
+        1e-5,
+      );
     });
   }
 
   it('--stabilizer enters the denominators', async () => {
     const model = await convModel('stab', 1, W, null);
     const got = await attribute(model, data, ['--composite', 'epsilon-alpha2-beta1', '--stabilizer', '0.5']);
-    expectRowsClose(got, X.flatMap((x) => alphaBeta(x, 2, 1, 0, 0.5)), 2, 1e-5);
+    expectRowsClose(
+      got,
+      X.flatMap((x) => alphaBeta(x, 2, 1, 0, 0.5)),
+      2,
+      1e-5,
+    );
   });
 
   it('--zero-params bias drops the bias from the denominators; weight leaves nothing to redistribute', async () => {
     const model = await convModel('bias', 1, W, [0.6, -0.3]);
     const withBias = await attribute(model, data, ['--composite', 'epsilon-alpha2-beta1']);
-    expectRowsClose(withBias, X.flatMap((x) => alphaBeta(x, 2, 1, 0.6)), 2, 1e-5);
+    expectRowsClose(
+      withBias,
+      X.flatMap((x) => alphaBeta(x, 2, 1, 0.6)),
+      2,
+      1e-5,
+    );
     const noBias = await attribute(model, data, ['--composite', 'epsilon-alpha2-beta1', '--zero-params', 'bias']);
-    expectRowsClose(noBias, X.flatMap((x) => alphaBeta(x, 2, 1, 0)), 2, 1e-5);
+    expectRowsClose(
+      noBias,
+      X.flatMap((x) => alphaBeta(x, 2, 1, 0)),
+      2,
+      1e-5,
+    );
     const noWeight = await attribute(model, data, ['--composite', 'epsilon-alpha2-beta1', '--zero-params', 'weight']);
     expect(Array.from(noWeight).every((v) => v === 0)).toBe(true);
     expect(Array.from(withBias).some((v) => Math.abs(v) > 0.1)).toBe(true);
@@ -149,7 +176,10 @@ describe('alpha-beta options on a single convolution', () => {
 describe('--low/--high per channel (epsilon-gamma-box: the first layer gets the z-box rule)', () => {
   // Conv(2→2, kernel 2×2) on 2×2×2 samples: 8 contributions per class, four in each channel.
   const W16 = Array.from({ length: 16 }, (_, k) => (((k * 5) % 9) - 4) / 5);
-  const samples = [[1.2, 0.4, -0.7, 0.9, -0.3, 1.1, 0.5, -1.4], [0.6, -0.8, 0.2, 0.3, 1.3, -0.1, -0.9, 0.7]];
+  const samples = [
+    [1.2, 0.4, -0.7, 0.9, -0.3, 1.1, 0.5, -1.4],
+    [0.6, -0.8, 0.2, 0.3, 1.3, -0.1, -0.9, 0.7],
+  ];
   /** (z_j − l_j w⁺_j − h_j w⁻_j) / Σ_j (…) for class 0, with l, h the bounds of pixel j's channel. */
   function zBox(x: number[], low: number[], high: number[]): number[] {
     const terms = x.map((v, j) => {
@@ -166,9 +196,19 @@ describe('--low/--high per channel (epsilon-gamma-box: the first layer gets the 
     const data = join(dir, 'zbox.h5');
     await writeDataset(data, Float32Array.from(samples.flat()), [2, 2, 2, 2], [0, 0]);
     const perChannel = await attribute(model, data, ['--composite', 'epsilon-gamma-box', '--low', '-1,-2', '--high', '1.5,3']);
-    expectRowsClose(perChannel, samples.flatMap((x) => zBox(x, [-1, -2], [1.5, 3])), 2, 1e-5);
+    expectRowsClose(
+      perChannel,
+      samples.flatMap((x) => zBox(x, [-1, -2], [1.5, 3])),
+      2,
+      1e-5,
+    );
     const single = await attribute(model, data, ['--composite', 'epsilon-gamma-box', '--low', '-1', '--high', '1.5']);
-    expectRowsClose(single, samples.flatMap((x) => zBox(x, [-1, -1], [1.5, 1.5])), 2, 1e-5);
+    expectRowsClose(
+      single,
+      samples.flatMap((x) => zBox(x, [-1, -1], [1.5, 1.5])),
+      2,
+      1e-5,
+    );
     for (const e of relativeErrors(perChannel, single, 2)) expect(e).toBeGreaterThan(0.05);
   });
 });
@@ -176,9 +216,15 @@ describe('--low/--high per channel (epsilon-gamma-box: the first layer gets the 
 describe('--beta-smooth', () => {
   // Gemm(2→2) → ReLU → Gemm(2→1): the beta-smooth composite back-propagates through ReLU as if it
   // were softplus with that beta, i.e. with derivative sigmoid(beta·h).
-  const W1 = [[1, -0.5], [0.3, 0.8]];
+  const W1 = [
+    [1, -0.5],
+    [0.3, 0.8],
+  ];
   const W2 = [1.2, -0.7];
-  const xs = [[0.2, 0.1], [-0.3, 0.4]];
+  const xs = [
+    [0.2, 0.1],
+    [-0.3, 0.4],
+  ];
   const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
   const smoothGradient = (x: number[], beta: number): number[] => {
     const h = W1.map((row) => row[0]! * x[0]! + row[1]! * x[1]!);
@@ -198,7 +244,12 @@ describe('--beta-smooth', () => {
       const data = join(dir, `smooth-${beta}.h5`);
       await writeDataset(data, Float32Array.from(xs.flat()), [2, 2], [0, 0]);
       const got = await attribute(model, data, ['--composite', 'beta-smooth', '--beta-smooth', String(beta)]);
-      expectRowsClose(got, xs.flatMap((s) => smoothGradient(s, beta)), 2, 1e-4);
+      expectRowsClose(
+        got,
+        xs.flatMap((s) => smoothGradient(s, beta)),
+        2,
+        1e-4,
+      );
     });
   }
 });

@@ -93,7 +93,18 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return diff / scale;
 }
 
-const common = (batch = 4) => ['--model', model, '--composite', 'epsilon-gamma-box', '--normalize', 'imagenet', '--threads', '1', '--batch-size', String(batch)];
+const common = (batch = 4) => [
+  '--model',
+  model,
+  '--composite',
+  'epsilon-gamma-box',
+  '--normalize',
+  'imagenet',
+  '--threads',
+  '1',
+  '--batch-size',
+  String(batch),
+];
 /** Batch size 1 and integrated gradients: a run long enough to interrupt in the middle. */
 const slowMethod = [...common(1), '--attributor', 'integrated-gradients', '--steps', '24'];
 
@@ -274,9 +285,28 @@ describe('shards', () => {
     const spray = await runCli(['spray', ...files, '-o', analysis, '--label-map', labelMap, '--n-eigval', '4']);
     expect(spray.code, spray.stderr).toBe(0);
     const project = await runCli([
-      'project', 'init', '--name', 'shards', '--model', 'cnn_bn', '--dataset', images.root, '--label-map', labelMap, '--input-size', '32,32',
-      '--attributions', ...files, '--attribution-method', 'LRP EpsilonGammaBox', '--attribution-strategy', 'true_label',
-      '--analysis', `spectral=${analysis}`, '-o', join(dir, 'project.yaml'),
+      'project',
+      'init',
+      '--name',
+      'shards',
+      '--model',
+      'cnn_bn',
+      '--dataset',
+      images.root,
+      '--label-map',
+      labelMap,
+      '--input-size',
+      '32,32',
+      '--attributions',
+      ...files,
+      '--attribution-method',
+      'LRP EpsilonGammaBox',
+      '--attribution-strategy',
+      'true_label',
+      '--analysis',
+      `spectral=${analysis}`,
+      '-o',
+      join(dir, 'project.yaml'),
     ]);
     expect(project.code, project.stderr).toBe(0);
     const yaml = readFileSync(join(dir, 'project.yaml'), 'utf8');
@@ -293,9 +323,13 @@ describe('bad input', () => {
     badRoot = join(dir, 'with-bad');
     mkdirSync(join(badRoot, 'cat'), { recursive: true });
     for (let i = 0; i < 6; i++) {
-      await sharp(picture(i), { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toFile(join(badRoot, 'cat', `img-${i}.png`));
+      await sharp(picture(i), { raw: { width: SIZE, height: SIZE, channels: 3 } })
+        .png()
+        .toFile(join(badRoot, 'cat', `img-${i}.png`));
     }
-    const jpeg = await sharp(picture(9), { raw: { width: SIZE, height: SIZE, channels: 3 } }).jpeg().toBuffer();
+    const jpeg = await sharp(picture(9), { raw: { width: SIZE, height: SIZE, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     corrupt = join(badRoot, 'cat', 'img-3b.jpg');
     writeFileSync(corrupt, jpeg.subarray(0, 200)); // a JPEG cut off after its headers
   });

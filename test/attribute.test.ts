@@ -35,8 +35,29 @@ describe('attribute', () => {
   it('documents every option with its default', async () => {
     const r = await attribute(['--help']);
     expect(r.code).toBe(0);
-    for (const option of ['--composite', '--rules', '--attributor', '--low', '--high', '--epsilon', '--gamma', '--alpha', '--beta', '--stabilizer',
-      '--beta-smooth', '--steps', '--baseline', '--noise-level', '--samples', '--window', '--stride', '--target', '--batch-size', '--no-canonize', '--quiet']) {
+    for (const option of [
+      '--composite',
+      '--rules',
+      '--attributor',
+      '--low',
+      '--high',
+      '--epsilon',
+      '--gamma',
+      '--alpha',
+      '--beta',
+      '--stabilizer',
+      '--beta-smooth',
+      '--steps',
+      '--baseline',
+      '--noise-level',
+      '--samples',
+      '--window',
+      '--stride',
+      '--target',
+      '--batch-size',
+      '--no-canonize',
+      '--quiet',
+    ]) {
       expect(r.stdout).toContain(option);
     }
     expect(r.stdout.match(/default/g)!.length).toBeGreaterThanOrEqual(20);
@@ -64,7 +85,9 @@ describe('attribute', () => {
     const byClass = join(dir, 'class2.h5');
     expect((await attribute(['--model', mlpModel, '--dataset', mlpData, '-o', byClass, '--composite', 'none', '--target', '2', '-q'])).code).toBe(0);
     const byPrediction = join(dir, 'prediction.h5');
-    expect((await attribute(['--model', mlpModel, '--dataset', mlpData, '-o', byPrediction, '--composite', 'none', '--target', 'prediction', '-q'])).code).toBe(0);
+    expect((await attribute(['--model', mlpModel, '--dataset', mlpData, '-o', byPrediction, '--composite', 'none', '--target', 'prediction', '-q'])).code).toBe(
+      0,
+    );
     const a = await readAttribution(byClass);
     const p = await readAttribution(byPrediction);
     expect(a.shape).toEqual([4, 20]);
@@ -82,11 +105,31 @@ describe('attribute', () => {
 
   it('runs SmoothGrad with a composite and occlusion with logit scores', async () => {
     const sg = join(dir, 'sg.h5');
-    expect((await attribute(['--model', cnnModel, '--dataset', cnnData, '-o', sg, '--attributor', 'smoothgrad', '--samples', '3', '--composite', 'epsilon-plus', '-q'])).code).toBe(0);
+    expect(
+      (
+        await attribute([
+          '--model',
+          cnnModel,
+          '--dataset',
+          cnnData,
+          '-o',
+          sg,
+          '--attributor',
+          'smoothgrad',
+          '--samples',
+          '3',
+          '--composite',
+          'epsilon-plus',
+          '-q',
+        ])
+      ).code,
+    ).toBe(0);
     const out = await readAttribution(sg);
     expect(out.attribution.every(Number.isFinite)).toBe(true);
     const occ = join(dir, 'occ.h5');
-    expect((await attribute(['--model', cnnModel, '--dataset', cnnData, '-o', occ, '--attributor', 'occlusion', '--window', '16', '--stride', '16', '-q'])).code).toBe(0);
+    expect(
+      (await attribute(['--model', cnnModel, '--dataset', cnnData, '-o', occ, '--attributor', 'occlusion', '--window', '16', '--stride', '16', '-q'])).code,
+    ).toBe(0);
     const o = await readAttribution(occ);
     // 4 windows of 16×16 over all channels: each pixel carries its window's target logit.
     expect(new Set(Array.from(o.attribution.subarray(0, 3 * 32 * 32)).map((v) => v.toFixed(6))).size).toBe(4);
@@ -131,7 +174,11 @@ describe('attribute', () => {
       b.addOutput(y!, 'float32');
       const path = join(dir, 'trig.onnx');
       await writeModel(path, modelOf(b.graph, 13));
-      await expectFailure(['--model', path, '--dataset', cnnData], /trig\.onnx: unsupported ops Sin ×2 \(node "sin1", …; no op record in src\/lrp\/ops\.ts\), Cos ×1 \(node "cos"; /, 'e2.h5');
+      await expectFailure(
+        ['--model', path, '--dataset', cnnData],
+        /trig\.onnx: unsupported ops Sin ×2 \(node "sin1", …; no op record in src\/lrp\/ops\.ts\), Cos ×1 \(node "cos"; /,
+        'e2.h5',
+      );
     });
 
     it('a dataset whose samples do not fit the model input', async () => {

@@ -49,7 +49,8 @@ describe('xai-tools canonize', () => {
     const kept = join(dir, 'kept.onnx');
     const r1 = await runCli(['canonize', join(fixturesDir, 'zoo_op17.onnx'), '-o', kept, '--keep-softmax']);
     expect(r1.code).toBe(0);
-    for (const line of ['fuse-dense: fused MatMul', 'into ConvTranspose', 'silu: recognised', 'kept BatchNormalization /bn_in/BatchNormalization']) expect(r1.stdout).toContain(line);
+    for (const line of ['fuse-dense: fused MatMul', 'into ConvTranspose', 'silu: recognised', 'kept BatchNormalization /bn_in/BatchNormalization'])
+      expect(r1.stdout).toContain(line);
     const keptModel = readModel(kept);
     expect(keptModel.graph.nodes.map((n) => n.opType)).toContain('Softmax');
     expect(keptModel.graph.nodes.every((n) => n.domain === '')).toBe(true);
@@ -80,7 +81,9 @@ describe('xai-tools canonize', () => {
     const ops = readModel(out).graph.nodes.map((n) => n.opType);
     expect(ops).toEqual(['Conv', 'Relu', 'MaxPool', 'Reshape', 'Gemm', 'Relu', 'Gemm']);
     const { inputShape, input, output } = fixtureIo('view_net_op13');
-    expect(maxRelativeDifference((await runModel(readModel(out), { input: { data: input, dims: inputShape } })).get('logits')!.data, output)).toBeLessThan(1e-5);
+    expect(maxRelativeDifference((await runModel(readModel(out), { input: { data: input, dims: inputShape } })).get('logits')!.data, output)).toBeLessThan(
+      1e-5,
+    );
   });
 
   it('rejects an --input-shape that does not fit the model input (usage error: exit 2, no output)', async () => {

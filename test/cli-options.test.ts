@@ -36,7 +36,22 @@ describe('--debug', () => {
 describe('project init', () => {
   it('--dataset-name is the name the project gives its dataset', async () => {
     const out = join(dir, 'named.yaml');
-    const r = await runCli(['project', 'init', '--name', 'N', '--model', 'none', '--dataset', fixture('dataset-array.h5'), '--dataset-name', 'Handwritten digits', '--label-map', fixture('label-map.json'), '-o', out]);
+    const r = await runCli([
+      'project',
+      'init',
+      '--name',
+      'N',
+      '--model',
+      'none',
+      '--dataset',
+      fixture('dataset-array.h5'),
+      '--dataset-name',
+      'Handwritten digits',
+      '--label-map',
+      fixture('label-map.json'),
+      '-o',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(parse(readFileSync(out, 'utf8')).project.dataset.name).toBe('Handwritten digits');
   });
@@ -45,13 +60,37 @@ describe('project init', () => {
     // Flat folder, the class in the file name: img-<n>-<word_net_id>.png.
     const images = join(dir, 'flat');
     mkdirSync(images);
-    for (const [n, wnid] of [[1, '00000002'], [2, '00000000'], [3, '00000002']] as const) copyFileSync(fixture('images/label-0/img-01.png'), join(images, `img-${n}-${wnid}.png`));
+    for (const [n, wnid] of [
+      [1, '00000002'],
+      [2, '00000000'],
+      [3, '00000002'],
+    ] as const)
+      copyFileSync(fixture('images/label-0/img-01.png'), join(images, `img-${n}-${wnid}.png`));
     const regex = '^.*-([0-9]{8})\\.png$';
     const out = join(dir, 'wnid.yaml');
-    const args = ['project', 'init', '--name', 'W', '--model', 'none', '--dataset', images, '--label-map', fixture('label-map.json'), '--input-size', '8,8', '-o', out];
+    const args = [
+      'project',
+      'init',
+      '--name',
+      'W',
+      '--model',
+      'none',
+      '--dataset',
+      images,
+      '--label-map',
+      fixture('label-map.json'),
+      '--input-size',
+      '8,8',
+      '-o',
+      out,
+    ];
     const r = await runCli([...args, '--label-word-net-id-regex', regex]);
     expect(r.code, r.stderr).toBe(0);
-    expect(parse(readFileSync(out, 'utf8')).project.dataset).toMatchObject({ type: 'image_directory', label_word_net_id_regex: regex, label_index_regex: null });
+    expect(parse(readFileSync(out, 'utf8')).project.dataset).toMatchObject({
+      type: 'image_directory',
+      label_word_net_id_regex: regex,
+      label_index_regex: null,
+    });
     const check = await runCli(['project', 'check', out]);
     expect(check.code, check.stderr).toBe(0);
     // The default regex (class = directory name) reads "flat" as the WordNet ID: refused.
@@ -67,12 +106,39 @@ describe('attribute --dataset-type image_directory --label-regex', () => {
     const b = new GraphBuilder();
     const x = b.addInput('input', 'float32', ['batch', 3, 8, 8]);
     const [f] = b.addNode('Flatten', [x], {}, 1, { name: 'flatten' });
-    const [y] = b.addNode('Gemm', [f!, b.constant(Array.from({ length: 3 * 192 }, (_, k) => ((k % 7) - 3) / 10), [3, 192])], { transB: attr.int(1) }, 1, { name: 'fc' });
+    const [y] = b.addNode(
+      'Gemm',
+      [
+        f!,
+        b.constant(
+          Array.from({ length: 3 * 192 }, (_, k) => ((k % 7) - 3) / 10),
+          [3, 192],
+        ),
+      ],
+      { transB: attr.int(1) },
+      1,
+      { name: 'fc' },
+    );
     b.addOutput(y!, 'float32');
     const model = join(dir, 'linear.onnx');
     await writeModel(model, modelOf(b.graph, 13));
     const out = join(dir, 'images.h5');
-    const common = ['attribute', '--model', model, '--dataset', fixture('images'), '--composite', 'none', '--input-size', '8,8', '--target', '0', '-q', '-o', out];
+    const common = [
+      'attribute',
+      '--model',
+      model,
+      '--dataset',
+      fixture('images'),
+      '--composite',
+      'none',
+      '--input-size',
+      '8,8',
+      '--target',
+      '0',
+      '-q',
+      '-o',
+      out,
+    ];
     const r = await runCli([...common, '--dataset-type', 'image_directory', '--label-regex', '^.*/label-([0-9]+)/.*$']);
     expect(r.code, r.stderr).toBe(0);
     const rows = await readAttribution(out);

@@ -10,8 +10,14 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import {
-  caseArguments, conformanceDir, readAttribution, readReference, relativeErrors, writeDataset,
-  type ConformanceModel, type Reference,
+  caseArguments,
+  conformanceDir,
+  readAttribution,
+  readReference,
+  relativeErrors,
+  writeDataset,
+  type ConformanceModel,
+  type Reference,
 } from './attribute-data.js';
 
 const manifest = JSON.parse(readFileSync(join(conformanceDir, 'manifest.json'), 'utf8')) as { models: ConformanceModel[] };

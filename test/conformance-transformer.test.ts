@@ -17,8 +17,18 @@ import { runCli, sharedDir } from './helpers/cli.js';
 import { readAttribution, relativeErrors } from './attribute-data.js';
 
 const dir = join(sharedDir, 'conformance', 'lrp-transformer');
-interface Case { case: string; composite: string | null; rules?: Array<{ match: string; rule: string; params?: Record<string, unknown> }> }
-interface Entry { name: string; models: string[]; data: string; input: 'image' | 'tokens'; cases: Case[] }
+interface Case {
+  case: string;
+  composite: string | null;
+  rules?: Array<{ match: string; rule: string; params?: Record<string, unknown> }>;
+}
+interface Entry {
+  name: string;
+  models: string[];
+  data: string;
+  input: 'image' | 'tokens';
+  cases: Case[];
+}
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { models: Entry[] };
 const TOLERANCE = 1e-4;
 
@@ -44,8 +54,12 @@ async function readReference(file: string): Promise<Reference> {
       f32.set(key, (f.get(`cases/${key}/relevance`) as h5wasm.Dataset).value as Float32Array);
     }
     return {
-      input: input.value as Float32Array | BigInt64Array, shape: input.shape!, target: (f.get('target') as h5wasm.Dataset).value as BigInt64Array,
-      logits: (f.get('logits') as h5wasm.Dataset).value as Float32Array, f64, f32,
+      input: input.value as Float32Array | BigInt64Array,
+      shape: input.shape!,
+      target: (f.get('target') as h5wasm.Dataset).value as BigInt64Array,
+      logits: (f.get('logits') as h5wasm.Dataset).value as Float32Array,
+      f64,
+      f32,
     };
   } finally {
     f.close();
@@ -106,7 +120,8 @@ for (const entry of manifest.models) {
           expect(relativeErrors(ours.prediction, ref.logits, ref.shape[0]!).every((e) => e < 1e-5)).toBe(true);
           // The gradient case is input ⊙ gradient; for images the CLI writes the plain gradient, for
           // token ids already embedding ⊙ gradient summed over the hidden axis.
-          const attribution = c.case === 'gradient' && entry.input === 'image' ? ours.attribution.map((g, i) => g * (ref.input as Float32Array)[i]!) : ours.attribution;
+          const attribution =
+            c.case === 'gradient' && entry.input === 'image' ? ours.attribution.map((g, i) => g * (ref.input as Float32Array)[i]!) : ours.attribution;
           results.set(`${file} ${c.case}`, attribution);
           const f64 = toF32(ref.f64.get(c.case)!);
           const spread = relativeErrors(ref.f32.get(c.case)!, f64, ref.shape[0]!);

@@ -105,7 +105,9 @@ describe('npm run demo (without serve)', () => {
   });
 
   it('renders a heatmap grid of every sample of the artifact class', () => {
-    const csv = readFileSync(join(out, 'heatmaps', 'heatmaps.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(out, 'heatmaps', 'heatmaps.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const classSize = info.torch_predictions.length / info.classes.length;
     expect(csv.length - 1).toBe(classSize); // header + one row per sample
     const png = readFileSync(join(out, 'heatmaps', csv[1]!.split(',')[0]!));
@@ -128,7 +130,8 @@ describe('npm run demo (without serve)', () => {
         for (const cluster of new Set(labels)) {
           const members = index.filter((_, row) => labels[row] === cluster);
           const hits = members.filter((s) => stamped.has(s)).length;
-          if (hits / members.length >= 0.9 && hits / total >= 0.5) found.push(`${name} cluster ${cluster}: ${hits}/${members.length} stamped, ${((100 * hits) / total).toFixed(0)} % of the stamped`);
+          if (hits / members.length >= 0.9 && hits / total >= 0.5)
+            found.push(`${name} cluster ${cluster}: ${hits}/${members.length} stamped, ${((100 * hits) / total).toFixed(0)} % of the stamped`);
         }
       }
     } finally {

@@ -19,16 +19,43 @@ let attribution: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xai-evaluate-interrupt-'));
   attribution = join(dir, 'epsilon-plus.h5');
-  const r = await runCli(['attribute', '--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), '--composite', 'epsilon-plus',
-    '--indices', `0:${SAMPLES}`, '-q', '-o', attribution]);
+  const r = await runCli([
+    'attribute',
+    '--model',
+    join(fixture, 'model.onnx'),
+    '--dataset',
+    join(fixture, 'dataset.h5'),
+    '--composite',
+    'epsilon-plus',
+    '--indices',
+    `0:${SAMPLES}`,
+    '-q',
+    '-o',
+    attribution,
+  ]);
   expect(r.code, r.stderr).toBe(0);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Two groups (the file and the random order) × 900 samples × 50 steps: 90 000 forward passes in
 // batches of 72 samples, so a run spans 25 journal entries.
-const args = (output: string): string[] => ['evaluate', '--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), attribution,
-  '--patch', '4', '--steps', '49', '--batch-size', '64', '-q', '-o', output];
+const args = (output: string): string[] => [
+  'evaluate',
+  '--model',
+  join(fixture, 'model.onnx'),
+  '--dataset',
+  join(fixture, 'dataset.h5'),
+  attribution,
+  '--patch',
+  '4',
+  '--steps',
+  '49',
+  '--batch-size',
+  '64',
+  '-q',
+  '-o',
+  output,
+];
 
 /** Waits until the run's journal records at least `min` finished rows (an event, not a guess at a duration). */
 async function journalRows(journal: string, min: number, child: { exitCode: number | null }): Promise<number> {
@@ -51,7 +78,10 @@ function expectSameRows(a: EvaluationFile, b: EvaluationFile): void {
     const h = b.groups[i]!;
     expect(g.rows).toBe(SAMPLES);
     for (const key of ['curve', 'aopc', 'auc', 'index', 'row', 'target', 'label'] as const) {
-      expect(Buffer.from(g[key].buffer, g[key].byteOffset, g[key].byteLength).equals(Buffer.from(h[key].buffer, h[key].byteOffset, h[key].byteLength)), `${g.name}/${key}`).toBe(true);
+      expect(
+        Buffer.from(g[key].buffer, g[key].byteOffset, g[key].byteLength).equals(Buffer.from(h[key].buffer, h[key].byteOffset, h[key].byteLength)),
+        `${g.name}/${key}`,
+      ).toBe(true);
     }
   });
 }
@@ -73,10 +103,12 @@ describe('evaluate: interrupt and resume', () => {
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       let exitedAt = 0;
-      const code = new Promise<number | null>((resolve) => child.on('exit', (c) => {
-        exitedAt = performance.now();
-        resolve(c);
-      }));
+      const code = new Promise<number | null>((resolve) =>
+        child.on('exit', (c) => {
+          exitedAt = performance.now();
+          resolve(c);
+        }),
+      );
       // Signal once the first batch is on disk, in the middle of the run.
       expect(await journalRows(journal, 1, child)).toBeGreaterThanOrEqual(1);
       const sentAt = performance.now();

@@ -20,13 +20,35 @@ beforeAll(async () => {
   const attribution = join(dir, 'epsilon-plus.h5');
   const model = join(fixture, 'model.onnx');
   const dataset = join(fixture, 'dataset.h5');
-  expect((await runCli(['attribute', '--model', model, '--dataset', dataset, '--composite', 'epsilon-plus', '--indices', '10:40', '-q', '-o', attribution])).code).toBe(0);
+  expect(
+    (await runCli(['attribute', '--model', model, '--dataset', dataset, '--composite', 'epsilon-plus', '--indices', '10:40', '-q', '-o', attribution])).code,
+  ).toBe(0);
   evaluation = join(dir, 'evaluation.h5');
   const r = await runCli(['evaluate', '--model', model, '--dataset', dataset, attribution, '--patch', '7', '--steps', '4', '-q', '-o', evaluation]);
   expect(r.code, r.stderr).toBe(0);
   projectFile = join(dir, 'project.yaml');
-  const init = await runCli(['project', 'init', '--name', 'Hans eval', '--model', 'cnn', '--dataset', dataset, '--label-map', join(fixture, 'label-map.json'),
-    '--attributions', attribution, '--attribution-method', 'LRP', '--attribution-strategy', 'true_label', '--evaluations', evaluation, '-o', projectFile]);
+  const init = await runCli([
+    'project',
+    'init',
+    '--name',
+    'Hans eval',
+    '--model',
+    'cnn',
+    '--dataset',
+    dataset,
+    '--label-map',
+    join(fixture, 'label-map.json'),
+    '--attributions',
+    attribution,
+    '--attribution-method',
+    'LRP',
+    '--attribution-strategy',
+    'true_label',
+    '--evaluations',
+    evaluation,
+    '-o',
+    projectFile,
+  ]);
   expect(init.code, init.stderr).toBe(0);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,7 +73,10 @@ describe('evaluations in projects and the viewer', () => {
       expect(r.status).toBe(200);
       const body = JSON.parse(r.text) as { methods: Array<{ name: string; order: string; mean: number; index: number[]; aopc: number[] }> };
       const file = await readEvaluation(evaluation);
-      expect(body.methods.map((m) => [m.name, m.order])).toEqual([['epsilon-plus', 'morf'], ['random', 'random']]);
+      expect(body.methods.map((m) => [m.name, m.order])).toEqual([
+        ['epsilon-plus', 'morf'],
+        ['random', 'random'],
+      ]);
       const m = body.methods[0]!;
       expect(m.index).toEqual(Array.from({ length: 30 }, (_, i) => 10 + i));
       expect(m.aopc).toHaveLength(30);

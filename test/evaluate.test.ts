@@ -19,8 +19,14 @@ import { mulberry32 } from '../src/util/mulberry32.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { writeDataset } from './attribute-data.js';
 
-const C = 3, H = 10, W = 9, CLASSES = 4, SAMPLES = 6;
-const P = 4, STEPS = 4, PER_STEP = 2;
+const C = 3,
+  H = 10,
+  W = 9,
+  CLASSES = 4,
+  SAMPLES = 6;
+const P = 4,
+  STEPS = 4,
+  PER_STEP = 2;
 const SAMPLE = C * H * W;
 let dir: string;
 let modelPath: string;
@@ -41,7 +47,13 @@ function smallModel(): Uint8Array {
   const [conv] = b.addNode('Conv', ['x', b.constant(rand(4 * C * 9, 1), [4, C, 3, 3]), b.constant(rand(4, 0.2), [4])], { pads: attr.ints([1, 1, 1, 1]) });
   const [relu] = b.addNode('Relu', [conv!]);
   const [flat] = b.addNode('Flatten', [relu!], { axis: attr.int(1) });
-  b.addNode('Gemm', [flat!, b.constant(rand(CLASSES * 4 * H * W, 0.3), [CLASSES, 4 * H * W]), b.constant(rand(CLASSES, 0.2), [CLASSES])], { transB: attr.int(1) }, 1, { outputs: ['y'] });
+  b.addNode(
+    'Gemm',
+    [flat!, b.constant(rand(CLASSES * 4 * H * W, 0.3), [CLASSES, 4 * H * W]), b.constant(rand(CLASSES, 0.2), [CLASSES])],
+    { transB: attr.int(1) },
+    1,
+    { outputs: ['y'] },
+  );
   b.addOutput('y', 'float32', ['N', CLASSES]);
   return encodeModel(modelOf(b.graph, 13));
 }
@@ -72,12 +84,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // ---- the plain implementation: one image, one step, one model run at a time ----
 
 function patchOrder(rel: Float32Array, order: 'morf' | 'lerf' | 'random', key: number, seed: number): number[] {
-  const rows = Math.ceil(H / P), cols = Math.ceil(W / P);
+  const rows = Math.ceil(H / P),
+    cols = Math.ceil(W / P);
   const scores: number[] = [];
   for (let pr = 0; pr < rows; pr++) {
     for (let pc = 0; pc < cols; pc++) {
       let s = 0;
-      for (let c = 0; c < C; c++) for (let y = pr * P; y < Math.min(H, pr * P + P); y++) for (let x = pc * P; x < Math.min(W, pc * P + P); x++) s += rel[c * H * W + y * W + x]!;
+      for (let c = 0; c < C; c++)
+        for (let y = pr * P; y < Math.min(H, pr * P + P); y++) for (let x = pc * P; x < Math.min(W, pc * P + P); x++) s += rel[c * H * W + y * W + x]!;
       scores.push(s);
     }
   }
@@ -87,7 +101,10 @@ function patchOrder(rel: Float32Array, order: 'morf' | 'lerf' | 'random', key: n
     scores.splice(0, scores.length, ...noise);
   }
   const sign = order === 'lerf' ? 1 : -1;
-  return scores.map((s, i) => ({ s, i })).sort((a, b) => sign * (a.s - b.s) || a.i - b.i).map((e) => e.i);
+  return scores
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => sign * (a.s - b.s) || a.i - b.i)
+    .map((e) => e.i);
 }
 
 function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur' | 'uniform', seed = 0): Float32Array {
@@ -104,7 +121,8 @@ function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur' | 'unifor
     if (kind === 'mean') out.fill(plane.reduce((a, b) => a + b, 0) / (H * W), c * H * W, (c + 1) * H * W);
     if (kind === 'blur') {
       // 2-D Gaussian (σ = P/2, radius ⌈3σ⌉) with edge pixels repeated.
-      const sigma = P / 2, r = Math.ceil(3 * sigma);
+      const sigma = P / 2,
+        r = Math.ceil(3 * sigma);
       let norm = 0;
       for (let d = -r; d <= r; d++) norm += Math.exp(-(d * d) / (2 * sigma * sigma));
       const at = (y: number, xx: number): number => plane[Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, xx))]!;
@@ -120,7 +138,12 @@ function baselineImage(x: Float32Array, kind: 'zero' | 'mean' | 'blur' | 'unifor
   return out;
 }
 
-async function referenceCurves(options: { order: 'morf' | 'lerf' | 'random'; baseline: 'zero' | 'mean' | 'blur' | 'uniform'; target: 'label' | 'prediction'; seed?: number }): Promise<number[][]> {
+async function referenceCurves(options: {
+  order: 'morf' | 'lerf' | 'random';
+  baseline: 'zero' | 'mean' | 'blur' | 'uniform';
+  target: 'label' | 'prediction';
+  seed?: number;
+}): Promise<number[][]> {
   const session = await ort.InferenceSession.create(modelPath);
   const curves: number[][] = [];
   const cols = Math.ceil(W / P);
@@ -133,10 +156,13 @@ async function referenceCurves(options: { order: 'morf' | 'lerf' | 'random'; bas
     for (let k = 0; k <= STEPS; k++) {
       const image = x.slice();
       for (const patch of order.slice(0, k * PER_STEP)) {
-        const pr = Math.floor(patch / cols), pc = patch % cols;
-        for (let c = 0; c < C; c++) for (let y = pr * P; y < Math.min(H, pr * P + P); y++) for (let xx = pc * P; xx < Math.min(W, pc * P + P); xx++) {
-          image[c * H * W + y * W + xx] = base[c * H * W + y * W + xx]!;
-        }
+        const pr = Math.floor(patch / cols),
+          pc = patch % cols;
+        for (let c = 0; c < C; c++)
+          for (let y = pr * P; y < Math.min(H, pr * P + P); y++)
+            for (let xx = pc * P; xx < Math.min(W, pc * P + P); xx++) {
+              image[c * H * W + y * W + xx] = base[c * H * W + y * W + xx]!;
+            }
       }
       const out = await session.run({ x: new ort.Tensor('float32', image, [1, C, H, W]) });
       curve.push((out.y!.data as Float32Array)[target]!);
@@ -164,7 +190,19 @@ function checkGroup(group: EvaluationGroup, curves: number[][]): void {
 }
 
 const evaluate = (args: string[]) => runCli(['evaluate', ...args]);
-const common = (): string[] => ['--model', modelPath, '--dataset', dataPath, '--patch', String(P), '--steps', String(STEPS), '--per-step', String(PER_STEP), '-q'];
+const common = (): string[] => [
+  '--model',
+  modelPath,
+  '--dataset',
+  dataPath,
+  '--patch',
+  String(P),
+  '--steps',
+  String(STEPS),
+  '--per-step',
+  String(PER_STEP),
+  '-q',
+];
 
 describe('evaluate: region perturbation against a per-image, per-step implementation', () => {
   it('MoRF with the zero baseline, and the random order with its seed (batches cut across samples and steps)', async () => {
@@ -183,11 +221,31 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
     expect(r.stdout).toContain('AOPC ± SE');
   });
 
-  for (const [order, baseline] of [['lerf', 'mean'], ['morf', 'blur'], ['morf', 'uniform']] as const) {
+  for (const [order, baseline] of [
+    ['lerf', 'mean'],
+    ['morf', 'blur'],
+    ['morf', 'uniform'],
+  ] as const) {
     it(`${order.toUpperCase()} with the ${baseline} baseline and --target prediction`, async () => {
       const output = join(dir, `${order}-${baseline}.h5`);
       const seed = baseline === 'uniform' ? 5 : 0;
-      const r = await evaluate([...common(), `m=${attributionPath}`, '--order', order, '--baseline', baseline, '--seed', String(seed), '--target', 'prediction', '--no-random-baseline', '--batch-size', '4', '-o', output]);
+      const r = await evaluate([
+        ...common(),
+        `m=${attributionPath}`,
+        '--order',
+        order,
+        '--baseline',
+        baseline,
+        '--seed',
+        String(seed),
+        '--target',
+        'prediction',
+        '--no-random-baseline',
+        '--batch-size',
+        '4',
+        '-o',
+        output,
+      ]);
       expect(r.code).toBe(0);
       const file = await readEvaluation(output);
       expect(file.groups.map((g) => g.name)).toEqual(['m']);
@@ -224,7 +282,19 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
   it('--randomize cascade stores ρ and SSIM per depth for the checked rows, prints and plots them', async () => {
     const output = join(dir, 'cascade.h5');
     const plot = join(dir, 'cascade.svg');
-    const r = await evaluate([...common(), `gradient=${attributionPath}`, '--no-random-baseline', '--randomize', 'cascade', '--sanity-samples', '3', '--sanity-plot', plot, '-o', output]);
+    const r = await evaluate([
+      ...common(),
+      `gradient=${attributionPath}`,
+      '--no-random-baseline',
+      '--randomize',
+      'cascade',
+      '--sanity-samples',
+      '3',
+      '--sanity-plot',
+      plot,
+      '-o',
+      output,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const cascade = (await readEvaluation(output)).cascade!;
     expect(cascade.layers).toHaveLength(2); // Gemm, then Conv
@@ -244,7 +314,10 @@ describe('evaluate: region perturbation against a per-image, per-step implementa
     const wrongLabels = join(dir, 'wrong-labels.h5');
     await writeDataset(wrongLabels, data, [SAMPLES, C, H, W], [3, 3, 3, 3, 3, 3]);
     const cases: Array<[string[], RegExp]> = [
-      [[...common(), attributionPath, '-o', output, '--dataset', wrongLabels], /method\.h5: row 0 holds sample 4 with label 1, but that sample of .* has label 3/],
+      [
+        [...common(), attributionPath, '-o', output, '--dataset', wrongLabels],
+        /method\.h5: row 0 holds sample 4 with label 1, but that sample of .* has label 3/,
+      ],
       [[...common(), join(dir, 'missing.h5'), '-o', output], /missing\.h5: no such file/],
       [[...common(), attributionPath, '-o', output, '--patch', '20'], /--patch: 20 is larger than the 10×9 image/],
       [[...common(), attributionPath, '-o', join(dir, 'morf.h5')], /morf\.h5: already exists/],
@@ -266,9 +339,24 @@ describe('evaluate on the Clever-Hans fixture', () => {
   const fixture = join(repoRoot, 'fixtures', 'clever-hans');
   const attributions: Record<string, string> = {};
   beforeAll(async () => {
-    for (const [name, args] of [['epsilon-gamma-box', ['--composite', 'epsilon-gamma-box', '--low', '0', '--high', '1']], ['gradient', ['--composite', 'none']]] as const) {
+    for (const [name, args] of [
+      ['epsilon-gamma-box', ['--composite', 'epsilon-gamma-box', '--low', '0', '--high', '1']],
+      ['gradient', ['--composite', 'none']],
+    ] as const) {
       attributions[name] = join(dir, `${name}.h5`);
-      const r = await runCli(['attribute', '--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), ...args, '--indices', '0:120', '-q', '-o', attributions[name]!]);
+      const r = await runCli([
+        'attribute',
+        '--model',
+        join(fixture, 'model.onnx'),
+        '--dataset',
+        join(fixture, 'dataset.h5'),
+        ...args,
+        '--indices',
+        '0:120',
+        '-q',
+        '-o',
+        attributions[name]!,
+      ]);
       expect(r.code, r.stderr).toBe(0);
     }
   });
@@ -276,8 +364,26 @@ describe('evaluate on the Clever-Hans fixture', () => {
   it('MoRF AOPC of epsilon-gamma-box beats the random order, and its MoRF curve falls faster than LeRF; plots', async () => {
     const run = async (order: string, extra: string[]) => {
       const output = join(dir, `hans-${order}.h5`);
-      const r = await evaluate(['--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), attributions['epsilon-gamma-box']!, attributions.gradient!,
-        '--patch', '4', '--steps', '20', '--per-step', '2', '--order', order, '-q', '-o', output, ...extra]);
+      const r = await evaluate([
+        '--model',
+        join(fixture, 'model.onnx'),
+        '--dataset',
+        join(fixture, 'dataset.h5'),
+        attributions['epsilon-gamma-box']!,
+        attributions.gradient!,
+        '--patch',
+        '4',
+        '--steps',
+        '20',
+        '--per-step',
+        '2',
+        '--order',
+        order,
+        '-q',
+        '-o',
+        output,
+        ...extra,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return { file: await readEvaluation(output), stdout: r.stdout };
     };

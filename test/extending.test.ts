@@ -21,7 +21,10 @@ import { renderHeatmapPng } from '../src/render/index.js';
 
 describe('docs/extending.md §2: a new op’s relevance', () => {
   // y = W·sin(x): Sin has a shape function (element-wise) but no op record, so the compiler refuses it.
-  const W = [[0.5, -1, 2], [1.5, 0.25, -0.75]];
+  const W = [
+    [0.5, -1, 2],
+    [1.5, 0.25, -0.75],
+  ];
   const model = () =>
     modelAround([1, 3], (b, x) => {
       const s = b.addNode('Sin', [x])[0]!;
@@ -40,7 +43,11 @@ describe('docs/extending.md §2: a new op’s relevance', () => {
   it('with the record, the gradient of logit 1 is W[1] ⊙ cos(x)', async () => {
     OP_RECORDS.Sin = { kind: 'elementwise', vjp: elementwise((em, input) => em.op('Cos', [input], {}, em.shape(input))) };
     const { relevance } = await relevanceOf(model(), x, [1, 3], [0, 1], null);
-    expectClose(relevance, x.map((v, i) => W[1]![i]! * Math.cos(v)), 1e-5);
+    expectClose(
+      relevance,
+      x.map((v, i) => W[1]![i]! * Math.cos(v)),
+      1e-5,
+    );
   });
 });
 
@@ -52,7 +59,11 @@ describe('docs/extending.md §3: a new processor', () => {
     params: { limit: param.number({ default: 1, description: 'bound' }) },
     compute(input, { limit }) {
       const t = expectTensor(input, 'ToyClamp'); // a ProcessorError (the user's mistake) on anything else
-      return tensor('float64', [...t.shape], Float64Array.from(t.data, (v) => Math.max(-limit, Math.min(limit, v))));
+      return tensor(
+        'float64',
+        [...t.shape],
+        Float64Array.from(t.data, (v) => Math.max(-limit, Math.min(limit, v))),
+      );
     },
   });
   const pipeline = () => new Pipeline('T', [{ name: 'preprocessing', description: '' }]);

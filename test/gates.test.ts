@@ -23,7 +23,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function sums(composite: string, extra: string[] = []): Promise<{ totals: number[]; logits: number[] }> {
   const output = join(dir, `${composite}.h5`);
-  const result = await runCli(['attribute', '--model', model, '--dataset', dataset, '-o', output, '--quiet', '--composite', composite, '--zero-params', 'bias', ...extra]);
+  const result = await runCli([
+    'attribute',
+    '--model',
+    model,
+    '--dataset',
+    dataset,
+    '-o',
+    output,
+    '--quiet',
+    '--composite',
+    composite,
+    '--zero-params',
+    'bias',
+    ...extra,
+  ]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   const a = await readAttribution(output);

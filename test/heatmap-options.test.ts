@@ -43,7 +43,10 @@ async function heatmap(name: string, args: string[]): Promise<string> {
   expect(r.code).toBe(0);
   return out;
 }
-const pngs = (out: string): string[] => readdirSync(out).filter((f) => f.endsWith('.png')).sort();
+const pngs = (out: string): string[] =>
+  readdirSync(out)
+    .filter((f) => f.endsWith('.png'))
+    .sort();
 const indices = (file: string): number[] => Array.from(decode(readFileSync(file)).data as Uint8Array);
 
 describe('--indices', () => {

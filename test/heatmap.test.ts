@@ -57,7 +57,9 @@ describe('xai-tools heatmap', () => {
     const r = await runCli(['heatmap', attrPath, '-o', out, '--cmap', 'bwr', '--level', '2', '--symmetric', '-q']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const files = readdirSync(out).filter((f) => f.endsWith('.png')).sort();
+    const files = readdirSync(out)
+      .filter((f) => f.endsWith('.png'))
+      .sort();
     expect(files).toEqual(Array.from({ length: N }, (_, row) => `${sampleIndex(row)}-label${labelOf(row)}.png`));
     for (let row = 0; row < N; row++) {
       const png = decode(readFileSync(join(out, files[row])));
@@ -75,7 +77,11 @@ describe('xai-tools heatmap', () => {
     const out = join(dir, 'select');
     const r = await runCli(['heatmap', attrPath, '-o', out, '--indices', '11:16', '--labels', '1,2', '-q']);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).filter((f) => f.endsWith('.png')).sort()).toEqual(['11-label1.png', '12-label2.png', '14-label1.png', '15-label2.png']);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.png'))
+        .sort(),
+    ).toEqual(['11-label1.png', '12-label2.png', '14-label1.png', '15-label2.png']);
   });
 
   it('applies --vmin/--vmax like imgify', async () => {
@@ -86,11 +92,15 @@ describe('xai-tools heatmap', () => {
     expect(indicesOf(png)).toEqual(Array.from(heatmapIndices(attributionOf(2), [C, H, W], { vmin: -1, vmax: 0.5 })));
   });
 
-  it('writes grid sheets with Zennit\'s fill rule', async () => {
+  it("writes grid sheets with Zennit's fill rule", async () => {
     const out = join(dir, 'grid');
     const r = await runCli(['heatmap', attrPath, '-o', out, '--grid', '2x2', '--symmetric', '-q']);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).filter((f) => f.endsWith('.png')).sort()).toEqual(['grid-0000.png', 'grid-0001.png']);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.png'))
+        .sort(),
+    ).toEqual(['grid-0000.png', 'grid-0001.png']);
     const second = decode(readFileSync(join(out, 'grid-0001.png')));
     expect([second.width, second.height]).toEqual([2 * W, 2 * H]);
     const idx = indicesOf(second);
@@ -119,14 +129,19 @@ describe('xai-tools heatmap', () => {
   });
 
   it('writes RGB PNG and JPEG through sharp', async () => {
-    for (const [format, ext] of [['rgb-png', 'png'], ['jpeg', 'jpg']]) {
+    for (const [format, ext] of [
+      ['rgb-png', 'png'],
+      ['jpeg', 'jpg'],
+    ]) {
       const out = join(dir, `fmt-${format}`);
       const r = await runCli(['heatmap', attrPath, '-o', out, '--indices', '10:12', '--format', format, '-q']);
       expect(r.code).toBe(0);
       const meta = await sharp(join(out, `10-label0.${ext}`)).metadata();
       expect([meta.format, meta.width, meta.height, meta.channels]).toEqual([format === 'jpeg' ? 'jpeg' : 'png', W, H, 3]);
     }
-    const { data } = await sharp(join(dir, 'fmt-rgb-png', '10-label0.png')).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(join(dir, 'fmt-rgb-png', '10-label0.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const idx = heatmapIndices(attributionOf(0), [C, H, W]);
     const pal = palette('coldnhot');
     expect(Array.from(data.subarray(0, 3))).toEqual(Array.from(pal.subarray(idx[0] * 3, idx[0] * 3 + 3)));
@@ -143,7 +158,7 @@ describe('xai-tools heatmap', () => {
     const plain = palette('coldnhot');
     const idx = heatmapIndices(attributionOf(0), [C, H, W]);
     const differs = Array.from({ length: H * W }, (_, p) => data[p * 3] !== plain[idx[p] * 3]).filter(Boolean).length;
-    expect(differs).toBeGreaterThan(H * W / 2);
+    expect(differs).toBeGreaterThan((H * W) / 2);
   });
 
   it('writes a colour bar on its own', async () => {

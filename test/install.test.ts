@@ -64,7 +64,11 @@ describe('installed from the tarball', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('attribute');
     const output = join(work, 'attribution.h5');
-    const run = spawnSync(bin, ['attribute', '--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), '--indices', '0:8', '--threads', '1', '-o', output], { env, encoding: 'utf8' });
+    const run = spawnSync(
+      bin,
+      ['attribute', '--model', join(fixture, 'model.onnx'), '--dataset', join(fixture, 'dataset.h5'), '--indices', '0:8', '--threads', '1', '-o', output],
+      { env, encoding: 'utf8' },
+    );
     expect(run.stderr).toContain('wrote 8 rows');
     expect(run.status).toBe(0);
     const file = await openH5(output, 'r');
@@ -110,11 +114,30 @@ dataset.close();
 console.log(JSON.stringify({ classes: labels.entries.length, seen, rows: last!.indices.length, png: Buffer.from(png.subarray(1, 4)).toString(), serve: typeof serveProjects }));
 `;
     writeFileSync(join(project, 'script.ts'), script);
-    writeFileSync(join(project, 'script.mjs'), script.replace(', type AttributedBatch', '').replace(': number[]', '').replace(': AttributedBatch | undefined', '').replace(': Uint8Array', '').replace(/!\./g, '.'));
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], typeRoots: [join(repoRoot, 'node_modules', '@types')] },
-      files: ['script.ts'],
-    }));
+    writeFileSync(
+      join(project, 'script.mjs'),
+      script
+        .replace(', type AttributedBatch', '')
+        .replace(': number[]', '')
+        .replace(': AttributedBatch | undefined', '')
+        .replace(': Uint8Array', '')
+        .replace(/!\./g, '.'),
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [join(repoRoot, 'node_modules', '@types')],
+        },
+        files: ['script.ts'],
+      }),
+    );
     const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, encoding: 'utf8' });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);

@@ -127,7 +127,7 @@ describe('h5py-written attributions and analyses', () => {
     expect(Array.from(c.clusterings.find((k) => k.name === 'dbscan-eps=0.2')!.labels)).toEqual([-1, -1]);
   });
 
-  it('reads a project written the way ViRelAy\'s tools write it', () => {
+  it("reads a project written the way ViRelAy's tools write it", () => {
     const p = readProject(fixture('project.yaml'));
     expect(p.dataset).toMatchObject({ type: 'hdf5', path: fixture('dataset-array.h5'), inputWidth: 8, upSamplingMethod: 'none' });
     expect(p.attributions!.sources).toEqual([fixture('attribution-shard-0.h5'), fixture('attribution-shard-1.h5')]);

@@ -23,7 +23,12 @@ describe('h5py reads what we write', () => {
     const path = join(dir, 'attribution.h5');
     const w = await AttributionWriter.create(path, { sampleShape: [3, 4, 4], numClasses: 2, withIndex: true });
     for (let b = 0; b < 3; b++) {
-      w.append({ attribution: new Float32Array(2 * 48).fill(b), label: Int32Array.of(b, 1), prediction: Float32Array.of(0.5, b, 1, 2), index: Int32Array.of(10 + 2 * b, 11 + 2 * b) });
+      w.append({
+        attribution: new Float32Array(2 * 48).fill(b),
+        label: Int32Array.of(b, 1),
+        prediction: Float32Array.of(0.5, b, 1, 2),
+        index: Int32Array.of(10 + 2 * b, 11 + 2 * b),
+      });
     }
     w.commit();
     const info = h5py(

@@ -30,7 +30,19 @@ function attribute(model: string, dataset: string, composite: string, extra: str
 }
 
 async function run(model: string, dataset: string, composite: string, extra: string[], output: string): Promise<Float32Array> {
-  const result = await runCli(['attribute', '--model', join(fixtures, `${model}.onnx`), '--dataset', join(fixtures, `${dataset}.h5`), '-o', output, '--quiet', '--composite', composite, ...extra]);
+  const result = await runCli([
+    'attribute',
+    '--model',
+    join(fixtures, `${model}.onnx`),
+    '--dataset',
+    join(fixtures, `${dataset}.h5`),
+    '-o',
+    output,
+    '--quiet',
+    '--composite',
+    composite,
+    ...extra,
+  ]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return (await readAttribution(output)).attribution;
@@ -64,7 +76,24 @@ describe('old opsets give the relevance of their opset-13 export', () => {
 
   it('converter.op9 with biases zeroed: epsilon-gamma-box conserves relevance (gate and hard-swish recognised)', async () => {
     const output = join(dir, 'conserve.h5');
-    const result = await runCli(['attribute', '--model', join(fixtures, 'converter.op9.onnx'), '--dataset', join(fixtures, 'converter.h5'), '-o', output, '--quiet', '--composite', 'epsilon-gamma-box', '--low', '-1', '--high', '1', '--zero-params', 'bias']);
+    const result = await runCli([
+      'attribute',
+      '--model',
+      join(fixtures, 'converter.op9.onnx'),
+      '--dataset',
+      join(fixtures, 'converter.h5'),
+      '-o',
+      output,
+      '--quiet',
+      '--composite',
+      'epsilon-gamma-box',
+      '--low',
+      '-1',
+      '--high',
+      '1',
+      '--zero-params',
+      'bias',
+    ]);
     expect(result.code).toBe(0);
     const a = await readAttribution(output);
     const n = a.shape[0]!;

@@ -64,7 +64,9 @@ async function expectRefusal(args: string[], output: string, file: string, probl
 describe('project init', () => {
   it('writes a project with paths relative to the output file, which check accepts', async () => {
     const out = join(dir, 'ok.yaml');
-    const result = await runCli(initArgs(out, { '--analysis': [`spectral_analysis=${fixture('analysis.h5')}`, `spectral_analysis=${fixture('analysis.h5')}`] }));
+    const result = await runCli(
+      initArgs(out, { '--analysis': [`spectral_analysis=${fixture('analysis.h5')}`, `spectral_analysis=${fixture('analysis.h5')}`] }),
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/dataset: hdf5, 6 samples of 3×8×8/);
     expect(result.stdout).toMatch(/attribution files: 2 \(6 rows\)/);
@@ -72,7 +74,14 @@ describe('project init', () => {
     const yaml = parse(readFileSync(out, 'utf8')).project;
     for (const p of [yaml.label_map, yaml.dataset.path, ...yaml.attributions.sources]) expect(p.startsWith('/'), p).toBe(false);
     expect(yaml.label_map).toMatch(/fixtures\/h5py\/label-map\.json$/);
-    expect(yaml.dataset).toMatchObject({ name: 'dataset-array', type: 'hdf5', input_width: 8, input_height: 8, up_sampling_method: 'none', down_sampling_method: 'none' });
+    expect(yaml.dataset).toMatchObject({
+      name: 'dataset-array',
+      type: 'hdf5',
+      input_width: 8,
+      input_height: 8,
+      up_sampling_method: 'none',
+      down_sampling_method: 'none',
+    });
     expect(yaml.attributions).toMatchObject({ attribution_method: 'LRP EpsilonPlusFlat', attribution_strategy: 'true_label' });
     expect(yaml.attributions.sources).toHaveLength(2);
     expect(yaml.analyses).toHaveLength(1);
@@ -85,13 +94,38 @@ describe('project init', () => {
 
   it('makes an image_directory block for a folder (ViRelAy label regex or the class-directory default)', async () => {
     const out = join(dir, 'images.yaml');
-    const result = await runCli(initArgs(out, { '--dataset': fixture('images'), '--attributions': [], '--analysis': [], '--input-size': '8,8', '--label-index-regex': '^.*/label-([0-9]+)/.*$', '--up-sampling': 'fill_zeros', '--down-sampling': 'center_crop' }));
+    const result = await runCli(
+      initArgs(out, {
+        '--dataset': fixture('images'),
+        '--attributions': [],
+        '--analysis': [],
+        '--input-size': '8,8',
+        '--label-index-regex': '^.*/label-([0-9]+)/.*$',
+        '--up-sampling': 'fill_zeros',
+        '--down-sampling': 'center_crop',
+      }),
+    );
     expect(result.code, result.stderr).toBe(0);
     const yaml = parse(readFileSync(out, 'utf8')).project;
-    expect(yaml.dataset).toEqual({ name: 'images', type: 'image_directory', path: expect.stringMatching(/images$/), label_index_regex: '^.*/label-([0-9]+)/.*$', label_word_net_id_regex: null, input_width: 8, input_height: 8, up_sampling_method: 'fill_zeros', down_sampling_method: 'center_crop' });
+    expect(yaml.dataset).toEqual({
+      name: 'images',
+      type: 'image_directory',
+      path: expect.stringMatching(/images$/),
+      label_index_regex: '^.*/label-([0-9]+)/.*$',
+      label_word_net_id_regex: null,
+      input_width: 8,
+      input_height: 8,
+      up_sampling_method: 'fill_zeros',
+      down_sampling_method: 'center_crop',
+    });
     expect(yaml.attributions).toBeUndefined();
     // Default regex: the class directory name is a word_net_id; "label-0" is not one in this label map.
-    await expectRefusal(initArgs(join(dir, 'images2.yaml'), { '--dataset': fixture('images'), '--attributions': [], '--analysis': [], '--input-size': '8,8' }), join(dir, 'images2.yaml'), join(fixture('images'), 'label-0', 'img-01.png'), /WordNet ID 'label-0' is not in the label map/);
+    await expectRefusal(
+      initArgs(join(dir, 'images2.yaml'), { '--dataset': fixture('images'), '--attributions': [], '--analysis': [], '--input-size': '8,8' }),
+      join(dir, 'images2.yaml'),
+      join(fixture('images'), 'label-0', 'img-01.png'),
+      /WordNet ID 'label-0' is not in the label map/,
+    );
   });
 });
 
@@ -162,7 +196,12 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
 
   it('wrong key', async () => {
     // A dataset file passed as attributions: no 'attribution' key.
-    await expectRefusal(initArgs(out(), { '--attributions': [fixture('dataset-array.h5')] }), out(), fixture('dataset-array.h5'), /missing dataset 'attribution'/);
+    await expectRefusal(
+      initArgs(out(), { '--attributions': [fixture('dataset-array.h5')] }),
+      out(),
+      fixture('dataset-array.h5'),
+      /missing dataset 'attribution'/,
+    );
   });
 
   it('wrong shape', async () => {
@@ -187,13 +226,24 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
 
   it('label map with duplicate indices', async () => {
     const map = join(dir, 'dup.json');
-    writeFileSync(map, JSON.stringify([{ index: 0, word_net_id: '00000000', name: 'a' }, { index: 0, word_net_id: '00000001', name: 'b' }]));
+    writeFileSync(
+      map,
+      JSON.stringify([
+        { index: 0, word_net_id: '00000000', name: 'a' },
+        { index: 0, word_net_id: '00000001', name: 'b' },
+      ]),
+    );
     await expectRefusal(initArgs(out(), { '--label-map': map }), out(), map, /duplicate index 0/);
     rmSync(map);
   });
 
   it('sample counts of dataset and attributions disagree', async () => {
-    await expectRefusal(initArgs(out(), { '--dataset': fixture('dataset-hwc-multilabel.h5'), '--attributions': [fixture('attribution.h5')], '--analysis': [] }), out(), fixture('attribution.h5'), /has 6 attributions but the dataset has 4 samples/);
+    await expectRefusal(
+      initArgs(out(), { '--dataset': fixture('dataset-hwc-multilabel.h5'), '--attributions': [fixture('attribution.h5')], '--analysis': [] }),
+      out(),
+      fixture('attribution.h5'),
+      /has 6 attributions but the dataset has 4 samples/,
+    );
   });
 
   it('an analysis category with no entry in the label map', async () => {
@@ -204,7 +254,12 @@ describe('project init refuses bad input with one line, exit 1 and no output fil
   });
 
   it('an analysis index past the dataset', async () => {
-    await expectRefusal(initArgs(out(), { '--dataset': fixture('dataset-hwc-multilabel.h5'), '--attributions': [] }), out(), fixture('analysis.h5'), /indexes sample 4, past the end of the dataset \(4 samples\)/);
+    await expectRefusal(
+      initArgs(out(), { '--dataset': fixture('dataset-hwc-multilabel.h5'), '--attributions': [] }),
+      out(),
+      fixture('analysis.h5'),
+      /indexes sample 4, past the end of the dataset \(4 samples\)/,
+    );
   });
 
   it('an analysis method name ViRelAy cannot serve', async () => {

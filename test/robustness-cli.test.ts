@@ -40,7 +40,7 @@ async function bigAttributions(path: string, rows: number, shape: number[]): Pro
   };
   for (let r = 0; r < rows; r++) {
     const attribution = new Float32Array(size);
-    for (let p = 0; p < size; p++) attribution[p] = ((p % 2 === r % 2 ? 1 : 0.1) + 0.5 * random());
+    for (let p = 0; p < size; p++) attribution[p] = (p % 2 === r % 2 ? 1 : 0.1) + 0.5 * random();
     writer.append({ attribution, label: Int32Array.from([0]), prediction: Float32Array.from([1]) });
   }
   writer.commit();
@@ -55,11 +55,49 @@ describe('no command writes over one of its inputs', () => {
     ['canonize onto its model', (d: string) => [['canonize', join(d, 'm.onnx'), '-o', join(d, 'm.onnx')], join(d, 'm.onnx')]],
     ['canonize through a symlink', (d: string) => [['canonize', join(d, 'm.onnx'), '-o', join(d, 'link.onnx')], join(d, 'm.onnx')]],
     ['spray onto its attributions', (d: string) => [['spray', join(d, 'a.h5'), '-o', join(d, 'a.h5')], join(d, 'a.h5')]],
-    ['project init onto the dataset', (d: string) => [['project', 'init', '--name', 'p', '--model', 'm', '--dataset', join(d, 'd.h5'), '--label-map', join(d, 'l.json'), '-o', join(d, 'd.h5')], join(d, 'd.h5')]],
-    ['project init onto the label map', (d: string) => [['project', 'init', '--name', 'p', '--model', 'm', '--dataset', join(d, 'd.h5'), '--label-map', join(d, 'l.json'), '-o', join(d, 'l.json'), '--overwrite'], join(d, 'l.json')]],
-    ['attribute onto its dataset, even with --overwrite', (d: string) => [['attribute', '--model', join(d, 'm.onnx'), '--dataset', join(d, 'd.h5'), '-o', join(d, 'd.h5'), '--overwrite'], join(d, 'd.h5')]],
-    ['evaluate onto an attribution file', (d: string) => [['evaluate', '--model', join(d, 'm.onnx'), '--dataset', join(d, 'd.h5'), join(d, 'a.h5'), '-o', join(d, 'a.h5'), '--overwrite'], join(d, 'a.h5')]],
-    ['heatmap --recolor onto its PNG by another name', (d: string) => [['heatmap', '--recolor', join(d, 'h.png'), '-o', join(d, 'h-link.png'), '--overwrite'], join(d, 'h.png')]],
+    [
+      'project init onto the dataset',
+      (d: string) => [
+        ['project', 'init', '--name', 'p', '--model', 'm', '--dataset', join(d, 'd.h5'), '--label-map', join(d, 'l.json'), '-o', join(d, 'd.h5')],
+        join(d, 'd.h5'),
+      ],
+    ],
+    [
+      'project init onto the label map',
+      (d: string) => [
+        [
+          'project',
+          'init',
+          '--name',
+          'p',
+          '--model',
+          'm',
+          '--dataset',
+          join(d, 'd.h5'),
+          '--label-map',
+          join(d, 'l.json'),
+          '-o',
+          join(d, 'l.json'),
+          '--overwrite',
+        ],
+        join(d, 'l.json'),
+      ],
+    ],
+    [
+      'attribute onto its dataset, even with --overwrite',
+      (d: string) => [['attribute', '--model', join(d, 'm.onnx'), '--dataset', join(d, 'd.h5'), '-o', join(d, 'd.h5'), '--overwrite'], join(d, 'd.h5')],
+    ],
+    [
+      'evaluate onto an attribution file',
+      (d: string) => [
+        ['evaluate', '--model', join(d, 'm.onnx'), '--dataset', join(d, 'd.h5'), join(d, 'a.h5'), '-o', join(d, 'a.h5'), '--overwrite'],
+        join(d, 'a.h5'),
+      ],
+    ],
+    [
+      'heatmap --recolor onto its PNG by another name',
+      (d: string) => [['heatmap', '--recolor', join(d, 'h.png'), '-o', join(d, 'h-link.png'), '--overwrite'], join(d, 'h.png')],
+    ],
   ] as Array<[string, (d: string) => [string[], string]]>)('%s: one line, exit 1, input untouched', async (_name, make) => {
     const d = mkdtempSync(join(dir, 'same-'));
     copyFileSync(model, join(d, 'm.onnx'));
@@ -222,7 +260,23 @@ describe('SIGINT and SIGTERM stop within a second, keep the previous output, lea
     const out = join(d, 'p.yaml');
     writeFileSync(out, 'name: previous\n');
     // The analysis file is not an analysis: the check fails after the YAML was built.
-    const r = await runCli(['project', 'init', '--name', 'p', '--model', 'm', '--dataset', dataset, '--label-map', labelMap, '--analysis', `a=${dataset}`, '--overwrite', '-o', out]);
+    const r = await runCli([
+      'project',
+      'init',
+      '--name',
+      'p',
+      '--model',
+      'm',
+      '--dataset',
+      dataset,
+      '--label-map',
+      labelMap,
+      '--analysis',
+      `a=${dataset}`,
+      '--overwrite',
+      '-o',
+      out,
+    ]);
     expect(r.code).toBe(1);
     oneLine(r.stderr);
     expect(readFileSync(out, 'utf8')).toBe('name: previous\n');
@@ -335,7 +389,9 @@ describe('non-finite attributions and mismatched overlays', () => {
     const r = await spray([], out);
     expect(r.code).toBe(1);
     oneLine(r.stderr);
-    expect(r.stderr.trim()).toBe(`xai-tools: ${file}: 3 non-finite values (NaN or ±Inf) in 2 rows, the first at row 5 (sample 5); use --nan-policy skip or zero`);
+    expect(r.stderr.trim()).toBe(
+      `xai-tools: ${file}: 3 non-finite values (NaN or ±Inf) in 2 rows, the first at row 5 (sample 5); use --nan-policy skip or zero`,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -366,7 +422,10 @@ describe('non-finite attributions and mismatched overlays', () => {
     expect(refused.stderr).toMatch(/non-finite values .* the first at row 5 \(sample 5\)/);
     const skip = await runCli(['heatmap', file, '-q', '--nan-policy', 'skip', '-o', join(dir, 'nf-skip')]);
     expect(skip.code, skip.stderr).toBe(0);
-    const listed = readFileSync(join(dir, 'nf-skip', 'heatmaps.csv'), 'utf8').trim().split('\n').slice(1);
+    const listed = readFileSync(join(dir, 'nf-skip', 'heatmaps.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1);
     expect(listed).toHaveLength(38);
     expect(existsSync(join(dir, 'nf-skip', '05.png'))).toBe(false);
     const zero = await runCli(['heatmap', file, '-q', '--nan-policy', 'zero', '-o', join(dir, 'nf-zero')]);

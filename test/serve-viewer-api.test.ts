@@ -35,7 +35,7 @@ const pixels = async (path: string) => {
 };
 
 describe('viewer API', () => {
-  it('lists spray\'s suspicion score and number of groups per category, null where the file has none', async () => {
+  it("lists spray's suspicion score and number of groups per category, null where the file has none", async () => {
     const scored = (await get('/api/projects/scored')).json<{ analyses: Array<{ categories: Array<{ name: string; suspicion: unknown }> }> }>();
     expect(scored.analyses[0].categories.map((c) => [c.name, c.suspicion])).toEqual([
       ['00000000', { score: expect.closeTo(0.3, 6), groups: 2 }],
@@ -47,7 +47,9 @@ describe('viewer API', () => {
   });
 
   it('redirects a ViRelAy share link to the page with the same view in our query', async () => {
-    const res = await get('/projects/1?analysisMethod=spectral_analysis&analysisCategory=00000001&clustering=kmeans-02&embedding=tsne&firstEmbeddingDimension=0&secondEmbeddingDimension=1&colorMap=seismic&imageMode=overlay&embeddingVectors=6,7');
+    const res = await get(
+      '/projects/1?analysisMethod=spectral_analysis&analysisCategory=00000001&clustering=kmeans-02&embedding=tsne&firstEmbeddingDimension=0&secondEmbeddingDimension=1&colorMap=seismic&imageMode=overlay&embeddingVectors=6,7',
+    );
     expect(res.status).toBe(302);
     const location = new URL(res.headers.location as string, 'http://x/projects/1');
     expect(location.pathname).toBe('/');

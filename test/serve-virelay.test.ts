@@ -38,7 +38,11 @@ describe('a project made for ViRelAy', () => {
 
   it('loads with both analysis entries merged into one method', async () => {
     expect(serve.stderr()).toBe('');
-    const project = (await get(P)).json<{ name: string; model: string; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }> }>();
+    const project = (await get(P)).json<{
+      name: string;
+      model: string;
+      analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }>;
+    }>();
     expect(project.name).toBe('ViRelAy Example');
     expect(project.analyses).toHaveLength(1);
     expect(project.analyses[0].categories).toEqual([
@@ -49,7 +53,10 @@ describe('a project made for ViRelAy', () => {
   });
 
   it('lists per category what the file holds, including CoRelAy extras', async () => {
-    const category = (await get(`${P}/analyses/spectral_analysis/categories/n02979186`)).json<{ embeddings: Array<{ name: string; dims: number; eigenvalues: number[] | null }>; clusterings: Array<{ name: string; clusters: Array<{ id: number; count: number }> }> }>();
+    const category = (await get(`${P}/analyses/spectral_analysis/categories/n02979186`)).json<{
+      embeddings: Array<{ name: string; dims: number; eigenvalues: number[] | null }>;
+      clusterings: Array<{ name: string; clusters: Array<{ id: number; count: number }> }>;
+    }>();
     expect(category.embeddings.map((e) => [e.name, e.dims])).toEqual([
       ['spectral', 3],
       ['tsne', 2],

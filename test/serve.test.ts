@@ -24,7 +24,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xai-serve-'));
   const alpha = await writeFixtureProject(join(dir, 'alpha'), { name: 'Alpha Project', classes: 3, perClass: 20, size: 16, secondAnalysis: true });
   const beta = await writeFixtureProject(join(dir, 'beta'), { name: 'Beta', classes: 2, perClass: 10, size: 8, attributionEvery: 2 });
-  writeFileSync(join(dir, 'broken.yaml'), 'project:\n  name: Broken\n  model: m\n  label_map: missing.json\n  dataset: {name: d, type: hdf5, path: nowhere.h5}\n');
+  writeFileSync(
+    join(dir, 'broken.yaml'),
+    'project:\n  name: Broken\n  model: m\n  label_map: missing.json\n  dataset: {name: d, type: hdf5, path: nowhere.h5}\n',
+  );
   serve = await startServe([alpha, beta, join(dir, 'broken.yaml')]);
   port = serve.port;
 });
@@ -73,7 +76,10 @@ describe('project routes', () => {
   });
 
   it('describes one project with labels and categories (label names, counts)', async () => {
-    const project = (await get(P)).json<{ labels: Array<{ name: string }>; analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }> }>();
+    const project = (await get(P)).json<{
+      labels: Array<{ name: string }>;
+      analyses: Array<{ name: string; categories: Array<{ name: string; label: string; count: number; suspicion: number | null }> }>;
+    }>();
     expect(project.labels.map((l) => l.name)).toEqual(['Apple', 'Leaf', 'Sky']);
     expect(project.analyses[0].categories).toEqual([
       { name: '00000000', label: 'Apple', count: 20, suspicion: null },
@@ -84,7 +90,11 @@ describe('project routes', () => {
   });
 
   it('describes a category: embeddings with dimensions and eigenvalues, clusterings with counts', async () => {
-    const category = (await get(CAT)).json<{ count: number; embeddings: Array<{ name: string; dims: number; eigenvalues: number[] | null }>; clusterings: Array<{ name: string; clusters: Array<{ id: number; count: number }> }> }>();
+    const category = (await get(CAT)).json<{
+      count: number;
+      embeddings: Array<{ name: string; dims: number; eigenvalues: number[] | null }>;
+      clusterings: Array<{ name: string; clusters: Array<{ id: number; count: number }> }>;
+    }>();
     expect(category.count).toBe(20);
     expect(category.embeddings.map((e) => [e.name, e.dims])).toEqual([
       ['spectral', 4],
@@ -117,7 +127,9 @@ describe('project routes', () => {
   });
 
   it('answers sample information with labels and top predictions', async () => {
-    const list = (await get(`${P}/samples?indices=0,4,59`)).json<Array<{ index: number; labels: Array<{ index: number; name: string }>; hasAttribution: boolean; predictions: Array<{ index: number; score: number }> }>>();
+    const list = (await get(`${P}/samples?indices=0,4,59`)).json<
+      Array<{ index: number; labels: Array<{ index: number; name: string }>; hasAttribution: boolean; predictions: Array<{ index: number; score: number }> }>
+    >();
     expect(list.map((s) => s.index)).toEqual([0, 4, 59]);
     expect(list[0].labels).toEqual([{ index: 0, name: 'Apple' }]);
     expect(list[0].predictions[0].index).toBe(0);
@@ -146,7 +158,21 @@ describe('images', () => {
     const maps = (await get('/api/colormaps')).json<{ default: string; colorMaps: Array<{ name: string; family: string }> }>();
     expect(maps.default).toBe('black-fire-red');
     const names = maps.colorMaps.map((c) => c.name);
-    for (const name of ['coldnhot', 'bwr', 'hot', 'gray', 'black-fire-red', 'gray-red', 'black-green', 'black-yellow', 'blue-white-red', 'afm-hot', 'jet', 'seismic']) expect(names).toContain(name);
+    for (const name of [
+      'coldnhot',
+      'bwr',
+      'hot',
+      'gray',
+      'black-fire-red',
+      'gray-red',
+      'black-green',
+      'black-yellow',
+      'blue-white-red',
+      'afm-hot',
+      'jet',
+      'seismic',
+    ])
+      expect(names).toContain(name);
     expect(maps.colorMaps.find((c) => c.name === 'jet')?.family).toBe('virelay');
     expect(maps.colorMaps.find((c) => c.name === 'coldnhot')?.family).toBe('zennit');
     const bodies = new Set<string>();
@@ -216,12 +242,15 @@ describe('validation', () => {
     ['/api/nothing', 404, /no API route/],
     ['/api/projects/%zz', 400, /malformed percent-encoding/],
   ];
-  it.each(cases.map(([path, status, message]) => [path.length > 120 ? `${path.slice(0, 117)}...` : path, status, message, path] as const))('%s → %i', async (_title, status, message, path) => {
-    const res = await get(path);
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toContain('application/json');
-    expect(res.json<{ errorMessage: string }>().errorMessage).toMatch(message);
-  });
+  it.each(cases.map(([path, status, message]) => [path.length > 120 ? `${path.slice(0, 117)}...` : path, status, message, path] as const))(
+    '%s → %i',
+    async (_title, status, message, path) => {
+      const res = await get(path);
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toContain('application/json');
+      expect(res.json<{ errorMessage: string }>().errorMessage).toMatch(message);
+    },
+  );
 
   it('refuses methods other than GET and HEAD', async () => {
     const res = await rawGet(port, '/api/projects', { method: 'POST' });
@@ -277,7 +306,9 @@ describe('process', () => {
       const res = await runCli(['serve', '--port', String(busy), join(dir, 'beta', 'project.yaml')]);
       // An error about an option's value is a usage error: exit 2 with the --help hint.
       expect(res.code).toBe(2);
-      expect(res.stderr.trim()).toBe(`xai-tools: --port: port ${busy} on 127.0.0.1 is in use; choose another (--port 0 picks a free one) (see xai-tools serve --help)`);
+      expect(res.stderr.trim()).toBe(
+        `xai-tools: --port: port ${busy} on 127.0.0.1 is in use; choose another (--port 0 picks a free one) (see xai-tools serve --help)`,
+      );
     } finally {
       blocker.close();
     }

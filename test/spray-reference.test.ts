@@ -29,7 +29,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Check = Record<string, { n: number; eigenvalue_error: number; residual: number; row_norm_error: number }>;
 const check = (analysis: string, variant: string, neighbours: number, normalised = true): Check =>
-  JSON.parse(execFileSync('/usr/bin/python3', [checker, attribution, analysis, variant, String(neighbours), normalised ? '1' : '0'], { encoding: 'utf8' })) as Check;
+  JSON.parse(
+    execFileSync('/usr/bin/python3', [checker, attribution, analysis, variant, String(neighbours), normalised ? '1' : '0'], { encoding: 'utf8' }),
+  ) as Check;
 
 const quick = ['--algorithms', 'kmeans', '--clusters', '3', '--embeddings', 'none', '-q'];
 
@@ -49,11 +51,17 @@ function read<T>(file: string, fn: (f: InstanceType<typeof h5wasm.File>) => T): 
     f.close();
   }
 }
-const values = (f: InstanceType<typeof h5wasm.File>, path: string): number[] => Array.from((f.get(path) as InstanceType<typeof h5wasm.Dataset>).value as Float32Array);
-const attr = (f: InstanceType<typeof h5wasm.File>, path: string, name: string): unknown => (f.get(path) as InstanceType<typeof h5wasm.Group>).attrs[name]!.value;
+const values = (f: InstanceType<typeof h5wasm.File>, path: string): number[] =>
+  Array.from((f.get(path) as InstanceType<typeof h5wasm.Dataset>).value as Float32Array);
+const attr = (f: InstanceType<typeof h5wasm.File>, path: string, name: string): unknown =>
+  (f.get(path) as InstanceType<typeof h5wasm.Group>).attrs[name]!.value;
 
 function expectEigenpairs(result: Check, sizes: number[]): void {
-  expect(Object.values(result).map((c) => c.n).sort((a, b) => a - b)).toEqual(sizes);
+  expect(
+    Object.values(result)
+      .map((c) => c.n)
+      .sort((a, b) => a - b),
+  ).toEqual(sizes);
   for (const [name, c] of Object.entries(result)) {
     expect(c.eigenvalue_error, name).toBeLessThan(1e-5);
     // Columns in the stored order, each an eigenvector of M for its own stored eigenvalue.
@@ -110,11 +118,9 @@ describe('suspicion score', () => {
     expect(suspicionScore([0.5, 0])).toEqual({ suspicion: 0, k: 1 });
   });
 
-  it("matches the reference eigenvalues of ../shared/conformance/spray, in the file and in the ranking", async () => {
+  it('matches the reference eigenvalues of ../shared/conformance/spray, in the file and in the ranking', async () => {
     const output = await spray('suspicion.h5', quick);
-    const expected = Object.fromEntries(
-      Object.entries(reference.categories).map(([name, ref]) => [name, largestGap(ref.eigenvalue)]),
-    );
+    const expected = Object.fromEntries(Object.entries(reference.categories).map(([name, ref]) => [name, largestGap(ref.eigenvalue)]));
     read(output, (f) => {
       for (const [name, g] of Object.entries(expected)) {
         expect(Number(attr(f, name, 'suspicion')), name).toBeCloseTo(g.gap, 4);
@@ -124,7 +130,11 @@ describe('suspicion score', () => {
     });
     const table = await runCli(['spray', attribution, '-o', join(dir, 'suspicion2.h5'), ...quick.filter((a) => a !== '-q')]);
     expect(table.code).toBe(0);
-    const ranked = table.stdout.trim().split('\n').slice(1).map((line) => line.trim().split(/\s+/)[1]);
+    const ranked = table.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/)[1]);
     expect(ranked).toEqual(Object.keys(expected).sort((a, b) => expected[b]!.gap - expected[a]!.gap));
   });
 });
@@ -132,7 +142,8 @@ describe('suspicion score', () => {
 describe('--seed', () => {
   const randomParts = ['--algorithms', 'kmeans,hdbscan', '--clusters', '4', '--embeddings', 'tsne,umap', '--classes', '1', '-q'];
   const embeddingOf = (file: string, name: string) => read(file, (f) => values(f, `00000001/embedding/${name}`));
-  const labelsOf = (file: string, name: string) => read(file, (f) => Array.from((f.get(`00000001/cluster/${name}`) as InstanceType<typeof h5wasm.Dataset>).value as Int32Array));
+  const labelsOf = (file: string, name: string) =>
+    read(file, (f) => Array.from((f.get(`00000001/cluster/${name}`) as InstanceType<typeof h5wasm.Dataset>).value as Int32Array));
 
   it('the same seed gives the same file; another seed moves the random embeddings', async () => {
     const a = await spray('seed3a.h5', [...randomParts, '--seed', '3']);

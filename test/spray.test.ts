@@ -28,7 +28,11 @@ const dataset = (f: H5, path: string) => f.get(path) as InstanceType<typeof h5wa
 const group = (f: H5, path: string) => f.get(path) as InstanceType<typeof h5wasm.Group>;
 const sorted = (keys: string[]) => [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 /** h5dump without its first line (the file name): equal text = equal structure, data and attributes. */
-const dump = (path: string) => execFileSync('h5dump', [path], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n').slice(1).join('\n');
+const dump = (path: string) =>
+  execFileSync('h5dump', [path], { encoding: 'utf8', maxBuffer: 1 << 28 })
+    .split('\n')
+    .slice(1)
+    .join('\n');
 
 describe('spray on the conformance data (CoRelAy reference)', () => {
   let output: string;
@@ -131,7 +135,10 @@ describe('spray on the conformance data (CoRelAy reference)', () => {
       '    out[c] = {"n": int(len(idx)), "eigenvalues": int(ev.shape[0]), "dtype": str(idx.dtype)}',
       'print(json.dumps(out))',
     ].join('\n');
-    const result = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, output], { encoding: 'utf8' })) as Record<string, { n: number; eigenvalues: number; dtype: string }>;
+    const result = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, output], { encoding: 'utf8' })) as Record<
+      string,
+      { n: number; eigenvalues: number; dtype: string }
+    >;
     expect(result['00000000']).toEqual({ n: 300, eigenvalues: 32, dtype: 'uint32' });
     expect(result['00000001']).toEqual({ n: 90, eigenvalues: 32, dtype: 'uint32' });
   });
@@ -148,7 +155,20 @@ describe('spray on the conformance data (CoRelAy reference)', () => {
 describe('spray --cache', () => {
   it('a re-run computes nothing and writes the same content; a new k computes only what depends on it', async () => {
     const cache = join(dir, 'cache.h5');
-    const args = (out: string, clusters: string) => ['spray', attribution, '-o', join(dir, out), '--label-map', labelMap, '--clusters', clusters, '--embeddings', 'tsne', '--cache', cache];
+    const args = (out: string, clusters: string) => [
+      'spray',
+      attribution,
+      '-o',
+      join(dir, out),
+      '--label-map',
+      labelMap,
+      '--clusters',
+      clusters,
+      '--embeddings',
+      'tsne',
+      '--cache',
+      cache,
+    ];
     const first = await runCli(args('c1.h5', '2:4'));
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/cache: 0 hits, 36 misses/);
@@ -183,7 +203,7 @@ async function writeAttributions(path: string, perClass: number[], homogeneous: 
       const attribution = new Float32Array(192);
       // Two strategies per class: relevance on the left or on the right half.
       const left = homogeneous.includes(cls) || i % 2 === 0;
-      for (let p = 0; p < 192; p++) attribution[p] = (((p % 8 < 4) === left ? 1 : 0.1) + 0.3 * random()) / 3;
+      for (let p = 0; p < 192; p++) attribution[p] = ((p % 8 < 4 === left ? 1 : 0.1) + 0.3 * random()) / 3;
       const prediction = new Float32Array(numClasses);
       prediction[cls] = 1;
       writer.append({ attribution, label: Int32Array.from([cls]), prediction, index: Int32Array.from([100 + row]) });
@@ -237,7 +257,25 @@ describe('spray on small, tiny and empty categories', () => {
 describe('spray options', () => {
   it('--categories prediction, --classes, --algorithms and --embeddings select what is computed', async () => {
     const output = join(dir, 'options.h5');
-    const result = await runCli(['spray', attribution, '-o', output, '--categories', 'prediction', '--classes', '1', '--algorithms', 'kmeans', '--clusters', '3', '--embeddings', 'none', '--n-eigval', '8', '-q']);
+    const result = await runCli([
+      'spray',
+      attribution,
+      '-o',
+      output,
+      '--categories',
+      'prediction',
+      '--classes',
+      '1',
+      '--algorithms',
+      'kmeans',
+      '--clusters',
+      '3',
+      '--embeddings',
+      'none',
+      '--n-eigval',
+      '8',
+      '-q',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
     const f = open(output);
@@ -284,7 +322,11 @@ describe('spray options', () => {
     const cases: Array<[string[], number, RegExp]> = [
       [['spray', join(dir, 'missing.h5'), '-o', join(dir, 'x.h5')], 1, /^xai-tools: .*missing\.h5: no such file$/],
       [['spray', attribution, '-o', join(dir, 'x.h5'), '--config', bad], 1, /^xai-tools: .*bad\.yaml: tasks\.clustering: unknown processor 'Frobnicate'/],
-      [['spray', attribution, '-o', join(dir, 'x.h5'), '--variant', 'nope'], 2, /^xai-tools: --variant: allowed choices are .* \(got 'nope'\) \(see xai-tools spray --help\)$/],
+      [
+        ['spray', attribution, '-o', join(dir, 'x.h5'), '--variant', 'nope'],
+        2,
+        /^xai-tools: --variant: allowed choices are .* \(got 'nope'\) \(see xai-tools spray --help\)$/,
+      ],
       [['spray', attribution, '-o', join(dir, 'x.h5'), '--clusters', '5:2'], 2, /empty range/],
     ];
     for (const [args, code, pattern] of cases) {

@@ -34,7 +34,18 @@ beforeAll(async () => {
   f.create_dataset({ name: 'label', data: Uint16Array.from(labels), shape: [labels.length], dtype: '<H' });
   f.close();
   writeFileSync(join(dir, 'vocab.txt'), `${Array.from({ length: Math.max(...ids) + 1 }, (_, k) => (k === 3 ? '<b>&' : `w${k}`)).join('\n')}\n`);
-  const result = await runCli(['attribute', '--model', join(source, 'text_tiny.opset13.onnx'), '--dataset', join(dir, 'tokens.h5'), '-o', join(dir, 'attr.h5'), '--quiet', '--composite', 'attn-lrp']);
+  const result = await runCli([
+    'attribute',
+    '--model',
+    join(source, 'text_tiny.opset13.onnx'),
+    '--dataset',
+    join(dir, 'tokens.h5'),
+    '-o',
+    join(dir, 'attr.h5'),
+    '--quiet',
+    '--composite',
+    'attn-lrp',
+  ]);
   expect(result.stderr).toBe('');
   const a = await readAttribution(join(dir, 'attr.h5'));
   expect(a.shape).toEqual([labels.length, T]);
@@ -47,7 +58,20 @@ const token = (id: number): string => (id === 3 ? '&#60;b&#62;&#38;' : `w${id}`)
 describe('heatmap on token attributions [N, T]', () => {
   it('writes a self-contained HTML page: one row per sample, each token from the vocabulary coloured by its relevance', async () => {
     const out = join(dir, 'page.html');
-    const result = await runCli(['heatmap', join(dir, 'attr.h5'), '-o', out, '--dataset', join(dir, 'tokens.h5'), '--vocab', join(dir, 'vocab.txt'), '--symmetric', '--cmap', 'bwr', '--quiet']);
+    const result = await runCli([
+      'heatmap',
+      join(dir, 'attr.h5'),
+      '-o',
+      out,
+      '--dataset',
+      join(dir, 'tokens.h5'),
+      '--vocab',
+      join(dir, 'vocab.txt'),
+      '--symmetric',
+      '--cmap',
+      'bwr',
+      '--quiet',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const html = readFileSync(out, 'utf8');
@@ -74,7 +98,10 @@ describe('heatmap on token attributions [N, T]', () => {
     const plain = await runCli(args, { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } });
     expect(plain.code).toBe(0);
     expect(plain.stdout).not.toContain('\x1b[');
-    const expected = ids.slice(T, 2 * T).map((id, t) => `${id}[${relevance[T + t]!.toPrecision(3)}]`).join(' ');
+    const expected = ids
+      .slice(T, 2 * T)
+      .map((id, t) => `${id}[${relevance[T + t]!.toPrecision(3)}]`)
+      .join(' ');
     expect(plain.stdout.trim()).toBe(`#1 label ${labels[1]}: ${expected}`);
     const colour = await runCli([...args, '--vocab', join(dir, 'vocab.txt')], { env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: '1' } });
     expect(colour.code).toBe(0);
@@ -83,7 +110,16 @@ describe('heatmap on token attributions [N, T]', () => {
   });
 
   it('a missing vocabulary file is a one-line error', async () => {
-    const result = await runCli(['heatmap', join(dir, 'attr.h5'), '--format', 'ansi', '--vocab', join(dir, 'missing.txt'), '--dataset', join(dir, 'tokens.h5')]);
+    const result = await runCli([
+      'heatmap',
+      join(dir, 'attr.h5'),
+      '--format',
+      'ansi',
+      '--vocab',
+      join(dir, 'missing.txt'),
+      '--dataset',
+      join(dir, 'tokens.h5'),
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim()).toMatch(/^xai-tools: .*missing\.txt: no such vocabulary file$/);
   });

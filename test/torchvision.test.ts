@@ -26,7 +26,9 @@ beforeAll(() => {
   try {
     execFileSync('/usr/bin/python3', [join(repoRoot, 'test', 'models', 'make_torchvision.py'), dir, ...MODELS], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    throw new Error(`exporting the torchvision models needs /usr/bin/python3 with torch, torchvision and onnx (apt: python3-torch python3-torchvision python3-onnx): ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-400)}`);
+    throw new Error(
+      `exporting the torchvision models needs /usr/bin/python3 with torch, torchvision and onnx (apt: python3-torch python3-torchvision python3-onnx): ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-400)}`,
+    );
   }
 }, 240_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +37,19 @@ describe('torchvision classifiers (random weights) attributed with epsilon-plus'
   for (const name of MODELS) {
     it(`${name}: finite, non-zero relevance`, async () => {
       const output = join(dir, `${name}.attr.h5`);
-      const result = await runCli(['attribute', '--model', join(dir, `${name}.onnx`), '--dataset', join(dir, `${name}.h5`), '-o', output, '--quiet', '--composite', 'epsilon-plus', ...(EXTRA[name] ?? [])]);
+      const result = await runCli([
+        'attribute',
+        '--model',
+        join(dir, `${name}.onnx`),
+        '--dataset',
+        join(dir, `${name}.h5`),
+        '-o',
+        output,
+        '--quiet',
+        '--composite',
+        'epsilon-plus',
+        ...(EXTRA[name] ?? []),
+      ]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const a = await readAttribution(output);

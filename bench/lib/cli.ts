@@ -62,7 +62,14 @@ export function runCli(args: string[], nodeArgs: string[] = []): Promise<CliRun>
     child.on('close', (code) => {
       const seconds = (performance.now() - began) / 1000;
       const m = /BENCH_MAXRSS_KB (\d+) BENCH_CPU_US (\d+)/.exec(stderr);
-      resolve({ code, seconds, peakRssMiB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) / 1e6, stdout, stderr: stderr.replace(/\nBENCH_MAXRSS_KB .*\n/, '') });
+      resolve({
+        code,
+        seconds,
+        peakRssMiB: Number(m?.[1] ?? NaN) / 1024,
+        cpuSeconds: Number(m?.[2] ?? NaN) / 1e6,
+        stdout,
+        stderr: stderr.replace(/\nBENCH_MAXRSS_KB .*\n/, ''),
+      });
     });
   });
 }
@@ -104,7 +111,10 @@ export function runPython(script: string, args: string[]): Promise<{ code: numbe
       stderr += d;
     });
     child.on('close', (code) => {
-      const results = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const results = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, results, stderr });
     });
   });

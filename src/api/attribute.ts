@@ -43,7 +43,11 @@ export async function createAttributor(
 }
 
 /** Attributes every selected sample of `dataset`, one batch of `attributor.batchSize` rows at a time. */
-export async function* attributeBatches(attributor: CompiledAttributor, dataset: Dataset, options: AttributeDatasetOptions = {}): AsyncGenerator<AttributedBatch> {
+export async function* attributeBatches(
+  attributor: CompiledAttributor,
+  dataset: Dataset,
+  options: AttributeDatasetOptions = {},
+): AsyncGenerator<AttributedBatch> {
   const indices = options.indices ?? Array.from({ length: dataset.count }, (_, i) => i);
   const target = options.target ?? 'label';
   let done = 0;
@@ -58,7 +62,8 @@ export async function* attributeBatches(attributor: CompiledAttributor, dataset:
 async function attributeBatch(attributor: CompiledAttributor, batch: Batch, target: 'label' | 'prediction' | number): Promise<AttributedBatch> {
   const rows = batch.indices.length;
   const classes = target === 'label' ? batch.labels : typeof target === 'number' ? new Int32Array(rows).fill(target) : 'prediction';
-  if (classes !== 'prediction' && classes.some((c) => c < 0)) throw new UserError(undefined, 'a sample has no label; pass target: "prediction" or a class index');
+  if (classes !== 'prediction' && classes.some((c) => c < 0))
+    throw new UserError(undefined, 'a sample has no label; pass target: "prediction" or a class index');
   const { relevance, logits } = await attributor.run(batch.data, classes);
   const k = attributor.numClasses;
   const targets = classes === 'prediction' ? argmaxRows(logits, rows, k) : classes;

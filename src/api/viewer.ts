@@ -23,7 +23,11 @@ export interface ServedViewer {
 
 export async function serveProjects(files: string[], options: ServeOptions = {}): Promise<ServedViewer> {
   const { projects, failures } = await loadProjects(files);
-  if (projects.length === 0) throw new UserError(undefined, `none of the ${files.length} project file(s) could be loaded${failures[0] ? ` (${failures[0].file}: ${failures[0].reason})` : ''}`);
+  if (projects.length === 0)
+    throw new UserError(
+      undefined,
+      `none of the ${files.length} project file(s) could be loaded${failures[0] ? ` (${failures[0].file}: ${failures[0].reason})` : ''}`,
+    );
   const closeProjects = (): void => {
     for (const project of projects) project.close();
   };

@@ -63,9 +63,15 @@ function oneOrList(values: number[] | undefined): number | number[] | undefined 
 /** `zBox`: z-box bounds derived from the image preprocessing, used where --low/--high are absent. */
 function ruleSpec(options: AttributeOptions, zBox?: { low: number[]; high: number[] }): RuleSpec | null {
   const params: CompositeParams = {
-    epsilon: options.epsilon, stabilizer: options.stabilizer, gamma: options.gamma,
-    low: oneOrList(options.low ?? zBox?.low), high: oneOrList(options.high ?? zBox?.high),
-    alpha: options.alpha, beta: options.beta, betaSmooth: options.betaSmooth, zeroParams: options.zeroParams,
+    epsilon: options.epsilon,
+    stabilizer: options.stabilizer,
+    gamma: options.gamma,
+    low: oneOrList(options.low ?? zBox?.low),
+    high: oneOrList(options.high ?? zBox?.high),
+    alpha: options.alpha,
+    beta: options.beta,
+    betaSmooth: options.betaSmooth,
+    zeroParams: options.zeroParams,
   };
   // Without --composite: the rule map alone, or the default composite.
   const compositeName = options.composite ?? (options.rules ? 'none' : DEFAULT_COMPOSITE);
@@ -76,10 +82,14 @@ function ruleSpec(options: AttributeOptions, zBox?: { low: number[]; high: numbe
 
 function methodOf(options: AttributeOptions): MethodOptions {
   switch (options.attributor) {
-    case 'gradient': return { kind: 'gradient' };
-    case 'smoothgrad': return { kind: 'smoothgrad', noiseLevel: options.noiseLevel, samples: options.samples };
-    case 'integrated-gradients': return { kind: 'integrated-gradients', steps: options.steps, baseline: options.baseline };
-    case 'occlusion': return { kind: 'occlusion', window: oneOrList(options.window)!, stride: oneOrList(options.stride)!, score: options.occlusionScore };
+    case 'gradient':
+      return { kind: 'gradient' };
+    case 'smoothgrad':
+      return { kind: 'smoothgrad', noiseLevel: options.noiseLevel, samples: options.samples };
+    case 'integrated-gradients':
+      return { kind: 'integrated-gradients', steps: options.steps, baseline: options.baseline };
+    case 'occlusion':
+      return { kind: 'occlusion', window: oneOrList(options.window)!, stride: oneOrList(options.stride)!, score: options.occlusionScore };
   }
 }
 
@@ -91,8 +101,25 @@ function parseTarget(value: string): 'label' | 'prediction' | number {
 
 /** Every option that changes the attribution values (a partial run resumes only under the same ones). */
 const METHOD_KEYS = [
-  'composite', 'attributor', 'low', 'high', 'epsilon', 'gamma', 'alpha', 'beta', 'stabilizer', 'betaSmooth', 'zeroParams',
-  'steps', 'baseline', 'noiseLevel', 'samples', 'window', 'stride', 'occlusionScore', 'canonize',
+  'composite',
+  'attributor',
+  'low',
+  'high',
+  'epsilon',
+  'gamma',
+  'alpha',
+  'beta',
+  'stabilizer',
+  'betaSmooth',
+  'zeroParams',
+  'steps',
+  'baseline',
+  'noiseLevel',
+  'samples',
+  'window',
+  'stride',
+  'occlusionScore',
+  'canonize',
 ] as const;
 
 async function run(options: AttributeOptions): Promise<void> {
@@ -123,42 +150,67 @@ export function register(program: Command): void {
         'for the samples of an HDF5 dataset or an image folder with an ONNX model; writes the attribution database (resumable, shardable)',
     )
     .requiredOption('--model <file>', 'ONNX classifier (opset 11 to 18), one input [batch, ...], output [batch, classes] (required)')
-    .requiredOption('--dataset <path>', "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)")
-    .requiredOption('-o, --output <file>', 'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to <file>.partial until the run finishes; {shard} is replaced by the shard index (required)')
-    .option('--composite <name>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or none for the plain gradient (default: ${DEFAULT_COMPOSITE}; none when --rules is given)`)
+    .requiredOption(
+      '--dataset <path>',
+      "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)",
+    )
+    .requiredOption(
+      '-o, --output <file>',
+      'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to <file>.partial until the run finishes; {shard} is replaced by the shard index (required)',
+    )
+    .option(
+      '--composite <name>',
+      `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or none for the plain gradient (default: ${DEFAULT_COMPOSITE}; none when --rules is given)`,
+    )
     .option('--rules <file>', 'YAML rule map (rules: / first: lists of {match, rule, params}); its entries take precedence over the composite (default: none)')
-    .option('--attributor <name>', `${ATTRIBUTORS.join(', ')} (with a composite, gradient is LRP)`, (v: string) => {
-      if (!(ATTRIBUTORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${ATTRIBUTORS.join(', ')}`);
-      return v;
-    }, 'gradient')
+    .option(
+      '--attributor <name>',
+      `${ATTRIBUTORS.join(', ')} (with a composite, gradient is LRP)`,
+      (v: string) => {
+        if (!(ATTRIBUTORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${ATTRIBUTORS.join(', ')}`);
+        return v;
+      },
+      'gradient',
+    )
     .option('--low <values>', 'epsilon-gamma-box: lowest input value, one number or one per channel (comma-separated) (required by that composite)', numberList)
     .option('--high <values>', 'epsilon-gamma-box: highest input value, one number or one per channel (required by that composite)', numberList)
-    .option('--epsilon <value>', 'epsilon of the dense layers\' Epsilon rule (default: 1e-6)', nonNegative)
-    .option('--gamma <value>', 'gamma of epsilon-gamma-box\'s Gamma rule, ≥ 0 (default: 0.25)', nonNegative)
+    .option('--epsilon <value>', "epsilon of the dense layers' Epsilon rule (default: 1e-6)", nonNegative)
+    .option('--gamma <value>', "gamma of epsilon-gamma-box's Gamma rule, ≥ 0 (default: 0.25)", nonNegative)
     .option('--alpha <value>', 'alpha of the alpha-beta composites (default: 2; alpha - beta must be 1)', nonNegative)
     .option('--beta <value>', 'beta of the alpha-beta composites (default: 1)', nonNegative)
     .option('--stabilizer <value>', 'denominator stabiliser of the other rules (default: 1e-6)', nonNegative)
     .option('--beta-smooth <value>', 'beta of the beta-smooth composite, > 0 (default: 10)', positive)
-    .option('--zero-params <names>', 'parameters the composite\'s rules zero: bias, weight (comma-separated) (default: none)', zeroParams)
+    .option('--zero-params <names>', "parameters the composite's rules zero: bias, weight (comma-separated) (default: none)", zeroParams)
     .option('--steps <n>', 'integrated-gradients: path steps', positiveInteger, 20)
     .option('--baseline <value>', 'integrated-gradients: constant baseline input', number, 0)
-    .option('--noise-level <value>', 'smoothgrad: noise standard deviation relative to each sample\'s value range', nonNegative, 0.1)
+    .option('--noise-level <value>', "smoothgrad: noise standard deviation relative to each sample's value range", nonNegative, 0.1)
     .option('--samples <n>', 'smoothgrad: noisy samples, the last one noise-free', positiveInteger, 20)
-    .addOption(new Option('--window <sizes>', 'occlusion: window size, one number or one per trailing axis (comma-separated)').argParser(integerList).default([8], '8'))
+    .addOption(
+      new Option('--window <sizes>', 'occlusion: window size, one number or one per trailing axis (comma-separated)').argParser(integerList).default([8], '8'),
+    )
     .addOption(new Option('--stride <sizes>', 'occlusion: window stride, like --window').argParser(integerList).default([8], '8'))
-    .option('--occlusion-score <kind>', 'occlusion: logit = each window scores the target logit; seed = the one-hot seed itself, i.e. Zennit with a constant attr_output (every window scores 1)', (v: string) => {
-      if (v !== 'logit' && v !== 'seed') throw new InvalidArgumentError('must be logit or seed');
-      return v;
-    }, 'logit')
-    .option('--target <which>', 'class to attribute: label, prediction or a class index; the output relevance is its one-hot vector', (v: string) => {
-      parseTarget(v);
-      return v;
-    }, 'label')
+    .option(
+      '--occlusion-score <kind>',
+      'occlusion: logit = each window scores the target logit; seed = the one-hot seed itself, i.e. Zennit with a constant attr_output (every window scores 1)',
+      (v: string) => {
+        if (v !== 'logit' && v !== 'seed') throw new InvalidArgumentError('must be logit or seed');
+        return v;
+      },
+      'logit',
+    )
+    .option(
+      '--target <which>',
+      'class to attribute: label, prediction or a class index; the output relevance is its one-hot vector',
+      (v: string) => {
+        parseTarget(v);
+        return v;
+      },
+      'label',
+    )
     .option('--batch-size <n>', 'samples per onnxruntime run (1 to 65536)', integerOption({ min: 1, max: 65536 }), 16)
     .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
     .option('-q, --quiet', 'no progress or summary output', false);
-  addRunOptions(command)
-    .action(async (options: AttributeOptions) => {
-      await run(options);
-    });
+  addRunOptions(command).action(async (options: AttributeOptions) => {
+    await run(options);
+  });
 }

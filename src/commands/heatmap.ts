@@ -54,7 +54,8 @@ function parseGrid(spec: string): { cols: number; rows: number } | 'auto' {
   const m = /^(\d+)x(\d+)$/i.exec(spec.trim());
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError('--grid', `"${spec}" is not COLSxROWS (e.g. 8x4) or auto`);
   // One sheet is held in memory until written: at most MAX_AUTO_GRID tiles, as for auto.
-  if (Number(m[1]) * Number(m[2]) > MAX_AUTO_GRID) throw new UserError('--grid', `${spec} puts ${Number(m[1]) * Number(m[2])} tiles on a sheet (limit ${MAX_AUTO_GRID})`);
+  if (Number(m[1]) * Number(m[2]) > MAX_AUTO_GRID)
+    throw new UserError('--grid', `${spec} puts ${Number(m[1]) * Number(m[2])} tiles on a sheet (limit ${MAX_AUTO_GRID})`);
   return { cols: Number(m[1]), rows: Number(m[2]) };
 }
 
@@ -74,7 +75,10 @@ function prepareOutputDir(dir: string): void {
       existing = parent;
     }
     if (!statSync(existing).isDirectory()) {
-      throw new UserError(dir, existing === target ? 'output path exists and is not a directory' : `output directory is not writable (${existing} is not a directory)`);
+      throw new UserError(
+        dir,
+        existing === target ? 'output path exists and is not a directory' : `output directory is not writable (${existing} is not a directory)`,
+      );
     }
     for (const level of missing) mkdirSync(level);
     accessSync(target, constants.W_OK);
@@ -126,7 +130,14 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
 
   if (options.colorbar) {
     prepareOutputDir(dirname(resolve(options.colorbar)));
-    await writeColorbar(options.colorbar, cmap, options.level, formatFromPath(options.colorbar, options.format === 'html' || options.format === 'ansi' ? 'png' : options.format), undefined, { png: { level: 9 }, quality: options.quality });
+    await writeColorbar(
+      options.colorbar,
+      cmap,
+      options.level,
+      formatFromPath(options.colorbar, options.format === 'html' || options.format === 'ansi' ? 'png' : options.format),
+      undefined,
+      { png: { level: 9 }, quality: options.quality },
+    );
     if (attributions.length === 0) return;
   }
   if (attributions.length === 0) throw new UserError(undefined, 'no attribution file given (see xai-tools heatmap --help)');
@@ -144,11 +155,24 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     if (rows.length === 0) throw new UserError(attributions[0], 'the selection matches no samples');
     if (grid === 'auto' && rows.length > MAX_AUTO_GRID) {
       // One sheet holds every tile in memory until it is written.
-      throw new UserError('--grid', `auto puts all ${rows.length} selected samples on one sheet (limit ${MAX_AUTO_GRID}); use COLSxROWS for several sheets or narrow --indices/--labels`);
+      throw new UserError(
+        '--grid',
+        `auto puts all ${rows.length} selected samples on one sheet (limit ${MAX_AUTO_GRID}); use COLSxROWS for several sheets or narrow --indices/--labels`,
+      );
     }
     if (reader.sampleShape.length === 1) {
       // Token attributions [N, T]: coloured text (src/render/tokens.ts); token ids from --dataset.
-      const job = { cmap, level: options.level, symmetric: options.symmetric, vmin: options.vmin, vmax: options.vmax, rows, datasetPath: options.dataset, vocabPath: options.vocab, batchSize: options.batchSize };
+      const job = {
+        cmap,
+        level: options.level,
+        symmetric: options.symmetric,
+        vmin: options.vmin,
+        vmax: options.vmax,
+        rows,
+        datasetPath: options.dataset,
+        vocabPath: options.vocab,
+        batchSize: options.batchSize,
+      };
       if (options.format === 'ansi') process.stdout.write(`${await tokenAnsi(reader, terminalSupportsColor(), job)}\n`);
       else {
         const html = options.output!.toLowerCase().endsWith('.html') ? options.output! : join(options.output!, 'tokens.html');
@@ -158,7 +182,11 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       }
       return;
     }
-    if (options.format === 'html' || options.format === 'ansi') throw new UserError(attributions[0], `--format ${options.format} is for token attributions [N, T]; this file holds samples of shape (${reader.sampleShape.join(', ')})`);
+    if (options.format === 'html' || options.format === 'ansi')
+      throw new UserError(
+        attributions[0],
+        `--format ${options.format} is for token attributions [N, T]; this file holds samples of shape (${reader.sampleShape.join(', ')})`,
+      );
     const output = options.output!;
     prepareOutputDir(output);
     if (options.overlay) {
@@ -167,7 +195,10 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       const all = reader.indices();
       const outside = rows.find((r) => all[r] >= dataset!.count);
       if (outside !== undefined) {
-        throw new UserError(options.dataset, `the dataset has ${dataset.count} samples, but the attribution file refers to sample ${all[outside]}; is it the dataset the attributions were computed on?`);
+        throw new UserError(
+          options.dataset,
+          `the dataset has ${dataset.count} samples, but the attribution file refers to sample ${all[outside]}; is it the dataset the attributions were computed on?`,
+        );
       }
     }
     const progress = await createProgress({ quiet: options.quiet });
@@ -199,25 +230,43 @@ export function register(program: Command): void {
   program
     .command('heatmap')
     .description(
-      'Render attributions as heatmap images, identical to Zennit\'s imgify: channels summed, normalised per sample, ' +
+      "Render attributions as heatmap images, identical to Zennit's imgify: channels summed, normalised per sample, " +
         '8-bit indices with the colour map as PNG palette (re-colourable with --recolor). One file per sample, named ' +
         '<index>-label<label>.png, or grid sheets; heatmaps.csv lists what was written.',
     )
     .argument('[attributions...]', 'attribution HDF5 file(s) (several files are read as one, rows in file order)')
     .option('-o, --output <path>', 'output directory (or, with --recolor, the output file or directory; default: in place)')
     .option('--cmap <name|cmsl>', 'colour map: a name from --list-cmaps or a CMSL source such as "00f,80:fff,f00"', 'coldnhot')
-    .option('--level <x>', 'colour-map level (> 0): >1 saturates earlier, <1 compresses towards the centre colour', number('--level', { min: 0, exclusiveMin: true } as Range), 1)
-    .option('--symmetric', 'symmetric bounds (−max|a|, +max|a|) so relevance 0 is the centre colour (Zennit\'s usual choice); default min/max', false)
+    .option(
+      '--level <x>',
+      'colour-map level (> 0): >1 saturates earlier, <1 compresses towards the centre colour',
+      number('--level', { min: 0, exclusiveMin: true } as Range),
+      1,
+    )
+    .option('--symmetric', "symmetric bounds (−max|a|, +max|a|) so relevance 0 is the centre colour (Zennit's usual choice); default min/max", false)
     .option('--vmin <x>', 'fixed lower bound (overrides the computed one)', number('--vmin'))
     .option('--vmax <x>', 'fixed upper bound (overrides the computed one)', number('--vmax'))
     .option('--indices <spec>', 'dataset sample indices to render: 0:100, 5, 1,4,9, 10:, 0:100:10 (default: all rows)')
     .option('--labels <list>', 'only samples with these labels, e.g. 3,7 (default: all)')
     .option('--overlay', 'blend the heatmap over a grey version of the input image (RGB output; needs --dataset)', false)
     .option('--dataset <path>', 'dataset with the input images: HDF5 file or image directory')
-    .addOption(new Option('--dataset-type <type>', 'dataset type (default: hdf5 for a file, image_folder for a directory)').choices(['hdf5', 'image_directory', 'image_folder']))
-    .option('--grid <COLSxROWS|auto>', 'grid sheets of COLS×ROWS samples (Zennit\'s gridify); auto: one sheet, floor(√N) columns (default: one file per sample)')
-    .option('--grid-fill <index>', 'palette index for empty grid cells (default: the sheet\'s minimum, as Zennit)', integer('--grid-fill', 0, 255))
-    .addOption(new Option('--format <format>', 'png: indexed PNG with the colour map as palette; rgb-png; jpeg; for token attributions [N, T]: html (the default there) or ansi (coloured text on stdout, NO_COLOR respected)').choices([...IMAGE_FORMATS, 'html', 'ansi']).default('png'))
+    .addOption(
+      new Option('--dataset-type <type>', 'dataset type (default: hdf5 for a file, image_folder for a directory)').choices([
+        'hdf5',
+        'image_directory',
+        'image_folder',
+      ]),
+    )
+    .option('--grid <COLSxROWS|auto>', "grid sheets of COLS×ROWS samples (Zennit's gridify); auto: one sheet, floor(√N) columns (default: one file per sample)")
+    .option('--grid-fill <index>', "palette index for empty grid cells (default: the sheet's minimum, as Zennit)", integer('--grid-fill', 0, 255))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'png: indexed PNG with the colour map as palette; rgb-png; jpeg; for token attributions [N, T]: html (the default there) or ansi (coloured text on stdout, NO_COLOR respected)',
+      )
+        .choices([...IMAGE_FORMATS, 'html', 'ansi'])
+        .default('png'),
+    )
     .option('--vocab <file>', 'token attributions: vocabulary, one token a line (line k is token id k; ids need --dataset); default: ids')
     .option('--quality <n>', 'JPEG quality', integer('--quality', 1, 100), 90)
     .option('--compression <level>', 'PNG deflate level 0-9 (1 is fast and nearly as small for heatmaps)', integer('--compression', 0, 9), 1)
@@ -225,7 +274,14 @@ export function register(program: Command): void {
     .option('--list-cmaps', 'list the colour maps (with a colour preview when the terminal supports it) and exit', false)
     .option('--colorbar <file>', 'also write a 256×24 colour bar of --cmap/--level to this file (.png or .jpg); alone when no attribution file is given')
     .option('--recolor <png>', 'swap the palette of an indexed heatmap PNG for --cmap/--level, keeping its indices')
-    .addOption(new Option('--nan-policy <policy>', 'samples holding NaN/±Inf: error (refuse, naming the first row), skip (not drawn), zero (drawn with those values as 0)').choices([...NAN_POLICIES]).default('error'))
+    .addOption(
+      new Option(
+        '--nan-policy <policy>',
+        'samples holding NaN/±Inf: error (refuse, naming the first row), skip (not drawn), zero (drawn with those values as 0)',
+      )
+        .choices([...NAN_POLICIES])
+        .default('error'),
+    )
     .option('-q, --quiet', 'no progress output', false)
     .action(async (attributions: string[], options: HeatmapOptions) => {
       await run(attributions, options);

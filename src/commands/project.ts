@@ -49,7 +49,8 @@ async function datasetBlock(options: InitOptions): Promise<ProjectDataset> {
   const name = options.datasetName ?? basename(path, extname(path));
   if (statSync(path).isDirectory()) {
     if (!options.inputSize) throw new UserError('--input-size', 'is required for an image directory (ViRelAy resamples images to it)');
-    if (options.labelIndexRegex && options.labelWordNetIdRegex) throw new UserError('--label-index-regex', 'give only one of --label-index-regex and --label-word-net-id-regex');
+    if (options.labelIndexRegex && options.labelWordNetIdRegex)
+      throw new UserError('--label-index-regex', 'give only one of --label-index-regex and --label-word-net-id-regex');
     return {
       name,
       type: 'image_directory',
@@ -102,7 +103,10 @@ async function init(options: InitOptions): Promise<void> {
   // On stdout, paths are written relative to the current directory.
   if (toStdout) await writeStdout(formatProject(resolve('project.yaml'), project));
   else await writeProject(options.output, project);
-  report({ json: options.json, outputOnStdout: toStdout }, { ...summary, output: toStdout ? null : resolve(options.output) }, [...formatSummary(summary), toStdout ? 'wrote the project to stdout' : `wrote ${options.output}`]);
+  report({ json: options.json, outputOnStdout: toStdout }, { ...summary, output: toStdout ? null : resolve(options.output) }, [
+    ...formatSummary(summary),
+    toStdout ? 'wrote the project to stdout' : `wrote ${options.output}`,
+  ]);
 }
 
 async function check(file: string, options: { json?: boolean }): Promise<void> {
@@ -125,21 +129,30 @@ export function register(program: Command): void {
     .requiredOption('--label-map <path>', 'label map JSON ([{index, word_net_id, name}, ...])')
     .option('--attributions <files...>', 'attribution HDF5 file(s); several shards need an index dataset each (default: none)')
     .option('--attribution-method <name>', 'attribution method name, e.g. "LRP EpsilonPlusFlat" (required with --attributions)')
-    .addOption(new Option('--attribution-strategy <strategy>', 'which label was explained (required with --attributions)').choices(['true_label', 'predicted_label']))
-    .option('--analysis <NAME=FILE...>', 'analysis method name and HDF5 file; repeat a NAME to give it several files (default: none)', (v: string, prev?: Array<{ name: string; path: string }>) => parseAnalysis(v, prev))
+    .addOption(
+      new Option('--attribution-strategy <strategy>', 'which label was explained (required with --attributions)').choices(['true_label', 'predicted_label']),
+    )
+    .option(
+      '--analysis <NAME=FILE...>',
+      'analysis method name and HDF5 file; repeat a NAME to give it several files (default: none)',
+      (v: string, prev?: Array<{ name: string; path: string }>) => parseAnalysis(v, prev),
+    )
     .option('--evaluations <files...>', 'evaluation HDF5 file(s) from `evaluate`: the viewer colours points by AOPC and shows it per sample (default: none)')
-    .option('--input-size <W,H>', 'input_width,input_height (default for hdf5: the samples\' width and height; required for image directories)', parseSize)
+    .option('--input-size <W,H>', "input_width,input_height (default for hdf5: the samples' width and height; required for image directories)", parseSize)
     .addOption(new Option('--up-sampling <method>', 'image directories: how smaller images are enlarged').choices([...UP_SAMPLING_METHODS]).default('resize'))
     .addOption(new Option('--down-sampling <method>', 'image directories: how larger images are reduced').choices([...DOWN_SAMPLING_METHODS]).default('resize'))
     .option('--label-index-regex <regex>', 'image directories: Python regex whose group 1 is the class index (default: none)')
-    .option('--label-word-net-id-regex <regex>', `image directories: Python regex whose group 1 is a label-map word_net_id (default: ${CLASS_DIRECTORY_REGEX}, the class directory name)`)
+    .option(
+      '--label-word-net-id-regex <regex>',
+      `image directories: Python regex whose group 1 is a label-map word_net_id (default: ${CLASS_DIRECTORY_REGEX}, the class directory name)`,
+    )
     .requiredOption('-o, --output <project.yaml>', 'project file to write (- = stdout, paths relative to the current directory)')
     .addOption(jsonOption())
     .action(async (options: InitOptions) => init(options));
 
   project
     .command('check')
-    .description('run the project init checks on an existing project file (ours or ViRelAy\'s) and print a summary')
+    .description("run the project init checks on an existing project file (ours or ViRelAy's) and print a summary")
     .argument('<project.yaml>', 'project file')
     .addOption(jsonOption())
     .action(async (file: string, options: { json?: boolean }) => check(file, options));

@@ -17,7 +17,8 @@ function parseMegabytes(value: string): number {
 
 /** Opens the URL with the desktop's handler; failure is only a note (the URL is printed anyway). */
 function openBrowser(url: string): void {
-  const [command, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const [command, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   const child = spawn(command, args, { stdio: 'ignore', detached: true });
   child.on('error', () => process.stderr.write(`xai-tools: could not start a browser (${command}); open ${url} yourself\n`));
   child.unref();
@@ -26,13 +27,17 @@ function openBrowser(url: string): void {
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('Serve the interactive viewer for one or more project files (ours or ViRelAy\'s)')
+    .description("Serve the interactive viewer for one or more project files (ours or ViRelAy's)")
     .argument('<projects...>', 'project YAML files; each becomes a tab (the first opens at /)')
     .option('--host <host>', 'interface to listen on (use 0.0.0.0 to serve other machines)', '127.0.0.1')
     .option('--port <port>', 'TCP port; 0 picks a free one', parsePort, 8080)
     .option('--open', 'open the page in the default browser', false)
     .option('--cache-mb <megabytes>', 'memory for rendered images (LRU)', parseMegabytes, 256)
-    .option('--allow-host <name>', 'also answer requests whose Host header is NAME (repeatable; default: only the --host address and loopback names, against DNS rebinding)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--allow-host <name>',
+      'also answer requests whose Host header is NAME (repeatable; default: only the --host address and loopback names, against DNS rebinding)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .addHelpText(
       'after',
       '\nA project that fails to load is reported (file and reason) and the others are still served.\nStop with Ctrl-C (SIGINT) or SIGTERM.',
@@ -50,13 +55,16 @@ export function register(program: Command): void {
           port: options.port,
           imageCacheBytes: options.cacheMb * 1024 * 1024,
           allowHosts: options.allowHost ?? [],
-          onInternalError: (error) => process.stderr.write(`xai-tools: internal error while answering a request: ${error instanceof Error ? error.message : String(error)}\n`),
+          onInternalError: (error) =>
+            process.stderr.write(`xai-tools: internal error while answering a request: ${error instanceof Error ? error.message : String(error)}\n`),
         });
       } catch (error) {
         for (const project of projects) project.close();
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new UserError('--port', `port ${options.port} on ${options.host} is in use; choose another (--port 0 picks a free one)`);
-        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') throw new UserError('--host', `cannot listen on ${options.host}:${options.port} (${code})`);
+        if (code === 'EADDRINUSE')
+          throw new UserError('--port', `port ${options.port} on ${options.host} is in use; choose another (--port 0 picks a free one)`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES')
+          throw new UserError('--host', `cannot listen on ${options.host}:${options.port} (${code})`);
         throw error;
       }
       const names = projects.map((p) => p.name).join(', ');

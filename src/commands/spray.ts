@@ -58,26 +58,55 @@ export function register(program: Command): void {
   program
     .command('spray')
     .description(
-      'SpRAy: spectral analysis of every category\'s attributions (CoRelAy\'s pipeline), written as a ViRelAy analysis file. ' +
+      "SpRAy: spectral analysis of every category's attributions (CoRelAy's pipeline), written as a ViRelAy analysis file. " +
         'Deterministic: every random step is seeded and eigenvector signs are fixed (largest entry positive), so the same input gives the same file. ' +
         'Prints the categories ranked by suspicion (largest eigengap) at the end.',
     )
     .argument('<attributions...>', 'attribution HDF5 file(s); several files are read as shards, rows in file order')
     .requiredOption('-o, --output <analysis.h5>', 'analysis HDF5 file to write')
-    .option('--label-map <file.json>', 'label map: category names become its word_net_ids and every listed class is analysed (default: none; names are the class index as %08d)')
+    .option(
+      '--label-map <file.json>',
+      'label map: category names become its word_net_ids and every listed class is analysed (default: none; names are the class index as %08d)',
+    )
     .addOption(new Option('--categories <by>', 'group samples by their true label or by the predicted class').choices(['label', 'prediction']).default('label'))
     .option('--classes <list>', 'only these class indices, e.g. 3,7 (default: all classes)', parseClasses)
-    .addOption(new Option('--variant <name>', 'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = per-channel histograms').choices([...VARIANTS]).default(DEFAULT_SPRAY.variant))
+    .addOption(
+      new Option(
+        '--variant <name>',
+        'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = per-channel histograms',
+      )
+        .choices([...VARIANTS])
+        .default(DEFAULT_SPRAY.variant),
+    )
     .option('--n-eigval <m>', 'eigenpairs in the spectral embedding (shrunk to n−1 for small categories)', positiveInt('--n-eigval'), DEFAULT_SPRAY.nEigval)
     .option('--n-neighbors <k>', 'neighbours of the kNN affinity (shrunk to n−1 for small categories)', positiveInt('--n-neighbors'), DEFAULT_SPRAY.nNeighbors)
-    .addOption(new Option('--clusters <ks>', 'k for k-means and agglomerative (Ward), eps = k/10 for DBSCAN: a range a:b or a list a,b,c').argParser(parseClusters).default(DEFAULT_SPRAY.clusters, '2:30'))
-    .addOption(new Option('--algorithms <list>', `clusterings to compute, from ${CLUSTERINGS.join(', ')}`).argParser(parseList(CLUSTERINGS, 'clustering')).default(DEFAULT_SPRAY.algorithms, CLUSTERINGS.join(',')))
-    .addOption(new Option('--embeddings <list>', `2-D embeddings of the spectral embedding, from ${EMBEDDINGS.join(', ')}, or none`).argParser(parseList(EMBEDDINGS, 'embedding')).default(DEFAULT_SPRAY.embeddings, 'tsne,umap'))
-    .option('--config <pipeline.yaml>', 'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML')
+    .addOption(
+      new Option('--clusters <ks>', 'k for k-means and agglomerative (Ward), eps = k/10 for DBSCAN: a range a:b or a list a,b,c')
+        .argParser(parseClusters)
+        .default(DEFAULT_SPRAY.clusters, '2:30'),
+    )
+    .addOption(
+      new Option('--algorithms <list>', `clusterings to compute, from ${CLUSTERINGS.join(', ')}`)
+        .argParser(parseList(CLUSTERINGS, 'clustering'))
+        .default(DEFAULT_SPRAY.algorithms, CLUSTERINGS.join(',')),
+    )
+    .addOption(
+      new Option('--embeddings <list>', `2-D embeddings of the spectral embedding, from ${EMBEDDINGS.join(', ')}, or none`)
+        .argParser(parseList(EMBEDDINGS, 'embedding'))
+        .default(DEFAULT_SPRAY.embeddings, 'tsne,umap'),
+    )
+    .option(
+      '--config <pipeline.yaml>',
+      'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML',
+    )
     .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
     .option('--seed <n>', 'seed of every random step (0 to 4294967295)', integerOption({ min: 0, max: 0xffffffff }), DEFAULT_SPRAY.seed)
     .option('--name <name>', 'analysis method name (recorded in the file; use it in the project file)', 'spectral_analysis')
-    .addOption(new Option('--nan-policy <policy>', 'rows holding NaN/±Inf: error (refuse, naming the first row), skip (leave them out), zero (set those values to 0)').choices([...NAN_POLICIES]).default('error'))
+    .addOption(
+      new Option('--nan-policy <policy>', 'rows holding NaN/±Inf: error (refuse, naming the first row), skip (leave them out), zero (set those values to 0)')
+        .choices([...NAN_POLICIES])
+        .default('error'),
+    )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);

@@ -11,7 +11,20 @@ function tinyModel() {
   const [conv] = b.addNode('Conv', ['x', b.constant(w, [2, 1, 3, 3], 'conv_w'), b.constant([0.1, -0.1], [2], 'conv_b')], { pads: attr.ints([1, 1, 1, 1]) });
   const [relu] = b.addNode('Relu', [conv!]);
   const [flat] = b.addNode('Flatten', [relu!]);
-  b.addNode('Gemm', [flat!, b.constant(Array.from({ length: 3 * 72 }, (_, i) => Math.cos(i)), [3, 72], 'fc_w')], { transB: attr.int(1) }, 1, { outputs: ['y'] });
+  b.addNode(
+    'Gemm',
+    [
+      flat!,
+      b.constant(
+        Array.from({ length: 3 * 72 }, (_, i) => Math.cos(i)),
+        [3, 72],
+        'fc_w',
+      ),
+    ],
+    { transB: attr.int(1) },
+    1,
+    { outputs: ['y'] },
+  );
   b.addOutput('y', 'float32', ['N', 3]);
   return modelOf(b.graph, 13);
 }
@@ -37,8 +50,22 @@ describe('cascading randomisation', () => {
     // ranks a = 0, 1.5, 1.5, 3 vs b = 0..3: ρ = 4.5 / √(4.5·5)
     expect(spearman([1, 2, 2, 3], [1, 2, 3, 4])).toBeCloseTo(4.5 / Math.sqrt(4.5 * 5), 12);
     const map = Array.from({ length: 64 }, (_, i) => Math.sin(i));
-    expect(ssim(map, map.map((v) => 3 * v + 1), 8, 8)).toBeCloseTo(1, 6); // min-max scaling removes the affine change
-    expect(ssim(map, map.map((v) => -v), 8, 8)).toBeLessThan(0);
+    expect(
+      ssim(
+        map,
+        map.map((v) => 3 * v + 1),
+        8,
+        8,
+      ),
+    ).toBeCloseTo(1, 6); // min-max scaling removes the affine change
+    expect(
+      ssim(
+        map,
+        map.map((v) => -v),
+        8,
+        8,
+      ),
+    ).toBeLessThan(0);
   });
 
   it('re-attributes per depth and flags a method by its deepest mean ρ', async () => {

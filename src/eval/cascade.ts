@@ -87,20 +87,34 @@ function ranks(values: ArrayLike<number>): Float64Array {
 
 function pearson(a: Float64Array, b: Float64Array): number {
   const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]!; mb += b[i]!; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) {
-    const da = a[i]! - ma, db = b[i]! - mb;
-    sab += da * db; saa += da * da; sbb += db * db;
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma,
+      db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
   }
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : saa === sbb ? 1 : 0;
 }
 
 function minMax(map: Float64Array): Float64Array {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of map) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of map) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   return map.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
 }
 
@@ -109,20 +123,34 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, height: number,
   const x = minMax(Float64Array.from(a));
   const y = minMax(Float64Array.from(b));
   const win = Math.min(7, height, width);
-  const c1 = 0.01 ** 2, c2 = 0.03 ** 2;
-  let total = 0, count = 0;
+  const c1 = 0.01 ** 2,
+    c2 = 0.03 ** 2;
+  let total = 0,
+    count = 0;
   for (let r = 0; r + win <= height; r++) {
     for (let c = 0; c + win <= width; c++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let i = r; i < r + win; i++) {
         for (let j = c; j < c + win; j++) {
-          const u = x[i * width + j]!, v = y[i * width + j]!;
-          sx += u; sy += v; sxx += u * u; syy += v * v; sxy += u * v;
+          const u = x[i * width + j]!,
+            v = y[i * width + j]!;
+          sx += u;
+          sy += v;
+          sxx += u * u;
+          syy += v * v;
+          sxy += u * v;
         }
       }
       const n = win * win;
-      const mx = sx / n, my = sy / n;
-      const vx = sxx / n - mx * mx, vy = syy / n - my * my, cov = sxy / n - mx * my;
+      const mx = sx / n,
+        my = sy / n;
+      const vx = sxx / n - mx * mx,
+        vy = syy / n - my * my,
+        cov = sxy / n - mx * my;
       total += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
       count++;
     }
@@ -190,8 +218,14 @@ async function attribute(model: Model, m: CascadeMethod, options: CascadeOptions
   const size = options.sampleShape.reduce((a, b) => a * b, 1);
   const batchSize = Math.max(1, Math.min(options.batchSize, n));
   const attributor = await compileAttributor(model, {
-    batchSize, sampleShape: options.sampleShape, spec: m.spec, method: m.method,
-    canonize: options.canonize, threads: options.threads, device: options.device, source: options.source,
+    batchSize,
+    sampleShape: options.sampleShape,
+    spec: m.spec,
+    method: m.method,
+    canonize: options.canonize,
+    threads: options.threads,
+    device: options.device,
+    source: options.source,
   });
   try {
     const out = new Float32Array(n * size);
@@ -213,7 +247,12 @@ export async function runCascade(model: Model, methods: CascadeMethod[], options
   const [, H = 1, W = 1] = options.sampleShape;
   progress.start('randomize', (depth + 1) * methods.length, 'attributions');
   const results: CascadeMethodResult[] = methods.map((m) => ({
-    name: m.name, spearman: new Float32Array(n * depth), ssim: new Float32Array(n * depth), meanSpearman: [], meanSsim: [], flagged: false,
+    name: m.name,
+    spearman: new Float32Array(n * depth),
+    ssim: new Float32Array(n * depth),
+    meanSpearman: [],
+    meanSsim: [],
+    flagged: false,
   }));
   const originals: Float64Array[][] = [];
   for (let d = 0; d <= depth; d++) {
@@ -223,7 +262,8 @@ export async function runCascade(model: Model, methods: CascadeMethod[], options
       if (d === 0) originals[k] = maps;
       else {
         const r = results[k]!;
-        let s1 = 0, s2 = 0;
+        let s1 = 0,
+          s2 = 0;
         maps.forEach((map, i) => {
           const rho = spearman(originals[k]![i]!, map);
           const q = ssim(originals[k]![i]!, map, H, W);
@@ -246,12 +286,19 @@ export async function runCascade(model: Model, methods: CascadeMethod[], options
 /** The cascade as a table: one row per depth, Spearman and SSIM per method; flagged methods marked. */
 export function formatCascade(result: Pick<CascadeResult, 'layers' | 'samples' | 'threshold' | 'methods'>): string {
   const head = ['depth', 'layer', ...result.methods.flatMap((m) => [`${m.name} ρ`, `${m.name} SSIM`])];
-  const rows = result.layers.map((layer, d) => [String(d + 1), layer, ...result.methods.flatMap((m) => [m.meanSpearman[d]!.toFixed(3), m.meanSsim[d]!.toFixed(3)])]);
+  const rows = result.layers.map((layer, d) => [
+    String(d + 1),
+    layer,
+    ...result.methods.flatMap((m) => [m.meanSpearman[d]!.toFixed(3), m.meanSsim[d]!.toFixed(3)]),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [`cascading randomisation (${result.samples} samples; Spearman ρ and SSIM with the original heatmap)`, line(head), ...rows.map(line)];
   for (const m of result.methods) {
-    if (m.flagged) out.push(`FLAGGED: ${m.name}: its heatmaps hardly change with every weight layer randomised (mean ρ ${m.meanSpearman[m.meanSpearman.length - 1]!.toFixed(3)} ≥ ${result.threshold})`);
+    if (m.flagged)
+      out.push(
+        `FLAGGED: ${m.name}: its heatmaps hardly change with every weight layer randomised (mean ρ ${m.meanSpearman[m.meanSpearman.length - 1]!.toFixed(3)} ≥ ${result.threshold})`,
+      );
   }
   return out.join('\n');
 }

@@ -134,7 +134,8 @@ function targetsOf(reader: AttributionReader, target: EvaluationTarget, rows: In
     const labels = reader.labels();
     const out = Int32Array.from(rows, (r) => labels[r]!);
     const bad = out.findIndex((c) => c < 0 || c >= reader.numClasses);
-    if (bad >= 0) throw new UserError(reader.paths[0], `row ${rows[bad]} has label ${out[bad]}, not one of the ${reader.numClasses} classes; use --target prediction`);
+    if (bad >= 0)
+      throw new UserError(reader.paths[0], `row ${rows[bad]} has label ${out[bad]}, not one of the ${reader.numClasses} classes; use --target prediction`);
     return out;
   }
   // The class the stored prediction (the logits written by `attribute`) ranks first.
@@ -163,7 +164,8 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
   if (request.attributions.length === 0) throw new UserError(undefined, 'give at least one attribution file to evaluate');
   const names = new Set<string>();
   for (const { name } of request.attributions) {
-    if (names.has(name) || (request.randomBaseline && name === RANDOM_GROUP)) throw new UserError(name, 'two evaluated groups have this name; name them with NAME=FILE');
+    if (names.has(name) || (request.randomBaseline && name === RANDOM_GROUP))
+      throw new UserError(name, 'two evaluated groups have this name; name them with NAME=FILE');
     names.add(name);
   }
   const model = readModel(request.modelPath);
@@ -192,7 +194,10 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
     const chosen = new Uint8Array(input.count);
     for (const i of selectSamples(input.count, config.subset, () => allLabels!)) chosen[i] = 1;
     const groupsIn: Array<{ name: string; order: Order; reader: AttributionReader; source: string }> = request.attributions.map((a, i) => ({
-      name: a.name, order: request.order, reader: readers[i]!, source: a.path,
+      name: a.name,
+      order: request.order,
+      reader: readers[i]!,
+      source: a.path,
     }));
     if (request.randomBaseline && request.order !== 'random') {
       groupsIn.push({ name: RANDOM_GROUP, order: 'random', reader: readers[0]!, source: request.attributions[0]!.path });
@@ -211,7 +216,9 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
       const labels = g.reader.labels();
       const planned: PlannedGroup = {
         plan: { name: g.name, rows: rows.length, attrs: { order: g.order, source: resolve(g.source) } },
-        order: g.order, reader: g.reader, rows,
+        order: g.order,
+        reader: g.reader,
+        rows,
         indices: Int32Array.from(rows, (r) => indices[r]!),
         targets: targetsOf(g.reader, request.target, rows),
         labels: Int32Array.from(rows, (r) => labels[r]!),
@@ -226,8 +233,15 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
     const output = expandOutputPath(request.output, config.shard);
     const paths = partialPathsFor(output);
     const settings = {
-      patch: request.patch, steps, per_step: request.perStep, order: request.order, baseline: request.baseline,
-      blur_sigma: request.blurSigma ?? request.patch / 2, seed: request.seed, target: String(request.target), batch_size: request.batchSize,
+      patch: request.patch,
+      steps,
+      per_step: request.perStep,
+      order: request.order,
+      baseline: request.baseline,
+      blur_sigma: request.blurSigma ?? request.patch / 2,
+      seed: request.seed,
+      target: String(request.target),
+      batch_size: request.batchSize,
     };
     const fingerprint = fingerprintOf({
       format: 'evaluate/1',
@@ -247,9 +261,18 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
     if (config.shard) progress.log(`shard ${config.shard.index}/${config.shard.count}: ${totalRows} rows`);
 
     const evaluator = await compileEvaluator(model, {
-      sampleShape, patch: request.patch, steps, perStep: request.perStep, baseline: request.baseline,
-      blurSigma: request.blurSigma, seed: request.seed, rows: request.batchSize, threads: config.threads, device: config.device,
-      source: request.modelPath, signal: interruptSignal,
+      sampleShape,
+      patch: request.patch,
+      steps,
+      perStep: request.perStep,
+      baseline: request.baseline,
+      blurSigma: request.blurSigma,
+      seed: request.seed,
+      rows: request.batchSize,
+      threads: config.threads,
+      device: config.device,
+      source: request.modelPath,
+      signal: interruptSignal,
     });
     const groupOf = (row: number): PlannedGroup => groups.find((g) => row < g.start + g.rows.length)!;
     const extras = new WeakMap<SampleBatch, { relevance: Float32Array; orders: Order[]; keys: Int32Array; targets: Int32Array }>();
@@ -289,7 +312,10 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
         }
         located.forEach(({ g, at }, i) => {
           if (g.reader.labelShape.length === 0 && input.samples.labelShape.length === 0 && g.labels[at] !== classes[i]) {
-            throw new UserError(g.plan.attrs.source as string, `row ${g.rows[at]} holds sample ${g.indices[at]} with label ${g.labels[at]}, but that sample of ${request.datasetPath} has label ${classes[i]}; evaluate on the dataset the attributions were computed from`);
+            throw new UserError(
+              g.plan.attrs.source as string,
+              `row ${g.rows[at]} holds sample ${g.indices[at]} with label ${g.labels[at]}, but that sample of ${request.datasetPath} has label ${classes[i]}; evaluate on the dataset the attributions were computed from`,
+            );
           }
         });
         const batch: SampleBatch = { indices: globalRows, data, labels: classes, classes, skipped: [] };
@@ -305,9 +331,17 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
 
     const openSink = async (resumeRows: number | undefined): Promise<RowSink> => {
       const plans = groups.map((g) => g.plan);
-      const writer = resumeRows === undefined
-        ? await EvaluationWriter.create(paths.final, paths.partial, width, plans, { ...settings, model: resolve(request.modelPath), dataset: resolve(request.datasetPath) }, storedCascade)
-        : await EvaluationWriter.reopen(paths.final, paths.partial, width, plans, resumeRows);
+      const writer =
+        resumeRows === undefined
+          ? await EvaluationWriter.create(
+              paths.final,
+              paths.partial,
+              width,
+              plans,
+              { ...settings, model: resolve(request.modelPath), dataset: resolve(request.datasetPath) },
+              storedCascade,
+            )
+          : await EvaluationWriter.reopen(paths.final, paths.partial, width, plans, resumeRows);
       return {
         get rows() {
           return writer.rows;
@@ -317,7 +351,8 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
           const located = rows.map((row) => ({ g: groupOf(row), at: row - groupOf(row).start }));
           const scores = curveScores(curves, width);
           writer.append({
-            curve: curves, ...scores,
+            curve: curves,
+            ...scores,
             index: Int32Array.from(located, ({ g, at }) => g.indices[at]!),
             row: Int32Array.from(located, ({ g, at }) => g.rows[at]!),
             target: Int32Array.from(located, ({ g, at }) => g.targets[at]!),
@@ -339,10 +374,24 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
       const batch = await source.load(Array.from({ length: count }, (_, i) => first.start + i));
       const zBox = defaultZBoxBounds(preprocess, config.datasetType, image.channels);
       const methods = request.attributions.map((a) => request.cascade!.methodOf(a.name, zBox));
-      cascade = await runCascade(model, methods, {
-        x: batch.data, targets: first.targets.slice(0, count), sampleShape, batchSize: request.batchSize, depth: request.cascade.depth,
-        seed: request.seed, canonize: request.cascade.canonize, threads: config.threads, device: config.device, source: request.modelPath, threshold: request.cascade.threshold,
-      }, progress);
+      cascade = await runCascade(
+        model,
+        methods,
+        {
+          x: batch.data,
+          targets: first.targets.slice(0, count),
+          sampleShape,
+          batchSize: request.batchSize,
+          depth: request.cascade.depth,
+          seed: request.seed,
+          canonize: request.cascade.canonize,
+          threads: config.threads,
+          device: config.device,
+          source: request.modelPath,
+          threshold: request.cascade.threshold,
+        },
+        progress,
+      );
       cascadeIndex = first.indices.slice(0, count);
     }
     const storedCascade = cascade ? { ...cascade, index: cascadeIndex! } : undefined;
@@ -372,7 +421,9 @@ export async function evaluateDataset(request: EvaluationRequest): Promise<Evalu
         prefetch: config.prefetch,
       });
       const forwardPasses = summary.computed * width;
-      progress.log(`wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(2)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`);
+      progress.log(
+        `wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(2)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`,
+      );
       const file = await readEvaluation(output);
       return { file, summaries: summariesOf(file, request.perClass), cascade, forwardPasses, seconds: summary.seconds };
     } finally {

@@ -15,8 +15,15 @@ import { createSession, type Device } from '../onnx/ort.js';
 import type { Model } from '../onnx/ir.js';
 import { mulberry32 } from '../util/mulberry32.js';
 import {
-  buildPerturbationModel, buildRankingGraph, patchGrid, PERTURB_INPUTS, RANK_INPUTS, RANK_OUTPUTS, TARGET_LOGIT,
-  type Baseline, type PatchGrid,
+  buildPerturbationModel,
+  buildRankingGraph,
+  patchGrid,
+  PERTURB_INPUTS,
+  RANK_INPUTS,
+  RANK_OUTPUTS,
+  TARGET_LOGIT,
+  type Baseline,
+  type PatchGrid,
 } from './graphs.js';
 
 export const ORDERS = ['morf', 'lerf', 'random'] as const;
@@ -82,7 +89,10 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
   const grid = patchGrid(options.sampleShape, options.patch);
   const { steps, perStep, rows } = options;
   const seed = options.seed ?? 0;
-  const ranking = await createSession(buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed }), { threads: options.threads, device: options.device });
+  const ranking = await createSession(buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed }), {
+    threads: options.threads,
+    device: options.device,
+  });
   const perturbBytes = encodeModel(buildPerturbationModel(model, grid, rows, options.source));
   const perturb = await createSession(perturbBytes, { threads: options.threads, device: options.device });
   const thresholds = stepThresholds(steps, perStep);

@@ -45,8 +45,12 @@ export function patchGrid(sampleShape: readonly number[], patch: number): PatchG
 export const RANK_INPUTS = { relevance: 'relevance', sample: 'sample', relWeight: 'rel_weight', noise: 'patch_noise', noiseWeight: 'noise_weight' } as const;
 export const RANK_OUTPUTS = { rank: 'patch_rank', baseline: 'baseline' } as const;
 export const PERTURB_INPUTS = {
-  sample: 'eval_sample', baseline: 'eval_baseline', rank: 'eval_rank',
-  rowSample: 'eval_row_sample', rowThreshold: 'eval_row_threshold', rowTarget: 'eval_row_target',
+  sample: 'eval_sample',
+  baseline: 'eval_baseline',
+  rank: 'eval_rank',
+  rowSample: 'eval_row_sample',
+  rowThreshold: 'eval_row_threshold',
+  rowTarget: 'eval_row_target',
 } as const;
 export const TARGET_LOGIT = 'eval_target_logit';
 
@@ -138,7 +142,14 @@ export function buildRankingGraph(grid: PatchGrid, options: RankingGraphOptions)
   const [, order] = b.addNode('TopK', [score!, b.constantInt64([N])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, 2);
   const [shape] = b.addNode('Shape', [score!]);
   const [zeros] = b.addNode('ConstantOfShape', [shape!], { value: attr.tensor({ name: 'zero', dataType: 'float32', dims: [1], data: new Float32Array(1) }) });
-  const [positions] = b.addNode('Expand', [b.constant(Float32Array.from({ length: N }, (_, i) => i), [1, N], 'rank_position'), shape!]);
+  const [positions] = b.addNode('Expand', [
+    b.constant(
+      Float32Array.from({ length: N }, (_, i) => i),
+      [1, N],
+      'rank_position',
+    ),
+    shape!,
+  ]);
   b.addNode('ScatterElements', [zeros!, order!, positions!], { axis: attr.int(1) }, 1, { outputs: [RANK_OUTPUTS.rank] });
   baselineNodes(b, grid, options);
   b.addOutput(RANK_OUTPUTS.rank, 'float32', ['n', N]);

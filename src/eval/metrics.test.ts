@@ -27,7 +27,8 @@ describe('perturbation metrics', () => {
     const a = summarize('a', 'morf', { aopc: Float32Array.of(1, 1), auc: Float32Array.of(0, 0) });
     const b = summarize('b', 'morf', { aopc: Float32Array.of(3, 1), auc: Float32Array.of(0, 0) }, Int32Array.of(0, 1));
     expect(rankMethods([a, b]).map((m) => m.name)).toEqual(['b', 'a']);
-    const la = { ...a, order: 'lerf' }, lb = { ...b, order: 'lerf' };
+    const la = { ...a, order: 'lerf' },
+      lb = { ...b, order: 'lerf' };
     expect(rankMethods([lb, la]).map((m) => m.name)).toEqual(['a', 'b']);
     const table = formatTable([a, b], (c) => `class-${c}`).split('\n');
     expect(table[2]).toMatch(/^1\s+b\s+morf\s+2\s+2\.0000 ± 1\.0000/);
@@ -57,7 +58,12 @@ describe('perturbation plan', () => {
     // Huge samples: at least one run of `rows` images, and a padded run is avoided (101 → 2 samples, 13 runs of 16).
     expect(samplesPerBatch(16, 101, 1e8)).toBe(2);
     expect(samplesPerBatch(64, 50, 1e8)).toBe(5); // 250 images → 4 runs of 64 (256)
-    for (const [rows, width, values] of [[7, 5, 1e6], [64, 101, 3000], [1, 9, 10], [1000, 3, 1e9]]) {
+    for (const [rows, width, values] of [
+      [7, 5, 1e6],
+      [64, 101, 3000],
+      [1, 9, 10],
+      [1000, 3, 1e9],
+    ]) {
       const n = samplesPerBatch(rows!, width!, values!);
       const images = n * width!;
       expect(images).toBeGreaterThanOrEqual(Math.min(rows!, VALUES_PER_BATCH / values!));

@@ -110,14 +110,22 @@ const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(d
 /** The ranked table as text (one line per method; per-class lines indented below with --per-class). */
 export function formatTable(methods: MethodSummary[], labelName: (c: number) => string = String): string {
   const ranked = rankMethods(methods);
-  const nameWidth = Math.max(6, ...ranked.map((m) => m.name.length), ...ranked.flatMap((m) => Object.keys(m.perClass ?? {}).map((c) => labelName(Number(c)).length + 2)));
+  const nameWidth = Math.max(
+    6,
+    ...ranked.map((m) => m.name.length),
+    ...ranked.flatMap((m) => Object.keys(m.perClass ?? {}).map((c) => labelName(Number(c)).length + 2)),
+  );
   const head = `${'rank'.padEnd(4)}  ${'method'.padEnd(nameWidth)}  ${'order'.padEnd(6)}  ${'n'.padStart(6)}  ${'AOPC ± SE'.padStart(19)}  ${'AUC ± SE'.padStart(17)}`;
   const lines = [head, '-'.repeat(head.length)];
   const cell = (s: MeanSe, width: number): string => `${fmt(s.mean)} ± ${fmt(s.se)}`.padStart(width);
   ranked.forEach((m, i) => {
-    lines.push(`${String(i + 1).padEnd(4)}  ${m.name.padEnd(nameWidth)}  ${m.order.padEnd(6)}  ${String(m.aopc.n).padStart(6)}  ${cell(m.aopc, 19)}  ${cell(m.auc, 17)}`);
+    lines.push(
+      `${String(i + 1).padEnd(4)}  ${m.name.padEnd(nameWidth)}  ${m.order.padEnd(6)}  ${String(m.aopc.n).padStart(6)}  ${cell(m.aopc, 19)}  ${cell(m.auc, 17)}`,
+    );
     for (const [c, s] of Object.entries(m.perClass ?? {})) {
-      lines.push(`${''.padEnd(4)}  ${`  ${labelName(Number(c))}`.padEnd(nameWidth)}  ${''.padEnd(6)}  ${String(s.aopc.n).padStart(6)}  ${cell(s.aopc, 19)}  ${cell(s.auc, 17)}`);
+      lines.push(
+        `${''.padEnd(4)}  ${`  ${labelName(Number(c))}`.padEnd(nameWidth)}  ${''.padEnd(6)}  ${String(s.aopc.n).padStart(6)}  ${cell(s.aopc, 19)}  ${cell(s.auc, 17)}`,
+      );
     }
   });
   return lines.join('\n');

@@ -52,21 +52,35 @@ export function renderSvg(chart: Chart): string {
   const m = { left: 70, right: 350, top: 40, bottom: 56 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
-  let xLo = Infinity, xHi = -Infinity, yLo = Infinity, yHi = -Infinity;
+  let xLo = Infinity,
+    xHi = -Infinity,
+    yLo = Infinity,
+    yHi = -Infinity;
   for (const s of chart.series) {
     for (let i = 0; i < s.x.length; i++) {
       const y = s.y[i]!;
       const b = s.band?.[i] ?? 0;
       if (!Number.isFinite(y)) continue;
-      xLo = Math.min(xLo, s.x[i]!); xHi = Math.max(xHi, s.x[i]!);
-      yLo = Math.min(yLo, y - b); yHi = Math.max(yHi, y + b);
+      xLo = Math.min(xLo, s.x[i]!);
+      xHi = Math.max(xHi, s.x[i]!);
+      yLo = Math.min(yLo, y - b);
+      yHi = Math.max(yHi, y + b);
     }
   }
-  if (!Number.isFinite(xLo)) { xLo = 0; xHi = 1; yLo = 0; yHi = 1; }
+  if (!Number.isFinite(xLo)) {
+    xLo = 0;
+    xHi = 1;
+    yLo = 0;
+    yHi = 1;
+  }
   if (xHi === xLo) xHi = xLo + 1;
-  if (yHi === yLo) { yHi += 0.5; yLo -= 0.5; }
+  if (yHi === yLo) {
+    yHi += 0.5;
+    yLo -= 0.5;
+  }
   const pad = (yHi - yLo) * 0.05;
-  yLo -= pad; yHi += pad;
+  yLo -= pad;
+  yHi += pad;
   const px = (x: number): number => m.left + ((x - xLo) / (xHi - xLo)) * pw;
   const py = (y: number): number => m.top + (1 - (y - yLo) / (yHi - yLo)) * ph;
   const f = (v: number): string => v.toFixed(1);
@@ -97,7 +111,9 @@ export function renderSvg(chart: Chart): string {
       points.reverse();
       parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
     }
-    parts.push(`<polyline points="${points.map((i) => `${f(px(s.x[i]!))},${f(py(s.y[i]!))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(
+      `<polyline points="${points.map((i) => `${f(px(s.x[i]!))},${f(py(s.y[i]!))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`,
+    );
     const ly = m.top + 10 + index * 20;
     const lx = m.left + pw + 14;
     parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);

@@ -11,7 +11,24 @@
 import { rmSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, compareBytes, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
+import {
+  asUserError,
+  checkOutputPath,
+  commitTemporaryH5,
+  discardTemporaryH5,
+  compareBytes,
+  dtypeName,
+  h5Call,
+  kindOf,
+  numericKind,
+  openH5,
+  readFloat32,
+  readInt32,
+  requireDataset,
+  requireGroup,
+  shapeOf,
+  sortedKeys,
+} from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 
@@ -111,14 +128,18 @@ export class AnalysisWriter {
       checkName(this.path, 'embedding', e.name);
       if (e.shape[0] !== n) invalid(this.path, `category '${category.name}': embedding '${e.name}' has ${e.shape[0]} rows, index has ${n}`);
       if (e.shape[1] < 2) invalid(this.path, `category '${category.name}': embedding '${e.name}' has ${e.shape[1]} columns; ViRelAy needs at least 2`);
-      if (e.data.length !== e.shape[0] * e.shape[1]) throw new Error(`embedding '${e.name}' data length ${e.data.length} does not match shape ${e.shape.join('×')}`);
+      if (e.data.length !== e.shape[0] * e.shape[1])
+        throw new Error(`embedding '${e.name}' data length ${e.data.length} does not match shape ${e.shape.join('×')}`);
     }
     for (const c of category.clusterings) {
       checkName(this.path, 'clustering', c.name);
       if (c.labels.length !== n) invalid(this.path, `category '${category.name}': clustering '${c.name}' has ${c.labels.length} labels, index has ${n}`);
     }
     // ViRelAy takes the embedding and clustering names from the first category only (docs/formats.md §5).
-    const names = { embeddings: category.embeddings.map((e) => e.name).sort(compareBytes), clusterings: category.clusterings.map((c) => c.name).sort(compareBytes) };
+    const names = {
+      embeddings: category.embeddings.map((e) => e.name).sort(compareBytes),
+      clusterings: category.clusterings.map((c) => c.name).sort(compareBytes),
+    };
     if (this.memberNames) {
       const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
       if (!same(names.embeddings, this.memberNames.embeddings) || !same(names.clusterings, this.memberNames.clusterings)) {
@@ -264,14 +285,16 @@ class H5AnalysisFileReader implements AnalysisFileReader {
       const embeddings = sortedKeys(embeddingGroup).map((key) => {
         const ds = requireDataset(this.path, embeddingGroup, key);
         const shape = shapeOf(ds);
-        if (shape.length !== 2 || shape[0] !== n) invalid(this.path, `'${name}/embedding/${key}' has shape (${shape.join(', ')}), expected (${n}, d) to match '${name}/index'`);
+        if (shape.length !== 2 || shape[0] !== n)
+          invalid(this.path, `'${name}/embedding/${key}' has shape (${shape.join(', ')}), expected (${n}, d) to match '${name}/index'`);
         if (!numericKind(ds.metadata)) invalid(this.path, `'${name}/embedding/${key}' has dtype ${dtypeName(ds.metadata)}, expected float32`);
         return { name: key, shape: [shape[0]!, shape[1]!] as [number, number] };
       });
       const clusterings = sortedKeys(clusterGroup).map((key) => {
         const ds = requireDataset(this.path, clusterGroup, key);
         const shape = shapeOf(ds);
-        if (shape.length !== 1 || shape[0] !== n) invalid(this.path, `'${name}/cluster/${key}' has shape (${shape.join(', ')}), expected (${n},) to match '${name}/index'`);
+        if (shape.length !== 1 || shape[0] !== n)
+          invalid(this.path, `'${name}/cluster/${key}' has shape (${shape.join(', ')}), expected (${n},) to match '${name}/index'`);
         if (!numericKind(ds.metadata)) invalid(this.path, `'${name}/cluster/${key}' has dtype ${dtypeName(ds.metadata)}, expected int32`);
         return { name: key, length: n };
       });
@@ -288,16 +311,25 @@ class H5AnalysisFileReader implements AnalysisFileReader {
     const embeddings = sortedKeys(embeddingGroup).map((key): EmbeddingData => {
       const ds = requireDataset(this.path, embeddingGroup, key);
       const shape = shapeOf(ds);
-      if (shape.length !== 2 || shape[0] !== n) invalid(this.path, `'${name}/embedding/${key}' has shape (${shape.join(', ')}), expected (${n}, d) to match '${name}/index'`);
+      if (shape.length !== 2 || shape[0] !== n)
+        invalid(this.path, `'${name}/embedding/${key}' has shape (${shape.join(', ')}), expected (${n}, d) to match '${name}/index'`);
       if (!numericKind(ds.metadata)) invalid(this.path, `'${name}/embedding/${key}' has dtype ${dtypeName(ds.metadata)}, expected float32`);
       const eig = ds.attrs.eigenvalue?.value;
-      const eigenvalue = eig === undefined || eig === null ? undefined : ArrayBuffer.isView(eig) ? Float32Array.from(eig as unknown as ArrayLike<number>) : typeof eig === 'number' ? Float32Array.of(eig) : undefined;
+      const eigenvalue =
+        eig === undefined || eig === null
+          ? undefined
+          : ArrayBuffer.isView(eig)
+            ? Float32Array.from(eig as unknown as ArrayLike<number>)
+            : typeof eig === 'number'
+              ? Float32Array.of(eig)
+              : undefined;
       return { name: key, data: readFloat32(this.path, ds), shape: [shape[0]!, shape[1]!], eigenvalue, attrs: readAttrs(ds, ['eigenvalue']) };
     });
     const clusterings = sortedKeys(clusterGroup).map((key): ClusteringData => {
       const ds = requireDataset(this.path, clusterGroup, key);
       const shape = shapeOf(ds);
-      if (shape.length !== 1 || shape[0] !== n) invalid(this.path, `'${name}/cluster/${key}' has shape (${shape.join(', ')}), expected (${n},) to match '${name}/index'`);
+      if (shape.length !== 1 || shape[0] !== n)
+        invalid(this.path, `'${name}/cluster/${key}' has shape (${shape.join(', ')}), expected (${n},) to match '${name}/index'`);
       const attrs = readAttrs(ds, ['k', 'embedding']);
       const k = ds.attrs.k?.value;
       const embedding = ds.attrs.embedding?.value;

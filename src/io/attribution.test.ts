@@ -93,7 +93,9 @@ describe('attribution database', () => {
 
 describe('output paths', () => {
   it('refuses a missing directory or a directory as the target before writing', async () => {
-    await expect(AttributionWriter.create(join(dir, 'no-such-dir', 'a.h5'), { sampleShape: [3, 2, 2], numClasses: 2, withIndex: false })).rejects.toThrow(/directory .* does not exist/);
+    await expect(AttributionWriter.create(join(dir, 'no-such-dir', 'a.h5'), { sampleShape: [3, 2, 2], numClasses: 2, withIndex: false })).rejects.toThrow(
+      /directory .* does not exist/,
+    );
     await expect(AttributionWriter.create(dir, { sampleShape: [3, 2, 2], numClasses: 2, withIndex: false })).rejects.toThrow(/is a directory/);
   });
 });

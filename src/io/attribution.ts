@@ -8,7 +8,25 @@
  */
 import { rmSync } from 'node:fs';
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, dtypeName, h5Call, kindOf, numericKind, openH5, readFloat32, readInt32, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import {
+  asUserError,
+  checkOutputPath,
+  commitTemporaryH5,
+  discardTemporaryH5,
+  dtypeName,
+  h5Call,
+  kindOf,
+  numericKind,
+  openH5,
+  readFloat32,
+  readInt32,
+  readRaw,
+  requireDataset,
+  requireGroup,
+  shapeOf,
+  sizeOf,
+  sortedKeys,
+} from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
@@ -115,12 +133,15 @@ export class AttributionWriter {
   append(batch: AttributionBatch): void {
     if (this.closed) throw new Error('append after commit/abort');
     const b = batch.attribution.length / this.rowSize;
-    if (!Number.isInteger(b)) throw new Error(`attribution batch of ${batch.attribution.length} values is not a whole number of [${this.options.sampleShape.join(', ')}] rows`);
+    if (!Number.isInteger(b))
+      throw new Error(`attribution batch of ${batch.attribution.length} values is not a whole number of [${this.options.sampleShape.join(', ')}] rows`);
     if (b === 0) return;
     const expectLabels = b * this.labelWidth;
     if (batch.label.length !== expectLabels) throw new Error(`label batch has ${batch.label.length} values, expected ${expectLabels}`);
-    if (batch.prediction.length !== b * this.options.numClasses) throw new Error(`prediction batch has ${batch.prediction.length} values, expected ${b * this.options.numClasses}`);
-    if (this.options.withIndex !== (batch.index !== undefined)) throw new Error(this.options.withIndex ? 'this writer needs an index for every batch' : 'this writer was created without an index dataset');
+    if (batch.prediction.length !== b * this.options.numClasses)
+      throw new Error(`prediction batch has ${batch.prediction.length} values, expected ${b * this.options.numClasses}`);
+    if (this.options.withIndex !== (batch.index !== undefined))
+      throw new Error(this.options.withIndex ? 'this writer needs an index for every batch' : 'this writer was created without an index dataset');
     if (batch.index && batch.index.length !== b) throw new Error(`index batch has ${batch.index.length} values, expected ${b}`);
 
     const start = this.rows;
@@ -185,7 +206,8 @@ export class AttributionWriter {
         if (shape.length !== rowShape.length + 1 || rowShape.some((d, i) => shape[i + 1] !== d)) {
           throw new UserError(tmp, `'${ds.path}' has shape (${shape.join(', ')}), which does not fit this run; start over with --overwrite`);
         }
-        if (shape[0]! < rows) throw new UserError(tmp, `'${ds.path}' has ${shape[0]} rows, fewer than the ${rows} recorded as finished; start over with --overwrite`);
+        if (shape[0]! < rows)
+          throw new UserError(tmp, `'${ds.path}' has ${shape[0]} rows, fewer than the ${rows} recorded as finished; start over with --overwrite`);
       }
       h5Call(tmp, 'cannot cut back unfinished rows', () => {
         for (const [ds, rowShape] of expected) if (ds && shapeOf(ds)[0] !== rows) ds.resize([rows, ...rowShape]);
@@ -318,7 +340,10 @@ function groupStore(path: string, file: H5File): RowStore {
   const label = requireGroup(path, file, 'label');
   const prediction = requireGroup(path, file, 'prediction');
   const keys = sortedKeys(attribution);
-  for (const [name, group] of [['label', label], ['prediction', prediction]] as Array<[string, Group]>) {
+  for (const [name, group] of [
+    ['label', label],
+    ['prediction', prediction],
+  ] as Array<[string, Group]>) {
     const other = sortedKeys(group);
     if (other.length !== keys.length || other.some((k, i) => k !== keys[i])) {
       throw new UserError(path, `group '${name}' does not hold the same keys as group 'attribution'`);
@@ -333,7 +358,13 @@ function groupStore(path: string, file: H5File): RowStore {
   const labelShape = checkLabelDataset(path, member(label, keys[0]!), undefined, `label/${keys[0]}`);
   const pShape = shapeOf(member(prediction, keys[0]!));
   const numClasses = sizeOf(pShape);
-  const rowsOf = <T>(start: number, end: number, read: (key: string) => ArrayLike<number>, width: number, make: (n: number) => T & { set(a: ArrayLike<number>, o: number): void }): T => {
+  const rowsOf = <T>(
+    start: number,
+    end: number,
+    read: (key: string) => ArrayLike<number>,
+    width: number,
+    make: (n: number) => T & { set(a: ArrayLike<number>, o: number): void },
+  ): T => {
     const out = make((end - start) * width);
     for (let r = start; r < end; r++) {
       const values = read(keys[r]!);
@@ -348,12 +379,32 @@ function groupStore(path: string, file: H5File): RowStore {
     labelShape,
     numClasses,
     attribution: (start, end) =>
-      rowsOf(start, end, (k) => {
-        const values = readFloat32(path, member(attribution, k));
-        return order ? toChwFloat(values, 1, stored, order) : values;
-      }, sizeOf(sampleShape), (n) => new Float32Array(n)),
-    labelsRaw: (start, end) => rowsOf(start, end, (k) => readRaw(path, member(label, k)), Math.max(1, sizeOf(labelShape)), (n) => new Float64Array(n)),
-    prediction: (start, end) => rowsOf(start, end, (k) => readFloat32(path, member(prediction, k)), numClasses, (n) => new Float32Array(n)),
+      rowsOf(
+        start,
+        end,
+        (k) => {
+          const values = readFloat32(path, member(attribution, k));
+          return order ? toChwFloat(values, 1, stored, order) : values;
+        },
+        sizeOf(sampleShape),
+        (n) => new Float32Array(n),
+      ),
+    labelsRaw: (start, end) =>
+      rowsOf(
+        start,
+        end,
+        (k) => readRaw(path, member(label, k)),
+        Math.max(1, sizeOf(labelShape)),
+        (n) => new Float64Array(n),
+      ),
+    prediction: (start, end) =>
+      rowsOf(
+        start,
+        end,
+        (k) => readFloat32(path, member(prediction, k)),
+        numClasses,
+        (n) => new Float32Array(n),
+      ),
   };
 }
 
@@ -469,8 +520,13 @@ class AttributionSet implements AttributionReader {
     const first = parts[0]!;
     for (const part of parts.slice(1)) {
       const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-      if (!same(part.sampleShape, first.sampleShape)) throw new UserError(part.paths[0], `attribution shape [${part.sampleShape.join(', ')}] differs from [${first.sampleShape.join(', ')}] in ${first.paths[0]}`);
-      if (part.numClasses !== first.numClasses) throw new UserError(part.paths[0], `predictions have ${part.numClasses} classes, ${first.paths[0]} has ${first.numClasses}`);
+      if (!same(part.sampleShape, first.sampleShape))
+        throw new UserError(
+          part.paths[0],
+          `attribution shape [${part.sampleShape.join(', ')}] differs from [${first.sampleShape.join(', ')}] in ${first.paths[0]}`,
+        );
+      if (part.numClasses !== first.numClasses)
+        throw new UserError(part.paths[0], `predictions have ${part.numClasses} classes, ${first.paths[0]} has ${first.numClasses}`);
     }
     this.paths = parts.flatMap((p) => p.paths);
     this.sampleShape = first.sampleShape;
@@ -511,30 +567,51 @@ class AttributionSet implements AttributionReader {
   }
 
   indices(): Int32Array {
-    return this.concat(this.parts.map((p) => p.indices()), (n) => new Int32Array(n));
+    return this.concat(
+      this.parts.map((p) => p.indices()),
+      (n) => new Int32Array(n),
+    );
   }
 
   labels(): Int32Array {
-    return this.concat(this.parts.map((p) => p.labels()), (n) => new Int32Array(n));
+    return this.concat(
+      this.parts.map((p) => p.labels()),
+      (n) => new Int32Array(n),
+    );
   }
 
   predictions(start: number, end: number): Float32Array {
-    return this.concat(this.pieces(start, end, (p, s, e) => p.predictions(s, e)), (n) => new Float32Array(n));
+    return this.concat(
+      this.pieces(start, end, (p, s, e) => p.predictions(s, e)),
+      (n) => new Float32Array(n),
+    );
   }
 
   read(start: number, end: number): AttributionRows {
     const rows = this.pieces(start, end, (p, s, e) => p.read(s, e));
     const multi = this.labelShape.length > 0;
     return {
-      attribution: this.concat(rows.map((r) => r.attribution), (n) => new Float32Array(n)),
+      attribution: this.concat(
+        rows.map((r) => r.attribution),
+        (n) => new Float32Array(n),
+      ),
       label: multi
-        ? this.concat(rows.map((r) => r.label as Float32Array), (n) => new Float32Array(n))
+        ? this.concat(
+            rows.map((r) => r.label as Float32Array),
+            (n) => new Float32Array(n),
+          )
         : this.concat(
             rows.map((r) => (r.label instanceof Int32Array ? r.label : firstLabels(r.label, r.index.length, r.label.length / Math.max(1, r.index.length)))),
             (n) => new Int32Array(n),
           ),
-      prediction: this.concat(rows.map((r) => r.prediction), (n) => new Float32Array(n)),
-      index: this.concat(rows.map((r) => r.index), (n) => new Int32Array(n)),
+      prediction: this.concat(
+        rows.map((r) => r.prediction),
+        (n) => new Float32Array(n),
+      ),
+      index: this.concat(
+        rows.map((r) => r.index),
+        (n) => new Int32Array(n),
+      ),
     };
   }
 

@@ -6,7 +6,23 @@
  */
 import { rmSync } from 'node:fs';
 import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
-import { asUserError, checkOutputPath, commitTemporaryH5, discardTemporaryH5, dtypeName, h5Call, kindOf, numericKind, openH5, readRaw, requireDataset, requireGroup, shapeOf, sizeOf, sortedKeys } from './hdf5.js';
+import {
+  asUserError,
+  checkOutputPath,
+  commitTemporaryH5,
+  discardTemporaryH5,
+  dtypeName,
+  h5Call,
+  kindOf,
+  numericKind,
+  openH5,
+  readRaw,
+  requireDataset,
+  requireGroup,
+  shapeOf,
+  sizeOf,
+  sortedKeys,
+} from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary, writeAtomically } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisOrder } from './layout.js';
@@ -31,7 +47,8 @@ function checkPixelDtype(path: string, ds: H5Dataset, where: string): boolean {
 }
 
 function checkSampleShape(path: string, shape: number[], where: string): void {
-  if (shape.length !== 2 && shape.length !== 3) throw new UserError(path, `'${where}' has sample shape (${shape.join(', ')}); expected (C, H, W), (H, W, C) or (H, W)`);
+  if (shape.length !== 2 && shape.length !== 3)
+    throw new UserError(path, `'${where}' has sample shape (${shape.join(', ')}); expected (C, H, W), (H, W, C) or (H, W)`);
 }
 
 /** Splits sorted positions into runs of consecutive values, so each run is one hyperslab read. */
@@ -109,7 +126,10 @@ function groupStore(path: string, file: H5File, keys: string[]): SampleStore {
         const { ds, stored, isUint8 } = member(index);
         const chw = chwShape(stored, guessAxisOrder(stored));
         if (shape && chw.some((d, j) => d !== shape![j])) {
-          throw new UserError(path, `samples in one batch have different shapes (${shape.join('×')} and ${chw.join('×')} at '${keys[index]}'); resize them or use batch size 1`);
+          throw new UserError(
+            path,
+            `samples in one batch have different shapes (${shape.join('×')} and ${chw.join('×')} at '${keys[index]}'); resize them or use batch size 1`,
+          );
         }
         shape = chw;
         return toChwFloat(readRaw(path, ds), 1, stored, guessAxisOrder(stored), isUint8 ? 1 / 255 : 1);
@@ -136,7 +156,8 @@ interface LabelStore {
 function checkLabelKind(path: string, ds: H5Dataset, where: string, perSample: number[]): void {
   const kind = numericKind(ds.metadata);
   if (!kind) throw new UserError(path, `'${where}' has dtype ${dtypeName(ds.metadata)}, expected integer labels`);
-  if (perSample.length === 0 && kind === 'float') throw new UserError(path, `'${where}' holds float scalar labels; use an integer dtype (uint16) or n-hot rows`);
+  if (perSample.length === 0 && kind === 'float')
+    throw new UserError(path, `'${where}' holds float scalar labels; use an integer dtype (uint16) or n-hot rows`);
   if (perSample.length > 1) throw new UserError(path, `'${where}' has a label shape of (${perSample.join(', ')}); expected a scalar or an n-hot vector`);
 }
 
@@ -152,7 +173,8 @@ function arrayLabels(path: string, file: H5File, count: number): LabelStore {
 function groupLabels(path: string, file: H5File, keys: string[]): LabelStore {
   const label = requireGroup(path, file, 'label');
   const labelKeys = sortedKeys(label);
-  if (labelKeys.length !== keys.length || labelKeys.some((k, i) => k !== keys[i])) throw new UserError(path, "groups 'data' and 'label' do not hold the same keys");
+  if (labelKeys.length !== keys.length || labelKeys.some((k, i) => k !== keys[i]))
+    throw new UserError(path, "groups 'data' and 'label' do not hold the same keys");
   if (keys.length === 0) throw new UserError(path, "group 'label' is empty");
   let labelShape: number[] | undefined;
   const parts: ArrayLike<number>[] = [];
@@ -217,7 +239,12 @@ class Hdf5Dataset implements Dataset {
   async read(indices: number[]): Promise<Batch> {
     checkIndices(this.path, indices, this.count);
     const { data, shape } = h5Call(this.path, 'corrupt HDF5 file', () => this.samples.read(indices));
-    const batch: Batch = { indices: Int32Array.from(indices), data, shape: [indices.length, ...shape], labels: Int32Array.from(indices, (i) => this.single[i]!) };
+    const batch: Batch = {
+      indices: Int32Array.from(indices),
+      data,
+      shape: [indices.length, ...shape],
+      labels: Int32Array.from(indices, (i) => this.single[i]!),
+    };
     if (this.labelShape.length > 0) {
       const k = this.labelShape[0]!;
       const nHot = new Uint8Array(indices.length * k);
@@ -279,8 +306,22 @@ export class Hdf5DatasetWriter {
       const bytes = full.dtype === 'uint8' ? 1 : 4;
       const chunkRows = Math.max(1, Math.min(4096, Math.floor((1 << 20) / (sizeOf(full.sampleShape) * bytes))));
       const { data, label } = h5Call(path, 'cannot create datasets', () => ({
-        data: h5.create_dataset({ name: 'data', data: new Uint8Array(0), shape: [0, ...full.sampleShape], maxshape: [null, ...full.sampleShape], chunks: [chunkRows, ...full.sampleShape], dtype: full.dtype === 'uint8' ? '<B' : '<f4' }),
-        label: h5.create_dataset({ name: 'label', data: new Uint8Array(0), shape: [0, ...full.labelShape], maxshape: [null, ...full.labelShape], chunks: [4096, ...full.labelShape], dtype: full.labelShape.length ? '<B' : '<H' }),
+        data: h5.create_dataset({
+          name: 'data',
+          data: new Uint8Array(0),
+          shape: [0, ...full.sampleShape],
+          maxshape: [null, ...full.sampleShape],
+          chunks: [chunkRows, ...full.sampleShape],
+          dtype: full.dtype === 'uint8' ? '<B' : '<f4',
+        }),
+        label: h5.create_dataset({
+          name: 'label',
+          data: new Uint8Array(0),
+          shape: [0, ...full.labelShape],
+          maxshape: [null, ...full.labelShape],
+          chunks: [4096, ...full.labelShape],
+          dtype: full.labelShape.length ? '<B' : '<H',
+        }),
       }));
       return new Hdf5DatasetWriter(path, tmp, h5, data, label, full);
     } catch (error) {
@@ -300,11 +341,14 @@ export class Hdf5DatasetWriter {
     const rowSize = sizeOf(this.options.sampleShape);
     const b = data.length / rowSize;
     const width = Math.max(1, sizeOf(this.options.labelShape));
-    if (!Number.isInteger(b) || labels.length !== b * width) throw new Error(`batch of ${data.length} values and ${labels.length} labels does not fit sample shape ${this.options.sampleShape.join('×')}`);
-    const encoded = this.options.labelShape.length ? Uint8Array.from(labels, (v) => (v ? 1 : 0)) : Uint16Array.from(labels, (v) => {
-      if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`label ${v} is not a class index in 0..65535`);
-      return v;
-    });
+    if (!Number.isInteger(b) || labels.length !== b * width)
+      throw new Error(`batch of ${data.length} values and ${labels.length} labels does not fit sample shape ${this.options.sampleShape.join('×')}`);
+    const encoded = this.options.labelShape.length
+      ? Uint8Array.from(labels, (v) => (v ? 1 : 0))
+      : Uint16Array.from(labels, (v) => {
+          if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`label ${v} is not a class index in 0..65535`);
+          return v;
+        });
     const end = this.rows + b;
     h5Call(this.path, 'cannot append samples', () => {
       this.data.resize([end, ...this.options.sampleShape]);
@@ -333,7 +377,10 @@ export class Hdf5DatasetWriter {
  * uint16 scalars. Multi-label group files need `bool` members, which h5wasm cannot create, so they
  * are refused here (the array layout handles multi-label).
  */
-export async function writeGroupDataset(path: string, samples: Array<{ key: string; data: Float32Array | Uint8Array; shape: [number, number, number]; label: number }>): Promise<void> {
+export async function writeGroupDataset(
+  path: string,
+  samples: Array<{ key: string; data: Float32Array | Uint8Array; shape: [number, number, number]; label: number }>,
+): Promise<void> {
   const keys = samples.map((s) => s.key);
   if (new Set(keys).size !== keys.length) throw new UserError(path, 'duplicate sample keys');
   const sorted = [...samples].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
@@ -346,7 +393,8 @@ export async function writeGroupDataset(path: string, samples: Array<{ key: stri
         for (const s of sorted) {
           if (s.key.includes('/') || s.key === '') throw new UserError(path, `invalid sample key '${s.key}'`);
           if (s.data.length !== sizeOf(s.shape)) throw new Error(`sample '${s.key}' data does not match shape ${s.shape.join('×')}`);
-          if (!Number.isInteger(s.label) || s.label < 0 || s.label > 65535) throw new UserError(path, `label ${s.label} of '${s.key}' is not a class index in 0..65535`);
+          if (!Number.isInteger(s.label) || s.label < 0 || s.label > 65535)
+            throw new UserError(path, `label ${s.label} of '${s.key}' is not a class index in 0..65535`);
           data.create_dataset({ name: s.key, data: s.data, shape: s.shape, dtype: s.data instanceof Uint8Array ? '<B' : '<f4' });
         }
         for (const s of sorted) label.create_dataset({ name: s.key, data: Uint16Array.of(s.label), shape: [], dtype: '<H' });

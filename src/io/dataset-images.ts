@@ -75,7 +75,8 @@ export function compilePythonRegex(source: string, file: string | undefined): Re
 function regexLabels(files: string[], spec: DatasetSpec): Int32Array {
   const byIndex = spec.labelIndexRegex ?? null;
   const byWordNet = spec.labelWordNetIdRegex ?? null;
-  if ((byIndex === null) === (byWordNet === null)) throw new UserError(spec.path, 'exactly one of label_index_regex and label_word_net_id_regex must be set for an image directory');
+  if ((byIndex === null) === (byWordNet === null))
+    throw new UserError(spec.path, 'exactly one of label_index_regex and label_word_net_id_regex must be set for an image directory');
   const regex = compilePythonRegex((byIndex ?? byWordNet)!, spec.path);
   if (byWordNet !== null && !spec.labelMap) throw new UserError(spec.path, 'label_word_net_id_regex needs a label map to resolve WordNet IDs');
   return Int32Array.from(files, (file) => {
@@ -129,7 +130,11 @@ function viRelAySampling(spec: DatasetSpec): ImageSampling {
 function preprocessSampling(preprocess: ImagePreprocess): ImageSampling {
   const crop = preprocess.crop;
   const resize = preprocess.resize;
-  const fixed: [number, number, number] | undefined = crop ? [3, crop.height, crop.width] : resize?.mode === 'exact' ? [3, resize.height, resize.width] : undefined;
+  const fixed: [number, number, number] | undefined = crop
+    ? [3, crop.height, crop.width]
+    : resize?.mode === 'exact'
+      ? [3, resize.height, resize.width]
+      : undefined;
   return { chw: (file) => decodeImageChw(file, preprocess), display: decodeImageRgb, fixedShape: fixed };
 }
 
@@ -166,7 +171,10 @@ class ImageDataset implements Dataset {
     const data = new Float32Array(indices.length * size);
     images.forEach((image, b) => {
       if (image.shape[1] !== shape[1] || image.shape[2] !== shape[2]) {
-        throw new UserError(this.files[indices[b]!], `decodes to ${image.shape[2]}×${image.shape[1]}, unlike ${shape[2]}×${shape[1]} in the same batch; set a resize or use batch size 1`);
+        throw new UserError(
+          this.files[indices[b]!],
+          `decodes to ${image.shape[2]}×${image.shape[1]}, unlike ${shape[2]}×${shape[1]} in the same batch; set a resize or use batch size 1`,
+        );
       }
       data.set(image.data, b * size);
     });
@@ -216,11 +224,14 @@ export async function openImageFolder(spec: ImageDatasetSpec): Promise<Dataset> 
     const relative = file.slice(root.length + 1).split(sep);
     const label = relative.length === 2 ? classIndex.get(relative[0]!) : undefined;
     if (label === undefined) throw new UserError(file, 'is not an image inside a class directory (expected root/<class>/<image>)');
-    if (!IMAGE_EXTENSIONS.includes(extname(file).toLowerCase())) throw new UserError(file, `has extension '${extname(file)}', not an image (${IMAGE_EXTENSIONS.join(' ')})`);
+    if (!IMAGE_EXTENSIONS.includes(extname(file).toLowerCase()))
+      throw new UserError(file, `has extension '${extname(file)}', not an image (${IMAGE_EXTENSIONS.join(' ')})`);
     return label;
   });
   if (files.length === 0) throw new UserError(spec.path, 'contains no images');
   const haveSize = spec.inputWidth !== undefined && spec.inputHeight !== undefined;
-  const display: ImageSampling = haveSize ? viRelAySampling({ ...spec, upSamplingMethod: spec.upSamplingMethod ?? 'resize', downSamplingMethod: spec.downSamplingMethod ?? 'resize' }) : preprocessSampling({});
+  const display: ImageSampling = haveSize
+    ? viRelAySampling({ ...spec, upSamplingMethod: spec.upSamplingMethod ?? 'resize', downSamplingMethod: spec.downSamplingMethod ?? 'resize' })
+    : preprocessSampling({});
   return new ImageDataset(spec.path, files, labels, spec.preprocess ? preprocessSampling(spec.preprocess) : display, display);
 }

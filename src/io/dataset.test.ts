@@ -12,7 +12,10 @@ describe('HDF5 datasets', () => {
   it('round-trips the array layout in batches', async () => {
     const path = join(dir, 'array.h5');
     const w = await Hdf5DatasetWriter.create(path, { sampleShape: [3, 4, 4] });
-    w.append(Float32Array.from({ length: 5 * 48 }, (_, i) => i / 1000), Int32Array.of(0, 1, 2, 0, 1));
+    w.append(
+      Float32Array.from({ length: 5 * 48 }, (_, i) => i / 1000),
+      Int32Array.of(0, 1, 2, 0, 1),
+    );
     w.commit();
     const ds = await openDataset({ type: 'hdf5', path });
     expect(ds.count).toBe(5);
@@ -34,7 +37,7 @@ describe('HDF5 datasets', () => {
   it('reads uint8 (N, H, W, C) pixels channels-first, scaled to [0, 1], with n-hot labels', async () => {
     const path = join(dir, 'hwc.h5');
     const w = await Hdf5DatasetWriter.create(path, { sampleShape: [4, 4, 3], dtype: 'uint8', labelShape: [3] });
-    const pixels = Uint8Array.from({ length: 2 * 48 }, (_, i) => i % 3 === 0 ? 255 : 0); // pure red
+    const pixels = Uint8Array.from({ length: 2 * 48 }, (_, i) => (i % 3 === 0 ? 255 : 0)); // pure red
     w.append(pixels, Uint8Array.of(1, 0, 1, 0, 1, 0));
     w.commit();
     const ds = await openDataset({ type: 'hdf5', path });

@@ -15,7 +15,19 @@
  * one after another, so "the first R rows" is a well-defined cut for `--resume`.
  */
 import type { Dataset, Group, H5File } from './hdf5.js';
-import { checkOutputPath, commitTemporaryH5, h5Call, kindOf, openH5, readFloat32, readInt32, requireDataset, requireGroup, shapeOf, sortedKeys } from './hdf5.js';
+import {
+  checkOutputPath,
+  commitTemporaryH5,
+  h5Call,
+  kindOf,
+  openH5,
+  readFloat32,
+  readInt32,
+  requireDataset,
+  requireGroup,
+  shapeOf,
+  sortedKeys,
+} from './hdf5.js';
 import { createGrowable } from './attribution.js';
 import { readAttrs, writeAttrs, type Attrs } from './analysis.js';
 import { UserError } from '../errors.js';
@@ -47,17 +59,31 @@ function writeCascade(file: H5File, cascade: StoredCascade): void {
 
 function readCascade(path: string, group: Group): StoredCascade {
   const attrs = readAttrs(group);
-  const layers = String(attrs.layers ?? '').split(',').filter((l) => l !== '');
+  const layers = String(attrs.layers ?? '')
+    .split(',')
+    .filter((l) => l !== '');
   const list = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : typeof v === 'number' ? [v] : []);
-  const methods = sortedKeys(group).filter((k) => kindOf(group, k) === 'group').map((name) => {
-    const sub = group.get(name) as Group;
-    const a = readAttrs(sub);
-    return {
-      name, flagged: a.flagged === 1, meanSpearman: list(a.mean_spearman), meanSsim: list(a.mean_ssim),
-      spearman: readFloat32(path, requireDataset(path, sub, 'spearman')), ssim: readFloat32(path, requireDataset(path, sub, 'ssim')),
-    };
-  });
-  return { layers, samples: Number(attrs.samples ?? 0), threshold: Number(attrs.threshold ?? 0), index: readInt32(path, requireDataset(path, group, 'index')), methods };
+  const methods = sortedKeys(group)
+    .filter((k) => kindOf(group, k) === 'group')
+    .map((name) => {
+      const sub = group.get(name) as Group;
+      const a = readAttrs(sub);
+      return {
+        name,
+        flagged: a.flagged === 1,
+        meanSpearman: list(a.mean_spearman),
+        meanSsim: list(a.mean_ssim),
+        spearman: readFloat32(path, requireDataset(path, sub, 'spearman')),
+        ssim: readFloat32(path, requireDataset(path, sub, 'ssim')),
+      };
+    });
+  return {
+    layers,
+    samples: Number(attrs.samples ?? 0),
+    threshold: Number(attrs.threshold ?? 0),
+    index: readInt32(path, requireDataset(path, group, 'index')),
+    methods,
+  };
 }
 
 export const EVALUATION_FORMAT = 'xai-tools/evaluation/1';
@@ -91,7 +117,14 @@ interface GroupDatasets {
   written: number;
 }
 
-const COLUMNS = [['aopc', '<f4', 4], ['auc', '<f4', 4], ['index', '<I', 4], ['row', '<I', 4], ['target', '<H', 2], ['label', '<H', 2]] as const;
+const COLUMNS = [
+  ['aopc', '<f4', 4],
+  ['auc', '<f4', 4],
+  ['index', '<I', 4],
+  ['row', '<I', 4],
+  ['target', '<H', 2],
+  ['label', '<H', 2],
+] as const;
 
 function checkGroupName(path: string, name: string): void {
   if (!name || name === '.' || name === '..' || name.includes('/')) throw new UserError(path, `'${name}' cannot name an HDF5 group (no '/', not empty)`);
@@ -113,11 +146,19 @@ export class EvaluationWriter {
     return this.groups.reduce((n, g) => n + g.written, 0);
   }
 
-  static async create(path: string, partial: string, width: number, plans: EvaluationGroupPlan[], attrs: Attrs, cascade?: StoredCascade): Promise<EvaluationWriter> {
+  static async create(
+    path: string,
+    partial: string,
+    width: number,
+    plans: EvaluationGroupPlan[],
+    attrs: Attrs,
+    cascade?: StoredCascade,
+  ): Promise<EvaluationWriter> {
     checkOutputPath(path);
     for (const plan of plans) {
       checkGroupName(path, plan.name);
-      if (plan.name === CASCADE_GROUP) throw new UserError(plan.name, `'${CASCADE_GROUP}' names the sanity check's group; name the attribution file otherwise (NAME=FILE)`);
+      if (plan.name === CASCADE_GROUP)
+        throw new UserError(plan.name, `'${CASCADE_GROUP}' names the sanity check's group; name the attribution file otherwise (NAME=FILE)`);
     }
     const file = await openH5(partial, 'w');
     try {
@@ -230,7 +271,8 @@ export async function readEvaluation(path: string): Promise<EvaluationFile> {
   const file = await openH5(path, 'r');
   try {
     const format = file.attrs.format?.value;
-    if (format !== EVALUATION_FORMAT) throw new UserError(path, `not an xai-tools evaluation file (format '${String(format ?? 'missing')}', expected ${EVALUATION_FORMAT})`);
+    if (format !== EVALUATION_FORMAT)
+      throw new UserError(path, `not an xai-tools evaluation file (format '${String(format ?? 'missing')}', expected ${EVALUATION_FORMAT})`);
     const groups: EvaluationGroup[] = [];
     let cascade: StoredCascade | undefined;
     for (const name of sortedKeys(file)) {
@@ -243,15 +285,22 @@ export async function readEvaluation(path: string): Promise<EvaluationFile> {
       const get = (column: string): Dataset => requireDataset(path, group, column);
       const curveShape = shapeOf(get('curve'));
       const rows = curveShape[0] ?? 0;
-      const columns = Object.fromEntries(COLUMNS.map(([column, dtype]) => {
-        const ds = get(column);
-        if (shapeOf(ds)[0] !== rows) throw new UserError(path, `'${name}/${column}' has ${shapeOf(ds)[0]} rows, '${name}/curve' has ${rows}`);
-        return [column, dtype === '<f4' ? readFloat32(path, ds) : readInt32(path, ds)];
-      }));
+      const columns = Object.fromEntries(
+        COLUMNS.map(([column, dtype]) => {
+          const ds = get(column);
+          if (shapeOf(ds)[0] !== rows) throw new UserError(path, `'${name}/${column}' has ${shapeOf(ds)[0]} rows, '${name}/curve' has ${rows}`);
+          return [column, dtype === '<f4' ? readFloat32(path, ds) : readInt32(path, ds)];
+        }),
+      );
       const attrs = readAttrs(group);
       groups.push({
-        name, attrs, rows, steps: (curveShape[1] ?? 1) - 1, order: String(attrs.order ?? 'morf'),
-        curve: readFloat32(path, get('curve')), ...columns,
+        name,
+        attrs,
+        rows,
+        steps: (curveShape[1] ?? 1) - 1,
+        order: String(attrs.order ?? 'morf'),
+        curve: readFloat32(path, get('curve')),
+        ...columns,
       } as EvaluationGroup);
     }
     return { path, attrs: readAttrs(file, ['format']), groups, cascade };

@@ -85,7 +85,10 @@ export async function openH5(path: string, mode: 'r' | 'w' | 'a'): Promise<H5Fil
     const superblock = inspectSuperblock(path, size);
     if (!superblock) throw new UserError(path, 'not an HDF5 file (no HDF5 signature)');
     if (superblock.endOfFile !== undefined && superblock.endOfFile > size) {
-      throw new UserError(path, `truncated HDF5 file (${size} bytes, the superblock says ${Number.isFinite(superblock.endOfFile) ? superblock.endOfFile : 'more'})`);
+      throw new UserError(
+        path,
+        `truncated HDF5 file (${size} bytes, the superblock says ${Number.isFinite(superblock.endOfFile) ? superblock.endOfFile : 'more'})`,
+      );
     }
   }
   try {

@@ -27,11 +27,18 @@ beforeAll(async () => {
       data[o + 2] = (x * 37 + y * 91) % 256;
     }
   }
-  await sharp(data, { raw: { width: W, height: H, channels: 3 } }).png().toFile(file);
+  await sharp(data, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(file);
 });
 
 /** sharp's own resize (and optional extract) of the test image, as CHW floats in [0, 1]. */
-async function reference(width: number, height: number, kernel: 'linear' | 'cubic', extract?: { left: number; top: number; width: number; height: number }): Promise<number[]> {
+async function reference(
+  width: number,
+  height: number,
+  kernel: 'linear' | 'cubic',
+  extract?: { left: number; top: number; width: number; height: number },
+): Promise<number[]> {
   let pipeline = sharp(file).removeAlpha().resize(width, height, { fit: 'fill', kernel });
   if (extract) pipeline = sharp(await pipeline.raw().toBuffer(), { raw: { width, height, channels: 3 } }).extract(extract);
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });

@@ -19,7 +19,9 @@ function row(values: number[]): RgbImage {
 const reds = (image: RgbImage): number[] => Array.from({ length: image.width * image.height }, (_, i) => image.data[i * 3]!);
 
 async function png(path: string, width: number, height: number, rgb: [number, number, number]): Promise<void> {
-  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(path);
+  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toFile(path);
 }
 
 describe('ViRelAy resampling', () => {
@@ -53,10 +55,15 @@ describe('ViRelAy resampling', () => {
 describe('decoding', () => {
   it('decodes RGB, RGBA and grey images to RGB bytes; refuses non-images', async () => {
     const rgba = join(dir, 'rgba.png');
-    await sharp({ create: { width: 2, height: 2, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toFile(rgba);
+    await sharp({ create: { width: 2, height: 2, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } })
+      .png()
+      .toFile(rgba);
     expect(Array.from((await decodeImageRgb(rgba)).data.subarray(0, 3))).toEqual([10, 20, 30]);
     const grey = join(dir, 'grey.png');
-    await sharp({ create: { width: 2, height: 1, channels: 3, background: { r: 77, g: 77, b: 77 } } }).toColourspace('b-w').png().toFile(grey);
+    await sharp({ create: { width: 2, height: 1, channels: 3, background: { r: 77, g: 77, b: 77 } } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(grey);
     expect(Array.from((await decodeImageRgb(grey)).data)).toEqual([77, 77, 77, 77, 77, 77]);
     writeFileSync(join(dir, 'text.png'), 'not an image');
     await expect(decodeImageRgb(join(dir, 'text.png'))).rejects.toThrow(/cannot decode image/);
@@ -81,7 +88,10 @@ describe('decoding', () => {
 describe('image datasets', () => {
   it('ImageFolder: class index = sorted class directory, refuses stray files', async () => {
     const root = join(dir, 'folder');
-    for (const [cls, n] of [['dog', 2], ['cat', 1]] as const) {
+    for (const [cls, n] of [
+      ['dog', 2],
+      ['cat', 1],
+    ] as const) {
       mkdirSync(join(root, cls), { recursive: true });
       for (let i = 0; i < n; i++) await png(join(root, cls, `${i}.png`), 3 + i, 3, [i * 100, 0, 0]);
     }
@@ -105,7 +115,17 @@ describe('image datasets', () => {
     await png(join(root, 'n01', 'img-2.png'), 4, 4, [2, 2, 2]);
     await png(join(root, 'n02', 'img-1.png'), 4, 4, [3, 3, 3]);
     const labelMap = parseLabelMap('[{"index":5,"word_net_id":"n01","name":"a"},{"index":7,"word_net_id":"n02","name":"b"}]', 'l.json');
-    const spec = { type: 'image_directory' as const, path: root, inputWidth: 4, inputHeight: 4, upSamplingMethod: 'none' as const, downSamplingMethod: 'none' as const, labelIndexRegex: null, labelWordNetIdRegex: '^.*/(n[0-9]+)/[^/]+$', labelMap };
+    const spec = {
+      type: 'image_directory' as const,
+      path: root,
+      inputWidth: 4,
+      inputHeight: 4,
+      upSamplingMethod: 'none' as const,
+      downSamplingMethod: 'none' as const,
+      labelIndexRegex: null,
+      labelWordNetIdRegex: '^.*/(n[0-9]+)/[^/]+$',
+      labelMap,
+    };
     writeFileSync(`${root}_paths.txt`, 'listed/n02/img-1.png\nlisted/n01/img-2.png\nlisted/n01/img-10.png');
     const ds = await openDataset(spec);
     expect(Array.from(ds.labels())).toEqual([5, 5, 7]); // sorted: img-10 before img-2

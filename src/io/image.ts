@@ -18,7 +18,11 @@ export type { RgbImage };
 /** Decodes any image sharp reads, plus Netpbm and BMP, into RGB bytes (alpha dropped, grey and palette expanded, like Pillow's convert('RGB')). */
 export async function decodeImageRgb(path: string): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path, { failOn: 'error' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     if (info.channels === 3) return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
     // A single-channel result (some grey inputs): replicate it.
     const out = new Uint8Array(info.width * info.height * 3);
@@ -113,7 +117,13 @@ export function centerCropRgb(image: RgbImage, rows: number, cols: number): RgbI
  * `inputHeight` with *columns* when padding and cropping, but its resize makes an image `inputWidth`
  * wide and `inputHeight` tall; both agree for square inputs. Down-sampling is judged on the original size.
  */
-export async function resampleLikeViRelAy(image: RgbImage, inputWidth: number, inputHeight: number, up: UpSamplingMethod, down: DownSamplingMethod): Promise<RgbImage> {
+export async function resampleLikeViRelAy(
+  image: RgbImage,
+  inputWidth: number,
+  inputHeight: number,
+  up: UpSamplingMethod,
+  down: DownSamplingMethod,
+): Promise<RgbImage> {
   const rows = image.height;
   const cols = image.width;
   let out = image;

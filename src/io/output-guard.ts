@@ -53,7 +53,10 @@ export function refuseInputAsOutput(output: string, inputs: readonly string[]): 
   if (id === undefined) return;
   for (const input of inputs) {
     if (identity(input) === id) {
-      throw new UserError(output, `is also an input of this command${resolve(input) === resolve(output) ? '' : ` (${input})`}; it would be overwritten — write to another file`);
+      throw new UserError(
+        output,
+        `is also an input of this command${resolve(input) === resolve(output) ? '' : ` (${input})`}; it would be overwritten — write to another file`,
+      );
     }
   }
 }

@@ -30,7 +30,8 @@ export interface ProjectSummary {
 async function checkEvaluationFile(path: string, samples: number): Promise<{ path: string; methods: string[] }> {
   const file = await readEvaluation(path);
   for (const group of file.groups) {
-    for (const s of group.index) if (s >= samples) throw new UserError(path, `evaluation '${group.name}' holds sample ${s}, past the end of the dataset (${samples} samples)`);
+    for (const s of group.index)
+      if (s >= samples) throw new UserError(path, `evaluation '${group.name}' holds sample ${s}, past the end of the dataset (${samples} samples)`);
   }
   return { path, methods: file.groups.map((g) => g.name) };
 }
@@ -39,7 +40,8 @@ async function checkEvaluationFile(path: string, samples: number): Promise<{ pat
 function checkDatasetLabels(project: Project, dataset: Dataset, labels: LabelMap): void {
   for (let i = 0; i < dataset.count; i++) {
     for (const label of dataset.labelSet(i)) {
-      if (!labels.byIndex(label)) throw new UserError(project.dataset.path, `sample ${i} has label ${label}, which is not in the label map ${project.labelMap}`);
+      if (!labels.byIndex(label))
+        throw new UserError(project.dataset.path, `sample ${i} has label ${label}, which is not in the label map ${project.labelMap}`);
     }
   }
 }
@@ -97,7 +99,10 @@ export async function checkProject(project: Project, source?: string): Promise<P
       const reader = await openAttributionReader(path);
       opened.push(reader);
       if (first && (reader.sampleShape.join() !== first.sampleShape.join() || reader.numClasses !== first.numClasses)) {
-        throw new UserError(path, `attribution shape [${reader.sampleShape.join(', ')}] with ${reader.numClasses} classes differs from ${first.paths[0]} ([${first.sampleShape.join(', ')}], ${first.numClasses} classes)`);
+        throw new UserError(
+          path,
+          `attribution shape [${reader.sampleShape.join(', ')}] with ${reader.numClasses} classes differs from ${first.paths[0]} ([${first.sampleShape.join(', ')}], ${first.numClasses} classes)`,
+        );
       }
       first ??= reader;
       checkAttributionFile(reader, position, sources.length, samples, labels);
@@ -135,10 +140,13 @@ export function formatSummary(summary: ProjectSummary): string[] {
     `attribution files: ${summary.attributions.length}${summary.attributions.length ? ` (${summary.attributions.reduce((n, a) => n + a.rows, 0)} rows)` : ''}`,
   ];
   const shown = (path: string): string => relative(process.cwd(), path) || path;
-  for (const a of summary.attributions) lines.push(`  ${shown(a.path)}: ${a.rows} rows of ${a.sampleShape.join('×')}, ${a.numClasses} classes${a.hasIndex ? ', indexed' : ''}`);
+  for (const a of summary.attributions)
+    lines.push(`  ${shown(a.path)}: ${a.rows} rows of ${a.sampleShape.join('×')}, ${a.numClasses} classes${a.hasIndex ? ', indexed' : ''}`);
   lines.push(`analyses: ${summary.analyses.length}`);
   for (const a of summary.analyses) {
-    lines.push(`  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`);
+    lines.push(
+      `  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`,
+    );
   }
   if (summary.evaluations.length > 0) lines.push(`evaluations: ${summary.evaluations.length}`);
   for (const e of summary.evaluations) lines.push(`  ${shown(e.path)}: ${e.methods.join(', ')}`);

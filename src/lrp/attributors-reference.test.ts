@@ -13,9 +13,17 @@ import { compileAttributor, type Target } from './engine.js';
 import { expectClose, modelAround } from './testing.js';
 
 // Linear(3→3) → Tanh → Linear(3→3): three classes whose gradients differ.
-const W1 = [[1, -2, 0.5], [0.25, 1, -1], [-0.5, 0.75, 0.3]];
+const W1 = [
+  [1, -2, 0.5],
+  [0.25, 1, -1],
+  [-0.5, 0.75, 0.3],
+];
 const B1 = [0.1, -0.2, 0.05];
-const W2 = [[1.5, -0.5, 0.2], [-1, 0.8, 1.2], [0.3, 1.1, -0.9]];
+const W2 = [
+  [1.5, -0.5, 0.2],
+  [-1, 0.8, 1.2],
+  [0.3, 1.1, -0.9],
+];
 const B2 = [0.3, -0.1, 0.2];
 
 const mlp = () =>
@@ -63,7 +71,12 @@ describe('targets', () => {
     const x = samples.flat();
     for (const c of [0, 1, 2]) {
       const { relevance } = await run({ kind: 'gradient' }, x, Int32Array.of(c, c, c));
-      expectClose(relevance, samples.flatMap((s) => gradient(s, c)), 1e-4, 1e-6);
+      expectClose(
+        relevance,
+        samples.flatMap((s) => gradient(s, c)),
+        1e-4,
+        1e-6,
+      );
     }
     // Different classes in one batch: each row is seeded with its own class.
     const { relevance } = await run({ kind: 'gradient' }, x, Int32Array.of(2, 0, 1));
@@ -72,8 +85,18 @@ describe('targets', () => {
 
   it("'prediction' seeds each sample's own arg-max class of a multi-class model", async () => {
     const { relevance, logits } = await run({ kind: 'gradient' }, samples.flat(), 'prediction');
-    expectClose(logits, samples.flatMap((s) => forward(s).y), 1e-5, 1e-6);
-    expectClose(relevance, samples.flatMap((s) => gradient(s, argmax(forward(s).y))), 1e-4, 1e-6);
+    expectClose(
+      logits,
+      samples.flatMap((s) => forward(s).y),
+      1e-5,
+      1e-6,
+    );
+    expectClose(
+      relevance,
+      samples.flatMap((s) => gradient(s, argmax(forward(s).y))),
+      1e-4,
+      1e-6,
+    );
   });
 });
 
@@ -87,7 +110,8 @@ async function seededNoise(seed: number, shape: number[], runs: number): Promise
   try {
     const size = shape.reduce((a, v) => a * v, 1);
     const out: number[][] = [];
-    for (let k = 0; k < runs; k++) out.push(Array.from((await session.run({ x: new ort.Tensor('float32', new Float32Array(size), shape) }))[noise!]!.data as Float32Array));
+    for (let k = 0; k < runs; k++)
+      out.push(Array.from((await session.run({ x: new ort.Tensor('float32', new Float32Array(size), shape) }))[noise!]!.data as Float32Array));
     return out;
   } finally {
     await session.release();
@@ -136,7 +160,11 @@ describe('Occlusion --occlusion-score logit', () => {
   };
   const pixels = Array.from({ length: 16 }, (_, p) => 0.2 + ((p * 5) % 7) / 4);
 
-  for (const [window, stride] of [[2, 2], [3, 2], [2, 1]] as const) {
+  for (const [window, stride] of [
+    [2, 2],
+    [3, 2],
+    [2, 1],
+  ] as const) {
     it(`window ${window}, stride ${stride}: each pixel sums the target logit of every window (kept, rest zeroed) that covers it`, async () => {
       // Windows start every `stride` pixels and wrap around the edge (the cyclic roll).
       const starts = Array.from({ length: Math.ceil(4 / stride) }, (_, k) => k * stride);
@@ -151,7 +179,12 @@ describe('Occlusion --occlusion-score logit', () => {
           });
         }
       }
-      const engine = await compileAttributor(image(), { batchSize: 1, sampleShape: [1, 4, 4], spec: null, method: { kind: 'occlusion', window, stride, score: 'logit', chunk: 3 } });
+      const engine = await compileAttributor(image(), {
+        batchSize: 1,
+        sampleShape: [1, 4, 4],
+        spec: null,
+        method: { kind: 'occlusion', window, stride, score: 'logit', chunk: 3 },
+      });
       try {
         const { relevance } = await engine.run(Float32Array.from(pixels), Int32Array.of(1));
         expectClose(Array.from(relevance), expected, 1e-4, 1e-6);

@@ -66,18 +66,74 @@ describe('attributors', () => {
     const weighted = () =>
       modelAround(['batch', 1, 4, 4] as never, (b, x) => {
         const [flat] = b.addNode('Flatten', [x], { axis: attr.int(1) });
-        return b.addNode('MatMul', [flat!, b.constant(Array.from({ length: 16 }, (_, i) => i + 1), [16, 1])])[0]!;
+        return b.addNode('MatMul', [
+          flat!,
+          b.constant(
+            Array.from({ length: 16 }, (_, i) => i + 1),
+            [16, 1],
+          ),
+        ])[0]!;
       });
     const cases: Array<[number | number[], number | number[], number[][]]> = [
-      [2, 2, [[14, 14, 22, 22], [14, 14, 22, 22], [46, 46, 54, 54], [46, 46, 54, 54]]],
-      [[2, 2], [2, 2], [[14, 14, 22, 22], [14, 14, 22, 22], [46, 46, 54, 54], [46, 46, 54, 54]]],
-      [[3, 3], [2, 2], [[276, 132, 276, 144], [114, 54, 114, 60], [276, 132, 276, 144], [162, 78, 162, 84]]],
-      [8, 8, [[136, 136, 136, 136], [136, 136, 136, 136], [136, 136, 136, 136], [136, 136, 136, 136]]],
-      [[2, 2], [1, 1], [[96, 96, 112, 112], [96, 96, 112, 112], [160, 160, 176, 176], [160, 160, 176, 176]]],
+      [
+        2,
+        2,
+        [
+          [14, 14, 22, 22],
+          [14, 14, 22, 22],
+          [46, 46, 54, 54],
+          [46, 46, 54, 54],
+        ],
+      ],
+      [
+        [2, 2],
+        [2, 2],
+        [
+          [14, 14, 22, 22],
+          [14, 14, 22, 22],
+          [46, 46, 54, 54],
+          [46, 46, 54, 54],
+        ],
+      ],
+      [
+        [3, 3],
+        [2, 2],
+        [
+          [276, 132, 276, 144],
+          [114, 54, 114, 60],
+          [276, 132, 276, 144],
+          [162, 78, 162, 84],
+        ],
+      ],
+      [
+        8,
+        8,
+        [
+          [136, 136, 136, 136],
+          [136, 136, 136, 136],
+          [136, 136, 136, 136],
+          [136, 136, 136, 136],
+        ],
+      ],
+      [
+        [2, 2],
+        [1, 1],
+        [
+          [96, 96, 112, 112],
+          [96, 96, 112, 112],
+          [160, 160, 176, 176],
+          [160, 160, 176, 176],
+        ],
+      ],
     ];
     for (const [window, stride, rows] of cases) {
       it(`window ${JSON.stringify(window)}, stride ${JSON.stringify(stride)}`, async () => {
-        const engine = await compileAttributor(weighted(), { batchSize: 2, sampleShape: [1, 4, 4], spec: null, method: { kind: 'occlusion', window, stride, chunk: 3 } });
+        const engine = await compileAttributor(weighted(), {
+          batchSize: 2,
+          sampleShape: [1, 4, 4],
+          spec: null,
+          method: { kind: 'occlusion', window, stride, chunk: 3 },
+        });
         try {
           const { relevance, logits } = await engine.run(new Float32Array(16).fill(1), Int32Array.of(0));
           expectClose(Array.from(logits), [136]);
@@ -114,6 +170,8 @@ describe('the engine', () => {
 
   it('rejects a sample shape the model does not take', async () => {
     const model = modelAround([1, 4], (b, x) => b.addNode('Relu', [x])[0]!);
-    await expect(compileAttributor(model, { batchSize: 1, sampleShape: [5], spec: null })).rejects.toThrow(/expects samples of shape \(4\), the data has \(5\)/);
+    await expect(compileAttributor(model, { batchSize: 1, sampleShape: [5], spec: null })).rejects.toThrow(
+      /expects samples of shape \(4\), the data has \(5\)/,
+    );
   });
 });

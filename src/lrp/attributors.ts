@@ -31,7 +31,12 @@ export interface MethodGraph {
   /** Forward-only graph (input → logits) for predictions. */
   forward: Model;
   /** `cleanLogits` runs the forward graph on x (for methods whose own runs do not see the clean input). */
-  run(session: ort.InferenceSession, x: ort.Tensor, seed: ort.Tensor, cleanLogits: () => Promise<Float32Array>): Promise<{ relevance: Float32Array; logits: Float32Array }>;
+  run(
+    session: ort.InferenceSession,
+    x: ort.Tensor,
+    seed: ort.Tensor,
+    cleanLogits: () => Promise<Float32Array>,
+  ): Promise<{ relevance: Float32Array; logits: Float32Array }>;
 }
 
 const ACCUMULATOR = 'accumulator';
@@ -48,7 +53,12 @@ export function forwardOnly(model: Model): Model {
 }
 
 /** Makes the graph input `input` an inner value computed by `prefix`, which reads the new inputs. */
-function withPrefix(model: Model, newInputs: Array<{ name: string; shape: number[] }>, prefix: (b: GraphBuilder) => void, suffix: (b: GraphBuilder) => void): Model {
+function withPrefix(
+  model: Model,
+  newInputs: Array<{ name: string; shape: number[] }>,
+  prefix: (b: GraphBuilder) => void,
+  suffix: (b: GraphBuilder) => void,
+): Model {
   const m = cloneModel(model);
   const g = m.graph;
   // The builder reserves every existing name before the body is set aside.
@@ -70,7 +80,10 @@ function withPrefix(model: Model, newInputs: Array<{ name: string; shape: number
 function addToAccumulator(b: GraphBuilder, contribution: string, n: number, shape: number[]): void {
   const [part] = b.addNode('Mul', [contribution, b.constant([1 / n], [])]);
   b.addNode('Add', [ACCUMULATOR, part!], {}, 1, { outputs: [ACCUMULATED] });
-  b.graph.outputs = [{ name: LOGITS, dataType: 'float32' }, { name: ACCUMULATED, dataType: 'float32', shape }];
+  b.graph.outputs = [
+    { name: LOGITS, dataType: 'float32' },
+    { name: ACCUMULATED, dataType: 'float32', shape },
+  ];
 }
 
 function reduce(b: GraphBuilder, opset: number, op: string, x: string, axes: number[]): string {
@@ -80,7 +93,9 @@ function reduce(b: GraphBuilder, opset: number, op: string, x: string, axes: num
 
 /** Runs `iterations` times, threading the accumulator through the session; returns the sum and the logits of the last run. */
 async function accumulate(
-  session: ort.InferenceSession, shape: number[], iterations: number,
+  session: ort.InferenceSession,
+  shape: number[],
+  iterations: number,
   feeds: (k: number, acc: ort.Tensor) => Record<string, ort.Tensor>,
 ): Promise<{ relevance: Float32Array; logits: Float32Array }> {
   let acc: ort.Tensor = new ortRuntime.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
@@ -113,7 +128,10 @@ export function occlusionPlan(method: MethodOptions, sampleShape: number[]): Occ
   };
   const window = resolve(method.window, sampleShape, 'window');
   const stride = resolve(method.stride, window, 'stride');
-  for (const [name, list] of [['window', window], ['stride', stride]] as const) {
+  for (const [name, list] of [
+    ['window', window],
+    ['stride', stride],
+  ] as const) {
     if (list.some((v) => !Number.isInteger(v) || v < 1)) throw new UserError(`--${name}`, 'must be positive integers');
   }
   const perAxis = sampleShape.map((d, i) => Array.from({ length: Math.ceil(d / stride[i]!) }, (_, k) => k * stride[i]!));
@@ -128,7 +146,8 @@ export function occlusionPlan(method: MethodOptions, sampleShape: number[]): Occ
 }
 
 export function buildMethodGraph(
-  compiled: RelevanceGraph, method: MethodOptions,
+  compiled: RelevanceGraph,
+  method: MethodOptions,
   info: { batchSize: number; sampleShape: number[]; numClasses: number; forward?: Model },
 ): MethodGraph {
   const { batchSize: B, sampleShape } = info;
@@ -152,7 +171,11 @@ export function buildMethodGraph(
       if (!Number.isInteger(n) || n < 1) throw new UserError('--samples', `must be a positive integer, got ${n}`);
       const model = withPrefix(
         compiled.model,
-        [{ name: SAMPLE, shape: full }, { name: 'noise_scale', shape: [1] }, { name: ACCUMULATOR, shape: full }],
+        [
+          { name: SAMPLE, shape: full },
+          { name: 'noise_scale', shape: [1] },
+          { name: ACCUMULATOR, shape: full },
+        ],
         (b) => {
           const hi = reduce(b, opset, 'ReduceMax', SAMPLE, sampleAxes);
           const lo = reduce(b, opset, 'ReduceMin', SAMPLE, sampleAxes);
@@ -169,7 +192,9 @@ export function buildMethodGraph(
         forward,
         run: (session, x, seed) =>
           accumulate(session, full, n, (k, acc) => ({
-            [SAMPLE]: x, [OUTPUT_RELEVANCE]: seed, [ACCUMULATOR]: acc,
+            [SAMPLE]: x,
+            [OUTPUT_RELEVANCE]: seed,
+            [ACCUMULATOR]: acc,
             // Zennit: every sample noisy except the last one.
             noise_scale: new ortRuntime.Tensor('float32', Float32Array.of(k < n - 1 ? method.noiseLevel : 0), [1]),
           })),
@@ -180,7 +205,11 @@ export function buildMethodGraph(
       if (!Number.isInteger(n) || n < 1) throw new UserError('--steps', `must be a positive integer, got ${n}`);
       const model = withPrefix(
         compiled.model,
-        [{ name: SAMPLE, shape: full }, { name: 'alpha', shape: [1] }, { name: ACCUMULATOR, shape: full }],
+        [
+          { name: SAMPLE, shape: full },
+          { name: 'alpha', shape: [1] },
+          { name: ACCUMULATOR, shape: full },
+        ],
         (b) => {
           const x0 = b.constant([method.baseline], [], 'baseline');
           const [diff] = b.addNode('Sub', [SAMPLE, x0], {}, 1, { outputs: ['ig_difference'] });
@@ -197,7 +226,9 @@ export function buildMethodGraph(
         forward,
         run: (session, x, seed) =>
           accumulate(session, full, n, (k, acc) => ({
-            [SAMPLE]: x, [OUTPUT_RELEVANCE]: seed, [ACCUMULATOR]: acc,
+            [SAMPLE]: x,
+            [OUTPUT_RELEVANCE]: seed,
+            [ACCUMULATOR]: acc,
             alpha: new ortRuntime.Tensor('float32', Float32Array.of((k + 1) / n), [1]),
           })),
       };
@@ -208,7 +239,8 @@ export function buildMethodGraph(
 }
 
 function occlusionGraph(
-  compiled: RelevanceGraph, method: Extract<MethodOptions, { kind: 'occlusion' }>,
+  compiled: RelevanceGraph,
+  method: Extract<MethodOptions, { kind: 'occlusion' }>,
   info: { batchSize: number; sampleShape: number[]; numClasses: number },
   forward: Model,
 ): MethodGraph {
@@ -271,7 +303,10 @@ function occlusionGraph(
     async run(session, x, seed, cleanLogits) {
       const runs = Math.ceil(plan.offsets.length / K);
       const { relevance } = await accumulate(session, full, runs, (k, acc) => ({
-        [SAMPLE]: x, [OUTPUT_RELEVANCE]: seed, [ACCUMULATOR]: acc, ...axisMasks(k * K),
+        [SAMPLE]: x,
+        [OUTPUT_RELEVANCE]: seed,
+        [ACCUMULATOR]: acc,
+        ...axisMasks(k * K),
       }));
       // The returned output is the model on the unoccluded input.
       return { relevance, logits: await cleanLogits() };

@@ -30,7 +30,6 @@ import { consumers as consumersOf, producers as producersOf } from '../onnx/grap
 import { opRecord, recordKey } from './ops.js';
 import type { InputRelevance, VjpContext, VjpHandler } from './vjp.js';
 
-
 export const INPUT = 'input';
 export const OUTPUT_RELEVANCE = 'output_relevance';
 export const LOGITS = 'logits';
@@ -65,7 +64,8 @@ function upgradeOpset(model: Model, source: string | undefined): void {
   let counter = 0;
   const intsConstant = (values: number[]): string => {
     let name: string;
-    do name = `upgrade_axes_${counter++}`; while (g.initializers.has(name));
+    do name = `upgrade_axes_${counter++}`;
+    while (g.initializers.has(name));
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
     g.initializers.set(name, { name, dataType: 'int64', dims: [values.length], data });
     return name;
@@ -139,11 +139,15 @@ function prepare(original: Model, options: RelevanceGraphOptions): Prepared {
 function attributionPoint(p: Prepared): { start: string; inputType: RelevanceGraph['inputType'] } {
   const { input, graph, source } = p;
   if (input.dataType === 'float32') return { start: input.name, inputType: 'float32' };
-  if (input.dataType !== 'int64' && input.dataType !== 'int32') throw new UserError(source, `the model input must be float32 or integer token ids, it is ${input.dataType}`);
+  if (input.dataType !== 'int64' && input.dataType !== 'int32')
+    throw new UserError(source, `the model input must be float32 or integer token ids, it is ${input.dataType}`);
   const readers = graph.nodes.filter((n) => n.inputs.includes(input.name));
   const embeddings = readers.filter((n) => n.opType === 'Gather' && n.inputs[1] === input.name && isFloatType(p.constant(n.inputs[0]!)?.dataType ?? 'int64'));
   if (embeddings.length !== 1 || readers.some((n) => !embeddings.includes(n) && n.opType !== 'Shape')) {
-    const what = embeddings.length === 0 ? 'no embedding Gather (Gather from a constant float table) reads them' : `it is read by ${readers.map((n) => `"${n.name}" (${n.opType})`).join(', ')}, not by one embedding Gather only`;
+    const what =
+      embeddings.length === 0
+        ? 'no embedding Gather (Gather from a constant float table) reads them'
+        : `it is read by ${readers.map((n) => `"${n.name}" (${n.opType})`).join(', ')}, not by one embedding Gather only`;
     throw new UserError(source, `the model input ${input.name} holds ${input.dataType} token ids, but ${what}`);
   }
   return { start: embeddings[0]!.outputs[0]!, inputType: input.dataType };
@@ -214,10 +218,12 @@ function composedVjp(members: Node[]): VjpHandler {
         const m = members[i]!;
         const Rm = m.outputs.map((o) => (local.has(o) ? ctx.em.sum(local.get(o)!) : null));
         if (Rm.every((r) => r === null)) continue;
-        opRecord(m)!.vjp!.backward({ ...ctx, node: m }, Rm).forEach((r, k) => {
-          const name = m.inputs[k];
-          if (r && name && ctx.dependent(name)) add(name, r);
-        });
+        opRecord(m)!
+          .vjp!.backward({ ...ctx, node: m }, Rm)
+          .forEach((r, k) => {
+            const name = m.inputs[k];
+            if (r && name && ctx.dependent(name)) add(name, r);
+          });
       }
       const x = group.inputs[0]!;
       return group.inputs.map((_name, k) => (k === 0 && local.has(x) ? ctx.em.sum(local.get(x)!) : null));
@@ -238,14 +244,20 @@ function assignUnits(p: Prepared, pathNodes: Node[], dependent: (name: string) =
   const producers = producersOf(p.graph);
   const readers = consumersOf(p.graph);
   const patternContext: PatternContext = {
-    graph: p.graph, producer: (v) => producers.get(v), consumers: (v) => readers.get(v) ?? [], constant: p.constant, dependent,
-    shape: (v) => p.shapes.get(v), source: p.source,
+    graph: p.graph,
+    producer: (v) => producers.get(v),
+    consumers: (v) => readers.get(v) ?? [],
+    constant: p.constant,
+    dependent,
+    shape: (v) => p.shapes.get(v),
+    source: p.source,
   };
   const onPath = new Set(pathNodes);
   const found = recognisePatterns(patternContext).filter((g) => g.members.every((m) => onPath.has(m)));
   const squashed = (v: string): boolean => isSquashed(patternContext, v);
   const kindContext = { dependent, isConstant: (n: string) => !!p.constant(n), constant: p.constant, shape: (n: string) => p.shapes.get(n), squashed };
-  const classifyAll = (nodes: Node[]) => nodes.map((node) => ({ node, kind: classify(node, kindContext) as LayerKind, weights: node.inputs.filter((i) => i && p.constant(i)) }));
+  const classifyAll = (nodes: Node[]) =>
+    nodes.map((node) => ({ node, kind: classify(node, kindContext) as LayerKind, weights: node.inputs.filter((i) => i && p.constant(i)) }));
   const unitsFor = (groups: Group[]): Node[] => {
     const last = new Map<Node, Group>(groups.map((g) => [g.members.at(-1)!, g]));
     const inside = new Set(groups.flatMap((g) => g.members));
@@ -321,8 +333,13 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
       const xIndex = node.inputs.findIndex((n) => vctx.dependent(n));
       const layer = asLinearLayer(node, graph, em.shapes);
       const ctx: RuleContext = {
-        em, node, layer: layer && typeof layer !== 'string' ? layer : null,
-        x: node.inputs[xIndex]!, xIndex, R: R[0]!, z: node.outputs[0]!,
+        em,
+        node,
+        layer: layer && typeof layer !== 'string' ? layer : null,
+        x: node.inputs[xIndex]!,
+        xIndex,
+        R: R[0]!,
+        z: node.outputs[0]!,
         nonNegative: nonNegative.has(node.inputs[xIndex]!),
         vjp: (s) => handlerFor(node)!.backward(vctx, [s, ...R.slice(1).map(() => null)]),
         signal: signals.get(node),
@@ -333,7 +350,9 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
       else {
         // The gradient form of a relevance rule: R = z ⊙ g in, g = R / x out (0 where x = 0).
         const explicit = def.build({ ...ctx, R: em.mul(ctx.z, ctx.R) }, rule.params);
-        Rin = explicit.map((r, k) => (r ? em.where(em.op('Equal', [node.inputs[k]!, em.scalar(0)], {}, em.shape(node.inputs[k]!)), em.scalar(0), em.div(r, node.inputs[k]!)) : null));
+        Rin = explicit.map((r, k) =>
+          r ? em.where(em.op('Equal', [node.inputs[k]!, em.scalar(0)], {}, em.shape(node.inputs[k]!)), em.scalar(0), em.div(r, node.inputs[k]!)) : null,
+        );
       }
     } else {
       Rin = handlerFor(node)!.backward(vctx, R);
@@ -381,7 +400,9 @@ function checkUnits(p: Prepared, assignments: Assignment[], dependent: (name: st
   for (const { node } of assignments) {
     for (const v of [...node.inputs.filter(dependent), ...node.outputs.filter(Boolean)]) {
       if (shapes.has(v)) continue;
-      const why = supportsShapeInference(node) ? 'it depends on data or on unknown inputs' : `op ${recordKey(node)} has no shape function in src/onnx/shapes.ts`;
+      const why = supportsShapeInference(node)
+        ? 'it depends on data or on unknown inputs'
+        : `op ${recordKey(node)} has no shape function in src/onnx/shapes.ts`;
       throw new UserError(source, `node "${node.name}" (${node.opType}): the static shape of ${v} is unknown (${why})`);
     }
   }
@@ -390,7 +411,7 @@ function checkUnits(p: Prepared, assignments: Assignment[], dependent: (name: st
   for (const a of assignments) {
     const { node } = a;
     const handler = handlerFor(node);
-    const handlerProblem = handler ? handler.check?.(node, checkContext) ?? null : 'unsupported';
+    const handlerProblem = handler ? (handler.check?.(node, checkContext) ?? null) : 'unsupported';
     if (a.rule) {
       const layer = asLinearLayer(node, graph, shapes);
       const x = node.inputs.find(dependent)!;
@@ -401,6 +422,9 @@ function checkUnits(p: Prepared, assignments: Assignment[], dependent: (name: st
     }
   }
   if (problems.length > 0) {
-    throw new UserError(source, problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`);
+    throw new UserError(
+      source,
+      problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`,
+    );
   }
 }

@@ -91,7 +91,10 @@ function attention(p: CompositeParams, gate: 'signal' | 'uniform'): RuleSpec {
 }
 const zp = (p: CompositeParams) => (p.zeroParams && p.zeroParams.length > 0 ? { zero_params: p.zeroParams } : {});
 const stabOf = (p: CompositeParams) => ({ stabilizer: p.stabilizer ?? DEFAULT_EPSILON });
-const epsilonDense = (p: CompositeParams): RuleEntry => ({ match: kind('dense'), rule: makeRule('epsilon', { epsilon: p.epsilon ?? DEFAULT_EPSILON, ...zp(p) }) });
+const epsilonDense = (p: CompositeParams): RuleEntry => ({
+  match: kind('dense'),
+  rule: makeRule('epsilon', { epsilon: p.epsilon ?? DEFAULT_EPSILON, ...zp(p) }),
+});
 const convRule = (p: CompositeParams, name: string, extra: Record<string, unknown> = {}): RuleEntry => ({
   match: kind('convolution'),
   rule: makeRule(name, { ...extra, ...stabOf(p), ...zp(p) }),
@@ -117,7 +120,8 @@ export const COMPOSITES: Record<string, CompositeDefinition> = {
   'epsilon-gamma-box': {
     description: 'first convolution z-box(low, high), other convolutions gamma, dense epsilon',
     build: (p) => {
-      if (p.low === undefined || p.high === undefined) throw new UserError('--low/--high', 'epsilon-gamma-box needs --low and --high (the input domain bounds)');
+      if (p.low === undefined || p.high === undefined)
+        throw new UserError('--low/--high', 'epsilon-gamma-box needs --low and --high (the input domain bounds)');
       return {
         first: [{ match: kind('convolution'), rule: makeRule('z-box', { low: p.low, high: p.high, ...stabOf(p), ...zp(p) }) }],
         layers: [...lrpBase(p), convRule(p, 'gamma', given({ gamma: p.gamma })), epsilonDense(p)],

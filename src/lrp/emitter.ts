@@ -89,20 +89,44 @@ export class Emitter {
     return this.op(opType, [a, b], {}, broadcastShapes(this.shape(a), this.shape(b)));
   }
 
-  add(a: string, b: string): string { return this.binary('Add', a, b); }
-  sub(a: string, b: string): string { return this.binary('Sub', a, b); }
-  mul(a: string, b: string): string { return this.binary('Mul', a, b); }
-  div(a: string, b: string): string { return this.binary('Div', a, b); }
-  scale(a: string, factor: number): string { return factor === 1 ? a : this.mul(a, this.scalar(factor)); }
-  neg(a: string): string { return this.op('Neg', [a], {}, this.shape(a)); }
-  relu(a: string): string { return this.op('Relu', [a], {}, this.shape(a)); }
+  add(a: string, b: string): string {
+    return this.binary('Add', a, b);
+  }
+  sub(a: string, b: string): string {
+    return this.binary('Sub', a, b);
+  }
+  mul(a: string, b: string): string {
+    return this.binary('Mul', a, b);
+  }
+  div(a: string, b: string): string {
+    return this.binary('Div', a, b);
+  }
+  scale(a: string, factor: number): string {
+    return factor === 1 ? a : this.mul(a, this.scalar(factor));
+  }
+  neg(a: string): string {
+    return this.op('Neg', [a], {}, this.shape(a));
+  }
+  relu(a: string): string {
+    return this.op('Relu', [a], {}, this.shape(a));
+  }
   /** min(a, 0) */
-  negativePart(a: string): string { return this.op('Min', [a, this.scalar(0)], {}, this.shape(a)); }
-  sigmoid(a: string): string { return this.op('Sigmoid', [a], {}, this.shape(a)); }
+  negativePart(a: string): string {
+    return this.op('Min', [a, this.scalar(0)], {}, this.shape(a));
+  }
+  sigmoid(a: string): string {
+    return this.op('Sigmoid', [a], {}, this.shape(a));
+  }
 
-  greater(a: string, b: string): string { return this.binary('Greater', a, b); }
-  less(a: string, b: string): string { return this.binary('Less', a, b); }
-  and(a: string, b: string): string { return this.binary('And', a, b); }
+  greater(a: string, b: string): string {
+    return this.binary('Greater', a, b);
+  }
+  less(a: string, b: string): string {
+    return this.binary('Less', a, b);
+  }
+  and(a: string, b: string): string {
+    return this.binary('And', a, b);
+  }
   /** cond ? a : b */
   where(cond: string, a: string, b: string): string {
     return this.op('Where', [cond, a, b], {}, broadcastShapes(this.shape(cond), broadcastShapes(this.shape(a), this.shape(b))));
@@ -160,7 +184,12 @@ export class Emitter {
   split(a: string, axis: number, sizes: number[]): string[] {
     if (sizes.length === 1) return [a];
     const shape = this.shape(a);
-    return this.opMulti('Split', [a, this.int64(sizes)], { axis: attr.int(axis) }, sizes.map((n) => shape.map((d, i) => (i === axis ? n : d))));
+    return this.opMulti(
+      'Split',
+      [a, this.int64(sizes)],
+      { axis: attr.int(axis) },
+      sizes.map((n) => shape.map((d, i) => (i === axis ? n : d))),
+    );
   }
 
   numel(name: string): number {

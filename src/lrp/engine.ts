@@ -64,13 +64,17 @@ function resolveSampleShape(model: Model, options: AttributorOptions): number[] 
   const declared = declaredSampleShape(model);
   const wanted = options.sampleShape;
   if (!wanted) {
-    if (!declared || declared.some((d) => d === null)) throw new UserError(options.source, 'the model input has symbolic dimensions besides the batch axis; give the sample shape');
+    if (!declared || declared.some((d) => d === null))
+      throw new UserError(options.source, 'the model input has symbolic dimensions besides the batch axis; give the sample shape');
     return declared as number[];
   }
   if (declared) {
     const fits = declared.length === wanted.length && declared.every((d, i) => d === null || d === wanted[i]);
     if (!fits) {
-      throw new UserError(options.source, `the model expects samples of shape (${declared.map((d) => d ?? '?').join(', ')}), the data has (${wanted.join(', ')})`);
+      throw new UserError(
+        options.source,
+        `the model expects samples of shape (${declared.map((d) => d ?? '?').join(', ')}), the data has (${wanted.join(', ')})`,
+      );
     }
   }
   return wanted;
@@ -85,7 +89,8 @@ function oneHot(target: Int32Array, rows: number, classes: number, source: strin
   const seed = new Float32Array(rows * classes);
   for (let i = 0; i < target.length; i++) {
     const t = target[i]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) throw new UserError(source, `target class ${t} of sample ${i} is outside the model's ${classes} classes`);
+    if (!Number.isInteger(t) || t < 0 || t >= classes)
+      throw new UserError(source, `target class ${t} of sample ${i} is outside the model's ${classes} classes`);
     seed[i * classes + t] = 1;
   }
   return seed;
@@ -132,7 +137,10 @@ function prepare(original: Model, options: AttributorOptions): PreparedGraphs {
   }
   const numClasses = compiled.logitsShape[1]!;
   if (compiled.inputType !== 'float32' && method.kind !== 'gradient') {
-    throw new UserError(source, `the ${method.kind} attributor needs a float input; token ids are attributed with the gradient attributor (plain or with a composite)`);
+    throw new UserError(
+      source,
+      `the ${method.kind} attributor needs a float input; token ids are attributed with the gradient attributor (plain or with a composite)`,
+    );
   }
   const forward = forwardOnly(compiled.model);
   const body = occluding
@@ -140,8 +148,14 @@ function prepare(original: Model, options: AttributorOptions): PreparedGraphs {
     : compiled;
   const methodGraph: MethodGraph = buildMethodGraph(body, method, { batchSize, sampleShape, numClasses, forward });
   return {
-    sampleShape, numClasses, inputType: compiled.inputType, assignments: compiled.assignments, canonizeChanges,
-    methodBytes: encodeModel(methodGraph.model), runMethod: methodGraph.run, forward: methodGraph.forward,
+    sampleShape,
+    numClasses,
+    inputType: compiled.inputType,
+    assignments: compiled.assignments,
+    canonizeChanges,
+    methodBytes: encodeModel(methodGraph.model),
+    runMethod: methodGraph.run,
+    forward: methodGraph.forward,
   };
 }
 
@@ -164,7 +178,12 @@ export async function compileAttributor(original: Model, options: AttributorOpti
   const dims = [batchSize, ...sampleShape];
   // Token ids arrive as float32 (exact up to 2^24) and go in as the model's integer type.
   const inputTensor = (x: Float32Array): ort.Tensor => {
-    if (prepared.inputType === 'int64') return new ort.Tensor('int64', BigInt64Array.from(x, (v) => BigInt(Math.round(v))), dims);
+    if (prepared.inputType === 'int64')
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(x, (v) => BigInt(Math.round(v))),
+        dims,
+      );
     if (prepared.inputType === 'int32') return new ort.Tensor('int32', Int32Array.from(x, Math.round), dims);
     return new ort.Tensor('float32', x, dims);
   };

@@ -29,13 +29,19 @@ export function layerNormSpec(node: Node, rank: number): LayerNormSpec {
     const a = attrInt(node, 'axis', -1);
     const axis = a < 0 ? a + rank : a;
     return {
-      axes: Array.from({ length: rank - axis }, (_, i) => axis + i), epsilon: attrFloat(node, 'epsilon', 1e-5), centered: true,
-      gamma: node.inputs[1] ?? '', beta: node.inputs[2] ?? '',
+      axes: Array.from({ length: rank - axis }, (_, i) => axis + i),
+      epsilon: attrFloat(node, 'epsilon', 1e-5),
+      centered: true,
+      gamma: node.inputs[1] ?? '',
+      beta: node.inputs[2] ?? '',
     };
   }
   return {
-    axes: attrInts(node, 'axes') ?? [rank - 1], epsilon: attrFloat(node, 'epsilon', 1e-5), centered: attrInt(node, 'centered', 1) === 1,
-    gamma: node.inputs[1] ?? '', beta: node.inputs[2] ?? '',
+    axes: attrInts(node, 'axes') ?? [rank - 1],
+    epsilon: attrFloat(node, 'epsilon', 1e-5),
+    centered: attrInt(node, 'centered', 1) === 1,
+    gamma: node.inputs[1] ?? '',
+    beta: node.inputs[2] ?? '',
   };
 }
 

@@ -61,7 +61,8 @@ function convGeometry(node: Node, weightDims: number[], inShape: number[], outSh
   let pads = attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   if (node.opType === 'ConvTranspose') {
-    if (attrInts(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
+    if (attrInts(node, 'output_shape') || (autoPad !== 'NOTSET' && autoPad !== 'VALID'))
+      return 'ConvTranspose with output_shape or auto_pad SAME_* is not supported (export with explicit pads)';
     if (autoPad === 'VALID') pads = new Array(2 * spatial).fill(0);
   } else if (autoPad === 'VALID') {
     pads = new Array(2 * spatial).fill(0);
@@ -97,9 +98,16 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
     if (typeof geometry === 'string') return geometry;
     const outChannels = node.opType === 'Conv' ? w.dims[0]! : w.dims[1]! * geometry.group;
     return {
-      node, type: node.opType === 'Conv' ? 'conv' : 'convTranspose', input: node.inputs[0]!, output: node.outputs[0]!,
+      node,
+      type: node.opType === 'Conv' ? 'conv' : 'convTranspose',
+      input: node.inputs[0]!,
+      output: node.outputs[0]!,
       // The initializer's own buffers, not copies (read-only; see LinearLayer.weight).
-      weight: float32Data(w), weightDims: [...w.dims], bias: b ? float32Data(b) : null, outChannels, geometry,
+      weight: float32Data(w),
+      weightDims: [...w.dims],
+      bias: b ? float32Data(b) : null,
+      outChannels,
+      geometry,
     };
   }
   if (node.opType === 'Gemm') {
@@ -125,7 +133,8 @@ export function asLinearLayer(node: Node, graph: Graph, shapes: Map<string, numb
       const cTensor = constant(node.inputs[2]);
       if (!cTensor) return 'the bias is not a constant';
       const values = toNumbers(cTensor);
-      const perChannel = values.length === out && cTensor.dims.filter((d) => d !== 1).length <= 1 && (cTensor.dims.at(-1) ?? 1) === (values.length === 1 ? 1 : out);
+      const perChannel =
+        values.length === out && cTensor.dims.filter((d) => d !== 1).length <= 1 && (cTensor.dims.at(-1) ?? 1) === (values.length === 1 ? 1 : out);
       if (values.length !== 1 && !perChannel) return 'the bias is not per output unit';
       bias = Float32Array.from({ length: out }, (_, o) => beta * (values.length === 1 ? values[0]! : values[o]!));
     }
@@ -172,11 +181,16 @@ export function addWeights(a: Float32Array, b: Float32Array): Float32Array {
 
 /** Stacked weights already built, so a rule's forward and adjoint share one constant. */
 // Weight buffers are shared with the model (and between compiles), so entries also match on dims.
-const stackCache = new WeakMap<Float32Array, Array<{ weights: Float32Array[]; dims: number[]; axis: number; result: { data: Float32Array; dims: number[] } }>>();
+const stackCache = new WeakMap<
+  Float32Array,
+  Array<{ weights: Float32Array[]; dims: number[]; axis: number; result: { data: Float32Array; dims: number[] } }>
+>();
 
 /** Concatenates weights along `axis` of `dims` (compile time). */
 function concatWeights(weights: Float32Array[], dims: number[], axis: number): { data: Float32Array; dims: number[] } {
-  const cached = stackCache.get(weights[0]!)?.find((e) => e.axis === axis && sameDims(e.dims, dims) && e.weights.length === weights.length && e.weights.every((w, i) => w === weights[i]));
+  const cached = stackCache
+    .get(weights[0]!)
+    ?.find((e) => e.axis === axis && sameDims(e.dims, dims) && e.weights.length === weights.length && e.weights.every((w, i) => w === weights[i]));
   if (cached) return cached.result;
   const result = concatWeightsUncached(weights, dims, axis);
   const list = stackCache.get(weights[0]!) ?? [];
@@ -205,8 +219,11 @@ function concatWeightsUncached(weights: Float32Array[], dims: number[], axis: nu
 function emitConvLike(em: Emitter, layer: LinearLayer, u: string, weight: Float32Array, dims: number[], bias: Float32Array | null): string {
   const g = layer.geometry!;
   const attrs: Record<string, Attribute> = {
-    strides: attr.ints(g.strides), pads: attr.ints(g.pads), dilations: attr.ints(g.dilations),
-    group: attr.int(g.group), kernel_shape: attr.ints(g.kernel),
+    strides: attr.ints(g.strides),
+    pads: attr.ints(g.pads),
+    dilations: attr.ints(g.dilations),
+    group: attr.int(g.group),
+    kernel_shape: attr.ints(g.kernel),
   };
   const outShape = [...em.shape(layer.output)];
   outShape[0] = em.shape(u)[0]!;
@@ -238,11 +255,19 @@ export function forward(em: Emitter, layer: LinearLayer, u: string, variants: Va
   const emitOne = (weight: Float32Array, dims: number[], bias: Float32Array | null): string =>
     layer.type === 'dense' ? emitDense(em, u, weight, dims, bias) : emitConvLike(em, layer, u, weight, dims, bias);
   if (!wide) return variants.map((v) => emitOne(v.weight, layer.weightDims, v.bias));
-  const stacked = concatWeights(variants.map((v) => v.weight), layer.weightDims, 0);
+  const stacked = concatWeights(
+    variants.map((v) => v.weight),
+    layer.weightDims,
+    0,
+  );
   const anyBias = variants.some((v) => v.bias);
   const bias = anyBias ? Float32Array.from(variants.flatMap((v) => Array.from(v.bias ?? new Float32Array(layer.outChannels)))) : null;
   const y = emitOne(stacked.data, stacked.dims, bias);
-  return em.split(y, channelAxis, variants.map(() => layer.outChannels));
+  return em.split(
+    y,
+    channelAxis,
+    variants.map(() => layer.outChannels),
+  );
 }
 
 /** Σ_k L(W_k, u_k) + bias; terms that share an input are merged by adding their weights. */
@@ -305,29 +330,54 @@ function adjointOne(em: Emitter, layer: LinearLayer, s: string, weight: Float32A
       outputPadding.push(Math.max(-diff, 0));
     }
     const outShape = [...inShape];
-    outShape[1] = (inChannels ?? dims[1]! * g.group);
+    outShape[1] = inChannels ?? dims[1]! * g.group;
     // Stride 1: the adjoint is a plain convolution with the flipped, channel-transposed kernel,
     // which onnxruntime runs markedly faster than ConvTranspose (about 1.6× on VGG-16's layers).
     const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]!);
     const flippedPads = [...reach.map((r, i) => r - g.pads[i]!), ...reach.map((r, i) => r - endPads[i]! + outputPadding[i]!)];
     if (g.strides.every((v) => v === 1) && flippedPads.every((p) => p >= 0)) {
       const flipped = flippedKernel(weight, dims, g.group);
-      return em.op('Conv', [s, em.constant(flipped.data, flipped.dims, 'rel_wflip')], {
-        pads: attr.ints(flippedPads), dilations: attr.ints(g.dilations), group: attr.int(g.group), kernel_shape: attr.ints(g.kernel),
-      }, outShape);
+      return em.op(
+        'Conv',
+        [s, em.constant(flipped.data, flipped.dims, 'rel_wflip')],
+        {
+          pads: attr.ints(flippedPads),
+          dilations: attr.ints(g.dilations),
+          group: attr.int(g.group),
+          kernel_shape: attr.ints(g.kernel),
+        },
+        outShape,
+      );
     }
-    return em.op('ConvTranspose', [s, em.constant(weight, dims, 'rel_w')], {
-      strides: attr.ints(g.strides), pads: attr.ints([...g.pads.slice(0, spatial), ...endPads]), dilations: attr.ints(g.dilations),
-      group: attr.int(g.group), kernel_shape: attr.ints(g.kernel), output_padding: attr.ints(outputPadding),
-    }, outShape);
+    return em.op(
+      'ConvTranspose',
+      [s, em.constant(weight, dims, 'rel_w')],
+      {
+        strides: attr.ints(g.strides),
+        pads: attr.ints([...g.pads.slice(0, spatial), ...endPads]),
+        dilations: attr.ints(g.dilations),
+        group: attr.int(g.group),
+        kernel_shape: attr.ints(g.kernel),
+        output_padding: attr.ints(outputPadding),
+      },
+      outShape,
+    );
   }
   // ConvTranspose layer: its adjoint is the ordinary convolution with the same geometry.
   const outShape = [...inShape];
   outShape[1] = dims[0]!;
-  return em.op('Conv', [s, em.constant(weight, dims, 'rel_w')], {
-    strides: attr.ints(g.strides), pads: attr.ints(g.pads), dilations: attr.ints(g.dilations),
-    group: attr.int(g.group), kernel_shape: attr.ints(g.kernel),
-  }, outShape);
+  return em.op(
+    'Conv',
+    [s, em.constant(weight, dims, 'rel_w')],
+    {
+      strides: attr.ints(g.strides),
+      pads: attr.ints(g.pads),
+      dilations: attr.ints(g.dilations),
+      group: attr.int(g.group),
+      kernel_shape: attr.ints(g.kernel),
+    },
+    outShape,
+  );
 }
 
 /** Σ_k adj(W_k, s_k); pairs sharing s are merged, the rest run as one wide op where possible. */
@@ -338,9 +388,16 @@ export function adjointSum(em: Emitter, layer: LinearLayer, pairs: Array<{ s: st
   const wide = list.length > 1 && (layer.type === 'dense' || (layer.type === 'conv' && layer.geometry!.group === 1));
   if (!wide) return em.sum(list.map(([s, w]) => adjointOne(em, layer, s, w, layer.weightDims)));
   // adj([W_1; W_2], [s_1, s_2]) = adj(W_1, s_1) + adj(W_2, s_2): stack along the output-channel axis.
-  const stacked = concatWeights(list.map(([, w]) => w), layer.weightDims, 0);
+  const stacked = concatWeights(
+    list.map(([, w]) => w),
+    layer.weightDims,
+    0,
+  );
   const channelAxis = layer.type === 'dense' ? em.shape(list[0]![0]).length - 1 : 1;
-  const s = em.concat(list.map(([name]) => name), channelAxis);
+  const s = em.concat(
+    list.map(([name]) => name),
+    channelAxis,
+  );
   return adjointOne(em, layer, s, stacked.data, stacked.dims, layer.type === 'conv' ? layer.weightDims[1]! : undefined);
 }
 
@@ -352,5 +409,9 @@ export function adjointMany(em: Emitter, layer: LinearLayer, s: string, weights:
   const inChannels = layer.weightDims[1]!;
   const y = adjointOne(em, layer, s, stacked.data, stacked.dims, inChannels * weights.length);
   const channelAxis = layer.type === 'dense' ? em.shape(y).length - 1 : 1;
-  return em.split(y, channelAxis, weights.map(() => inChannels));
+  return em.split(
+    y,
+    channelAxis,
+    weights.map(() => inChannels),
+  );
 }

@@ -6,7 +6,7 @@ import { OP_RECORDS, opRecord } from './ops.js';
 describe('op records', () => {
   it('every record with a VJP has a shape function in shape inference', () => {
     const missing = Object.keys(OP_RECORDS).filter((key) => {
-      const [domain, opType] = key.includes(':') ? key.split(':') as [string, string] : ['', key];
+      const [domain, opType] = key.includes(':') ? (key.split(':') as [string, string]) : ['', key];
       return OP_RECORDS[key]!.vjp && !supportsShapeInference({ name: 'n', domain, opType, inputs: [], outputs: [], attributes: {} });
     });
     expect(missing).toEqual([]);

@@ -18,8 +18,22 @@ import { asLinearLayer } from './linear.js';
 import type { LayerKind } from './kinds.js';
 import { resizeAdjoint } from './resize.js';
 import {
-  averagePool, elementwise, first, linearAdjoint, masked, normAxis, only, padAmounts, reduceBackward, routeIdentity,
-  routeReshape, scatterToIndices, sliceWindow, softmaxAxis, sumLike, type VjpHandler,
+  averagePool,
+  elementwise,
+  first,
+  linearAdjoint,
+  masked,
+  normAxis,
+  only,
+  padAmounts,
+  reduceBackward,
+  routeIdentity,
+  routeReshape,
+  scatterToIndices,
+  sliceWindow,
+  softmaxAxis,
+  sumLike,
+  type VjpHandler,
 } from './vjp.js';
 
 export interface KindContext {
@@ -82,11 +96,13 @@ const meanKind = (node: Node, ctx: KindContext): LayerKind => {
  * A product of two computed tensors: `gate` when exactly one factor is squashed (squeeze-excite,
  * GLU, softmax attention weights · V), else `bilinear`; with one constant factor: `otherwise`.
  */
-const productKind = (otherwise: (node: Node, ctx: KindContext) => LayerKind) => (node: Node, ctx: KindContext): LayerKind => {
-  const [a, b] = node.inputs;
-  if (!a || !b || !ctx.dependent(a) || !ctx.dependent(b)) return otherwise(node, ctx);
-  return ctx.squashed(a) !== ctx.squashed(b) ? 'gate' : 'bilinear';
-};
+const productKind =
+  (otherwise: (node: Node, ctx: KindContext) => LayerKind) =>
+  (node: Node, ctx: KindContext): LayerKind => {
+    const [a, b] = node.inputs;
+    if (!a || !b || !ctx.dependent(a) || !ctx.dependent(b)) return otherwise(node, ctx);
+    return ctx.squashed(a) !== ctx.squashed(b) ? 'gate' : 'bilinear';
+  };
 
 export const OP_RECORDS: Record<string, OpRecord> = {
   Identity: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeIdentity },
@@ -95,7 +111,10 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   Flatten: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
   Squeeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
   Unsqueeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
-  Transpose: { kind: 'reshape', sign: KEEPS_FIRST, vjp: {
+  Transpose: {
+    kind: 'reshape',
+    sign: KEEPS_FIRST,
+    vjp: {
       backward: (ctx, R) => {
         const rank = ctx.em.shape(ctx.node.inputs[0]!).length;
         const perm = attrInts(ctx.node, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
@@ -103,19 +122,30 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         perm.forEach((p, i) => (inverse[p] = i));
         return first(ctx, ctx.em.op('Transpose', [only(R)], { perm: attr.ints(inverse) }, ctx.em.shape(ctx.node.inputs[0]!)));
       },
-    }
+    },
   },
-  Concat: { kind: 'concat', sign: KEEPS_ALL, vjp: {
+  Concat: {
+    kind: 'concat',
+    sign: KEEPS_ALL,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const rank = em.shape(node.outputs[0]!).length;
         const axis = normAxis(attrInt(node, 'axis', 0), rank);
-        const parts = em.split(only(R), axis, node.inputs.map((i) => em.shape(i)[axis]!));
+        const parts = em.split(
+          only(R),
+          axis,
+          node.inputs.map((i) => em.shape(i)[axis]!),
+        );
         return node.inputs.map((input, i) => (ctx.dependent(input) ? parts[i]! : null));
       },
-    }
+    },
   },
-  Split: { kind: 'reshape', sign: KEEPS_FIRST, signOnAllOutputs: true, vjp: {
+  Split: {
+    kind: 'reshape',
+    sign: KEEPS_FIRST,
+    signOnAllOutputs: true,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const rank = em.shape(node.inputs[0]!).length;
@@ -123,9 +153,12 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const parts = node.outputs.map((o, k) => R[k] ?? em.zeros(em.shape(o)));
         return first(ctx, em.concat(parts, axis));
       },
-    }
+    },
   },
-  Slice: { kind: 'reshape', sign: KEEPS_FIRST, vjp: {
+  Slice: {
+    kind: 'reshape',
+    sign: KEEPS_FIRST,
+    vjp: {
       check: (node, ctx) => {
         const w = sliceWindow(node, ctx, ctx.shapes.get(node.inputs[0]!) ?? []);
         return typeof w === 'string' ? w : null;
@@ -137,9 +170,12 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         if (pads.every((p) => p === 0)) return first(ctx, only(R));
         return first(ctx, ctx.em.op('Pad', [only(R), ctx.em.int64(pads)], { mode: attr.string('constant') }, inShape));
       },
-    }
+    },
   },
-  Pad: { kind: 'reshape', sign: padSign, vjp: {
+  Pad: {
+    kind: 'reshape',
+    sign: padSign,
+    vjp: {
       check: (node, ctx) => {
         const mode = node.attributes.mode;
         if (mode && mode.type === 'string' && mode.value !== 'constant') return `mode ${mode.value} is not supported`;
@@ -156,36 +192,37 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const ends = begin.map((b, i) => b + inShape[i]!);
         return first(ctx, ctx.em.op('Slice', [only(R), ctx.em.int64(begin), ctx.em.int64(ends), ctx.em.int64(inShape.map((_, i) => i))], {}, inShape));
       },
-    }
+    },
   },
   Add: { kind: sumKind, sign: KEEPS_ALL, vjp: sumLike(() => 1) },
   Sum: { kind: sumKind, sign: KEEPS_ALL, vjp: sumLike(() => 1) },
   Sub: { kind: 'elementwise', vjp: sumLike((i) => (i === 1 ? -1 : 1)) },
   Neg: { kind: 'elementwise', vjp: { backward: (ctx, R) => first(ctx, ctx.em.neg(only(R))) } },
-  Mul: { kind: productKind(() => 'elementwise'), sign: KEEPS_ALL, vjp: {
+  Mul: {
+    kind: productKind(() => 'elementwise'),
+    sign: KEEPS_ALL,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const [a, b] = node.inputs as [string, string];
-        return [
-          ctx.dependent(a) ? em.reduceTo(em.mul(only(R), b), em.shape(a)) : null,
-          ctx.dependent(b) ? em.reduceTo(em.mul(only(R), a), em.shape(b)) : null,
-        ];
+        return [ctx.dependent(a) ? em.reduceTo(em.mul(only(R), b), em.shape(a)) : null, ctx.dependent(b) ? em.reduceTo(em.mul(only(R), a), em.shape(b)) : null];
       },
-    }
+    },
   },
-  Div: { kind: 'elementwise', vjp: {
+  Div: {
+    kind: 'elementwise',
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const [a, b] = node.inputs as [string, string];
         const ra = em.div(only(R), b);
-        return [
-          ctx.dependent(a) ? em.reduceTo(ra, em.shape(a)) : null,
-          ctx.dependent(b) ? em.reduceTo(em.neg(em.mul(ra, em.div(a, b))), em.shape(b)) : null,
-        ];
+        return [ctx.dependent(a) ? em.reduceTo(ra, em.shape(a)) : null, ctx.dependent(b) ? em.reduceTo(em.neg(em.mul(ra, em.div(a, b))), em.shape(b)) : null];
       },
-    }
+    },
   },
-  MatMul: { kind: productKind(denseKind), vjp: {
+  MatMul: {
+    kind: productKind(denseKind),
+    vjp: {
       check: (node, ctx) => {
         if (!ctx.dependent(node.inputs[1]!)) {
           const layer = asLinearLayer(node, ctx.graph, ctx.shapes);
@@ -203,7 +240,12 @@ export const OP_RECORDS: Record<string, OpRecord> = {
           const s = em.shape(v);
           const perm = s.map((_, i) => i);
           [perm[s.length - 2], perm[s.length - 1]] = [perm[s.length - 1]!, perm[s.length - 2]!];
-          return em.op('Transpose', [v], { perm: attr.ints(perm) }, perm.map((p) => s[p]!));
+          return em.op(
+            'Transpose',
+            [v],
+            { perm: attr.ints(perm) },
+            perm.map((p) => s[p]!),
+          );
         };
         const matmul = (x: string, y: string): string => {
           const sx = em.shape(x);
@@ -212,28 +254,43 @@ export const OP_RECORDS: Record<string, OpRecord> = {
           return em.op('MatMul', [x, y], {}, [...batch, sx.at(-2)!, sy.at(-1)!]);
         };
         const r = only(R);
-        return [
-          ctx.dependent(a) ? em.reduceTo(matmul(r, t(b)), em.shape(a)) : null,
-          em.reduceTo(matmul(t(a), r), em.shape(b)),
-        ];
+        return [ctx.dependent(a) ? em.reduceTo(matmul(r, t(b)), em.shape(a)) : null, em.reduceTo(matmul(t(a), r), em.shape(b))];
       },
-    }
+    },
   },
   Conv: { kind: convKind, vjp: linearAdjoint() },
   ConvTranspose: { kind: convKind, vjp: linearAdjoint() },
   Gemm: { kind: denseKind, vjp: linearAdjoint() },
-  Relu: { kind: 'activation', sign: ALWAYS, vjp: masked((em, x) => em.greater(x, em.scalar(0)), (em) => em.scalar(0)) },
-  LeakyRelu: { kind: 'activation', vjp: masked((em, x) => em.greater(x, em.scalar(0)), (em, r, node) => em.scale(r, attrFloat(node, 'alpha', 0.01))) },
-  PRelu: { kind: 'activation', vjp: {
+  Relu: {
+    kind: 'activation',
+    sign: ALWAYS,
+    vjp: masked(
+      (em, x) => em.greater(x, em.scalar(0)),
+      (em) => em.scalar(0),
+    ),
+  },
+  LeakyRelu: {
+    kind: 'activation',
+    vjp: masked(
+      (em, x) => em.greater(x, em.scalar(0)),
+      (em, r, node) => em.scale(r, attrFloat(node, 'alpha', 0.01)),
+    ),
+  },
+  PRelu: {
+    kind: 'activation',
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const x = node.inputs[0]!;
         const r = only(R);
         return first(ctx, em.where(em.greater(x, em.scalar(0)), r, em.mul(r, node.inputs[1]!)));
       },
-    }
+    },
   },
-  Clip: { kind: 'activation', sign: clipSign, vjp: {
+  Clip: {
+    kind: 'activation',
+    sign: clipSign,
+    vjp: {
       check: (node, ctx) => ([1, 2].some((i) => node.inputs[i] && !ctx.constant(node.inputs[i]!)) ? 'its bounds are not constant' : null),
       backward: (ctx, R) => {
         const { em, node } = ctx;
@@ -248,55 +305,74 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         if (hi !== Infinity) inside = em.and(inside, em.less(x, em.scalar(hi)));
         return first(ctx, em.where(inside, only(R), em.scalar(0)));
       },
-    }
+    },
   },
   Sigmoid: { kind: 'activation', sign: ALWAYS, vjp: elementwise((em, _x, y) => em.mul(y, em.sub(em.scalar(1), y))) },
   Tanh: { kind: 'activation', vjp: elementwise((em, _x, y) => em.sub(em.scalar(1), em.mul(y, y))) },
   Softplus: { kind: 'activation', sign: ALWAYS, vjp: elementwise((em, x) => em.sigmoid(x)) },
-  Elu: { kind: 'activation', vjp: elementwise((em, x, y, node) => em.where(em.greater(x, em.scalar(0)), em.scalar(1), em.add(y, em.scalar(attrFloat(node, 'alpha', 1))))) },
+  Elu: {
+    kind: 'activation',
+    vjp: elementwise((em, x, y, node) => em.where(em.greater(x, em.scalar(0)), em.scalar(1), em.add(y, em.scalar(attrFloat(node, 'alpha', 1))))),
+  },
   Exp: { kind: 'elementwise', sign: ALWAYS, vjp: elementwise((_em, _x, y) => y) },
   Log: { kind: 'elementwise', vjp: elementwise((em, x) => em.div(em.scalar(1), x)) },
   Sqrt: { kind: 'elementwise', sign: ALWAYS, vjp: elementwise((em, _x, y) => em.div(em.scalar(0.5), y)) },
   Abs: { kind: 'elementwise', sign: ALWAYS, vjp: elementwise((em, x) => em.op('Sign', [x], {}, em.shape(x))) },
   /** d erf(x)/dx = 2/√π · exp(−x²) (decomposed GELU differentiates through it). */
   Erf: { kind: 'other', vjp: elementwise((em, x) => em.scale(em.op('Exp', [em.neg(em.mul(x, x))], {}, em.shape(x)), 2 / Math.sqrt(Math.PI))) },
-  Softsign: { kind: 'activation', vjp: elementwise((em, x) => {
+  Softsign: {
+    kind: 'activation',
+    vjp: elementwise((em, x) => {
       const d = em.add(em.scalar(1), em.op('Abs', [x], {}, em.shape(x)));
       return em.div(em.scalar(1), em.mul(d, d));
-    })
+    }),
   },
-  Selu: { kind: 'activation', vjp: elementwise((em, x, y, node) => {
+  Selu: {
+    kind: 'activation',
+    vjp: elementwise((em, x, y, node) => {
       const alpha = attrFloat(node, 'alpha', 1.67326319217681884765625);
       const gamma = attrFloat(node, 'gamma', 1.05070102214813232421875);
       // x > 0: γ; else y + γα (y = γα(eˣ − 1)).
       return em.where(em.greater(x, em.scalar(0)), em.scalar(gamma), em.add(y, em.scalar(gamma * alpha)));
-    })
+    }),
   },
-  Celu: { kind: 'activation', vjp: elementwise((em, x, _y, node) => {
+  Celu: {
+    kind: 'activation',
+    vjp: elementwise((em, x, _y, node) => {
       const alpha = attrFloat(node, 'alpha', 1);
       return em.where(em.greater(x, em.scalar(0)), em.scalar(1), em.op('Exp', [em.scale(x, 1 / alpha)], {}, em.shape(x)));
-    })
+    }),
   },
-  HardSigmoid: { kind: 'activation', sign: ALWAYS, vjp: elementwise((em, x, _y, node) => {
+  HardSigmoid: {
+    kind: 'activation',
+    sign: ALWAYS,
+    vjp: elementwise((em, x, _y, node) => {
       const alpha = attrFloat(node, 'alpha', 0.2);
       const beta = attrFloat(node, 'beta', 0.5);
       const t = em.add(em.scale(x, alpha), em.scalar(beta));
       return em.where(em.and(em.greater(t, em.scalar(0)), em.less(t, em.scalar(1))), em.scalar(alpha), em.scalar(0));
-    })
+    }),
   },
   /** HardSwish = x·HardSigmoid(x; 1/6, 1/2): 0 below −3, 1 above 3, (2x + 3)/6 between. */
-  HardSwish: { kind: 'activation', vjp: elementwise((em, x) => {
+  HardSwish: {
+    kind: 'activation',
+    vjp: elementwise((em, x) => {
       const middle = em.add(em.scale(x, 1 / 3), em.scalar(0.5));
       return em.where(em.less(x, em.scalar(-3)), em.scalar(0), em.where(em.greater(x, em.scalar(3)), em.scalar(1), middle));
-    })
+    }),
   },
   /** SiLU recognised by the canonizer (x·σ(x)): σ(x)·(1 + x·(1 − σ(x))). */
-  [`${MARKER_DOMAIN}:SiLU`]: { kind: 'activation', vjp: elementwise((em, x) => {
+  [`${MARKER_DOMAIN}:SiLU`]: {
+    kind: 'activation',
+    vjp: elementwise((em, x) => {
       const s = em.sigmoid(x);
       return em.mul(s, em.add(em.scalar(1), em.mul(x, em.sub(em.scalar(1), s))));
-    })
+    }),
   },
-  Softmax: { kind: 'softmax', sign: ALWAYS, vjp: {
+  Softmax: {
+    kind: 'softmax',
+    sign: ALWAYS,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const y = node.outputs[0]!;
@@ -306,9 +382,11 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const dot = em.op('ReduceSum', [em.mul(only(R), y), em.int64([axis])], { keepdims: attr.int(1) }, kept);
         return first(ctx, em.mul(y, em.sub(only(R), dot)));
       },
-    }
+    },
   },
-  LogSoftmax: { kind: 'softmax', vjp: {
+  LogSoftmax: {
+    kind: 'softmax',
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const y = node.outputs[0]!;
@@ -319,9 +397,12 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const softmax = em.op('Exp', [y], {}, shape);
         return first(ctx, em.sub(only(R), em.mul(softmax, total)));
       },
-    }
+    },
   },
-  MaxPool: { kind: 'maxpool', sign: KEEPS_FIRST, vjp: {
+  MaxPool: {
+    kind: 'maxpool',
+    sign: KEEPS_FIRST,
+    vjp: {
       check: (node) => (attrInt(node, 'storage_order', 0) !== 0 ? 'storage_order 1 is not supported' : null),
       backward: (ctx, R) => {
         const { em, node } = ctx;
@@ -333,9 +414,12 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         }
         return first(ctx, scatterToIndices(ctx, only(R), node.outputs[1]!, em.shape(node.inputs[0]!)));
       },
-    }
+    },
   },
-  GlobalMaxPool: { kind: 'maxpool', sign: KEEPS_FIRST, vjp: {
+  GlobalMaxPool: {
+    kind: 'maxpool',
+    sign: KEEPS_FIRST,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const x = node.inputs[0]!;
@@ -344,21 +428,26 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const [, indices] = em.opMulti('MaxPool', [x], { kernel_shape: attr.ints(inShape.slice(2)) }, [outShape, outShape]);
         return first(ctx, scatterToIndices(ctx, only(R), indices!, inShape));
       },
-    }
+    },
   },
   AveragePool: { kind: 'avgpool', sign: KEEPS_FIRST, vjp: averagePool },
-  GlobalAveragePool: { kind: 'avgpool', sign: KEEPS_FIRST, vjp: {
+  GlobalAveragePool: {
+    kind: 'avgpool',
+    sign: KEEPS_FIRST,
+    vjp: {
       backward: (ctx, R) => {
         const { em, node } = ctx;
         const inShape = em.shape(node.inputs[0]!);
         const count = inShape.slice(2).reduce((a, b) => a * b, 1);
         return first(ctx, em.scale(em.expand(only(R), inShape), 1 / count));
       },
-    }
+    },
   },
   ReduceMean: { kind: meanKind, sign: KEEPS_FIRST, vjp: reduceBackward(true) },
   ReduceSum: { kind: 'other', sign: KEEPS_FIRST, vjp: reduceBackward(false) },
-  BatchNormalization: { kind: 'batchnorm', vjp: {
+  BatchNormalization: {
+    kind: 'batchnorm',
+    vjp: {
       check: (node, ctx) => ([1, 2, 3, 4].some((i) => !ctx.constant(node.inputs[i]!)) ? 'its statistics are not constant' : null),
       backward: (ctx, R) => {
         const { em, node } = ctx;
@@ -370,7 +459,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const dims = [1, factor.length, ...new Array(Math.max(rank - 2, 0)).fill(1)];
         return first(ctx, em.mul(only(R), em.constant(factor, dims)));
       },
-    }
+    },
   },
   Gelu: { kind: 'activation' },
   Shrink: { kind: 'activation' },
@@ -408,7 +497,18 @@ export const OP_RECORDS: Record<string, OpRecord> = {
         const list = toNumbers(indices).map((i) => (i < 0 ? i + inShape[axis]! : i));
         const rShape = inShape.map((d, i) => (i === axis ? list.length : d));
         const r = em.reshape(only(R), rShape);
-        const idx = em.op('Expand', [em.int64(list, inShape.map((_, i) => (i === axis ? list.length : 1))), em.int64(rShape)], {}, rShape);
+        const idx = em.op(
+          'Expand',
+          [
+            em.int64(
+              list,
+              inShape.map((_, i) => (i === axis ? list.length : 1)),
+            ),
+            em.int64(rShape),
+          ],
+          {},
+          rShape,
+        );
         return first(ctx, em.op('ScatterElements', [em.zeros(inShape), idx, r], { axis: attr.int(axis), reduction: attr.string('add') }, inShape));
       },
     },

@@ -82,7 +82,8 @@ export const resizeAdjoint: VjpHandler = {
     const coordinates = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
     if (!COORDINATE_MODES.includes(coordinates)) return `coordinate_transformation_mode ${coordinates} is not supported`;
     if (!NEAREST_MODES.includes(attrString(node, 'nearest_mode', 'round_prefer_floor'))) return 'its nearest_mode is not supported';
-    if (node.attributes.axes || (node.attributes.antialias?.type === 'int' && node.attributes.antialias.value !== 0)) return 'axes and antialias are not supported';
+    if (node.attributes.axes || (node.attributes.antialias?.type === 'int' && node.attributes.antialias.value !== 0))
+      return 'axes and antialias are not supported';
     const inShape = ctx.shapes.get(node.inputs[0]!);
     const outShape = ctx.shapes.get(node.outputs[0]!);
     if (!inShape || !outShape) return 'its shapes are unknown';

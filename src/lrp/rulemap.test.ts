@@ -28,7 +28,8 @@ function rulesOf(spec: RuleSpec | null): Record<string, string> {
 
 describe('rule maps', () => {
   it('matches kinds, op types and names; first match wins; `first` claims one node', () => {
-    const spec = ruleSpecFromObject(parse(`
+    const spec = ruleSpecFromObject(
+      parse(`
 rules:
   - match: name:/^features\\.2$/
     rule: gamma
@@ -41,7 +42,8 @@ first:
   - match: convolution
     rule: z-box
     params: {low: [-1], high: 1}
-`));
+`),
+    );
     expect(rulesOf(spec)).toEqual({ 'features.0': 'z-box*', relu0: 'deconvnet', 'features.2': 'gamma', relu1: 'deconvnet', flatten: '-', fc: 'epsilon' });
   });
 
@@ -60,7 +62,13 @@ first:
   it('the same selection without a compiler', () => {
     const spec = ruleSpecFromObject({ first: [{ match: 'dense', rule: 'flat' }], rules: [{ match: 'dense', rule: 'epsilon' }] });
     const node = (name: string) => ({ name, opType: 'Gemm', domain: '', inputs: [], outputs: [], attributes: {} });
-    const assigned = assignRules([{ node: node('a'), kind: 'dense', weights: [] }, { node: node('b'), kind: 'dense', weights: [] }], spec);
+    const assigned = assignRules(
+      [
+        { node: node('a'), kind: 'dense', weights: [] },
+        { node: node('b'), kind: 'dense', weights: [] },
+      ],
+      spec,
+    );
     expect(assigned.map((a) => a.rule!.name)).toEqual(['flat', 'epsilon']);
   });
 

@@ -9,7 +9,11 @@ import { makeRule } from './rules.js';
 import { convModel, denseModel, everyLinear, expectClose, modelAround, relevanceOf } from './testing.js';
 
 describe('rules on a dense layer', () => {
-  const W = [[0.5, -1, 2, 0], [-0.5, 1.5, 1, -2], [1, 0.25, -0.75, 0.5]];
+  const W = [
+    [0.5, -1, 2, 0],
+    [-0.5, 1.5, 1, -2],
+    [1, 0.25, -0.75, 0.5],
+  ];
   const b = [0.1, -0.2, 0];
   const x = [1, -2, 0.5, 3];
   const R = [1, 0.5, -2];
@@ -52,7 +56,12 @@ describe('rules on a Conv2d with padding', () => {
     ['Gamma(0.25)', 'gamma', {}, [-1.10927295, -1.56433646, -1.08794408, 0.87848494, 0, 1.06967459, 1.34961064, 1.48646801, 0.61016956]],
     // One output has z = 0 exactly, so ±R/1e-6 terms cancel in elements 1 and 2: float32 PyTorch
     // gives 0.0352 and −1.8828 there (ill-conditioned); those two get an absolute tolerance of 1e-2.
-    ['ZBox(-1, 2)', 'z-box', { low: -1, high: 2 }, [-1.80834752, 0.02933934, -1.88311493, 4.82956216, 2.30344415, 0.20026456, -6.68303522, 1.30092197, 1.54967145]],
+    [
+      'ZBox(-1, 2)',
+      'z-box',
+      { low: -1, high: 2 },
+      [-1.80834752, 0.02933934, -1.88311493, 4.82956216, 2.30344415, 0.20026456, -6.68303522, 1.30092197, 1.54967145],
+    ],
     ['WSquare()', 'w-square', {}, [-0.71849178, -0.72544467, -1.0155652, 0.0339179, -0.08110763, -0.09740252, 1.12532429, 0.91273871, 1.32407332]],
     ['Flat()', 'flat', {}, [-1.69354708, -0.903225387, -1.01612825, -0.225806347, 0, 0.225806347, 1.01612825, 0.903225387, 1.69354708]],
   ];
@@ -74,13 +83,16 @@ describe('rules on a Conv2d with padding', () => {
     const { relevance } = await relevanceOf(model, x, [1, 1, 3, 3], R, null);
     // Gradient = Epsilon's adj(W, s) with s = R: check against a direct sum over the 4×4 outputs.
     const expected = new Array(9).fill(0);
-    for (let c = 0; c < 2; c++) for (let oy = 0; oy < 4; oy++) for (let ox = 0; ox < 4; ox++) {
-      for (let ky = 0; ky < 2; ky++) for (let kx = 0; kx < 2; kx++) {
-        const iy = oy + ky - 1;
-        const ix = ox + kx - 1;
-        if (iy >= 0 && iy < 3 && ix >= 0 && ix < 3) expected[iy * 3 + ix] += weight[c * 4 + ky * 2 + kx]! * R[c * 16 + oy * 4 + ox]!;
-      }
-    }
+    for (let c = 0; c < 2; c++)
+      for (let oy = 0; oy < 4; oy++)
+        for (let ox = 0; ox < 4; ox++) {
+          for (let ky = 0; ky < 2; ky++)
+            for (let kx = 0; kx < 2; kx++) {
+              const iy = oy + ky - 1;
+              const ix = ox + kx - 1;
+              if (iy >= 0 && iy < 3 && ix >= 0 && ix < 3) expected[iy * 3 + ix] += weight[c * 4 + ky * 2 + kx]! * R[c * 16 + oy * 4 + ox]!;
+            }
+        }
     expectClose(relevance, expected);
   });
 });
@@ -130,8 +142,14 @@ describe('element-wise rules, Norm on sums and average pooling', () => {
 describe('conservation with zero biases', () => {
   // Two Gemm layers with a ReLU between, biases zero: Epsilon and ZPlus conserve Σ relevance.
   const model = modelAround([2, 5], (b, v) => {
-    const w1 = b.constant(Array.from({ length: 20 }, (_, k) => Math.sin(k + 1)), [4, 5]);
-    const w2 = b.constant(Array.from({ length: 12 }, (_, k) => Math.cos(3 * k + 1)), [3, 4]);
+    const w1 = b.constant(
+      Array.from({ length: 20 }, (_, k) => Math.sin(k + 1)),
+      [4, 5],
+    );
+    const w2 = b.constant(
+      Array.from({ length: 12 }, (_, k) => Math.cos(3 * k + 1)),
+      [3, 4],
+    );
     const zeros4 = b.constant([0, 0, 0, 0], [4]);
     const [h] = b.addNode('Gemm', [v, w1, zeros4], { transB: attr.int(1) });
     const [r] = b.addNode('Relu', [h!]);
@@ -142,7 +160,13 @@ describe('conservation with zero biases', () => {
   const R = [1, 0, 0, 1, 0, 0];
   for (const rule of ['epsilon', 'z-plus', 'alpha-beta', 'gamma', 'flat', 'w-square']) {
     it(`${rule}: Σ Rin = Σ R per sample`, async () => {
-      const spec = { first: [], layers: [{ match: { kind: 'activation' }, rule: makeRule('pass') }, { match: { kind: 'dense' }, rule: makeRule(rule) }] };
+      const spec = {
+        first: [],
+        layers: [
+          { match: { kind: 'activation' }, rule: makeRule('pass') },
+          { match: { kind: 'dense' }, rule: makeRule(rule) },
+        ],
+      };
       const { relevance } = await relevanceOf(model, x, [2, 5], R, spec);
       const sums = [0, 1].map((s) => relevance.slice(s * 5, s * 5 + 5).reduce((a, c) => a + c, 0));
       expectClose(sums, [1, 1], 1e-4);

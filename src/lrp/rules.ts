@@ -14,10 +14,7 @@ import { attr } from '../onnx/builder.js';
 import type { Emitter } from './emitter.js';
 import type { LayerKind } from './kinds.js';
 import { layerNormSpec, layerNormStats, layerNormTranspose } from './layernorm.js';
-import {
-  adjointMany, adjointSum, forward, forwardSum, negative, onesLike, plusScaled, positive, squared,
-  type LinearLayer,
-} from './linear.js';
+import { adjointMany, adjointSum, forward, forwardSum, negative, onesLike, plusScaled, positive, squared, type LinearLayer } from './linear.js';
 import { emitStabilizedRatio, stabilizer, type Stabilizer } from './stabilizer.js';
 import type { InputRelevance } from './vjp.js';
 
@@ -96,7 +93,7 @@ export function defineRule<S extends z.ZodType<Record<string, unknown>>>(rule: T
   return rule as unknown as RuleDefinition;
 }
 
-const zeroParamList = (zeroParams: ZeroParams | undefined): string[] => (typeof zeroParams === 'string' ? [zeroParams] : zeroParams ?? []);
+const zeroParamList = (zeroParams: ZeroParams | undefined): string[] => (typeof zeroParams === 'string' ? [zeroParams] : (zeroParams ?? []));
 
 /** Weight and bias after `zero_params`. */
 function effective(layer: LinearLayer, zeroParams: ZeroParams | undefined): { W: Float32Array; b: Float32Array | null; modified: boolean } {
@@ -125,11 +122,25 @@ function splitSigns(ctx: RuleContext): { xp: string; xn: string | null } {
  * za = L(Wa, x⁺) + L(Wb, x⁻) + ba and zb = L(Wb, x⁺) + L(Wa, x⁻) + bb — the two "cross" denominators
  * of AlphaBeta and Gamma, each input's two variants computed by one wide op.
  */
-function crossForward(ctx: RuleContext, xp: string, xn: string | null, Wa: Float32Array, Wb: Float32Array, ba: Float32Array | null, bb: Float32Array | null): [string, string] {
+function crossForward(
+  ctx: RuleContext,
+  xp: string,
+  xn: string | null,
+  Wa: Float32Array,
+  Wb: Float32Array,
+  ba: Float32Array | null,
+  bb: Float32Array | null,
+): [string, string] {
   const layer = linearLayer(ctx);
-  const [pa, pb] = forward(ctx.em, layer, xp, [{ weight: Wa, bias: ba }, { weight: Wb, bias: bb }]) as [string, string];
+  const [pa, pb] = forward(ctx.em, layer, xp, [
+    { weight: Wa, bias: ba },
+    { weight: Wb, bias: bb },
+  ]) as [string, string];
   if (!xn) return [pa, pb];
-  const [na, nb] = forward(ctx.em, layer, xn, [{ weight: Wb, bias: null }, { weight: Wa, bias: null }]) as [string, string];
+  const [na, nb] = forward(ctx.em, layer, xn, [
+    { weight: Wb, bias: null },
+    { weight: Wa, bias: null },
+  ]) as [string, string];
   return [ctx.em.add(pa, na), ctx.em.add(pb, nb)];
 }
 
@@ -137,9 +148,26 @@ function crossForward(ctx: RuleContext, xp: string, xn: string | null, Wa: Float
 function crossAdjoint(ctx: RuleContext, xp: string, xn: string | null, pairs: Array<{ s: string; Wa: Float32Array; Wb: Float32Array }>): string {
   const { em } = ctx;
   const layer = linearLayer(ctx);
-  const positivePart = em.mul(xp, adjointSum(em, layer, pairs.map((p) => ({ s: p.s, weight: p.Wa }))));
+  const positivePart = em.mul(
+    xp,
+    adjointSum(
+      em,
+      layer,
+      pairs.map((p) => ({ s: p.s, weight: p.Wa })),
+    ),
+  );
   if (!xn) return positivePart;
-  return em.add(positivePart, em.mul(xn, adjointSum(em, layer, pairs.map((p) => ({ s: p.s, weight: p.Wb })))));
+  return em.add(
+    positivePart,
+    em.mul(
+      xn,
+      adjointSum(
+        em,
+        layer,
+        pairs.map((p) => ({ s: p.s, weight: p.Wb })),
+      ),
+    ),
+  );
 }
 
 /** Rin_i = x_i ⊙ VJP_i(R / stab(z)) for every computed input: Norm, and Epsilon on non-linear nodes. */
@@ -235,7 +263,13 @@ export const RULES: Record<string, RuleDefinition> = {
       const [za, zb] = crossForward(ctx, xp, xn, Wp, Wn, part(b, positive), part(b, negative));
       const sa = em.scale(emitStabilizedRatio(em, ctx.R, za, stab), alpha);
       const sb = em.scale(emitStabilizedRatio(em, ctx.R, zb, stab), -beta);
-      return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sa, Wa: Wp, Wb: Wn }, { s: sb, Wa: Wn, Wb: Wp }]));
+      return onlyX(
+        ctx,
+        crossAdjoint(ctx, xp, xn, [
+          { s: sa, Wa: Wp, Wb: Wn },
+          { s: sb, Wa: Wn, Wb: Wp },
+        ]),
+      );
     },
   }),
   gamma: defineRule({
@@ -279,7 +313,13 @@ export const RULES: Record<string, RuleDefinition> = {
         sp = emitStabilizedRatio(em, em.where(em.greater(ctx.z, zero), ctx.R, zero), zp, stab);
         sn = emitStabilizedRatio(em, em.where(em.less(ctx.z, zero), ctx.R, zero), zn, stab);
       }
-      return onlyX(ctx, crossAdjoint(ctx, xp, xn, [{ s: sp, Wa: Wu, Wb: Wd }, { s: sn, Wa: Wd, Wb: Wu }]));
+      return onlyX(
+        ctx,
+        crossAdjoint(ctx, xp, xn, [
+          { s: sp, Wa: Wu, Wb: Wd },
+          { s: sn, Wa: Wd, Wb: Wu },
+        ]),
+      );
     },
   }),
   'z-box': defineRule({
@@ -373,7 +413,12 @@ export const RULES: Record<string, RuleDefinition> = {
       const shape = em.shape(ctx.z);
       const a = node.attributes.axis?.type === 'int' ? node.attributes.axis.value : -1;
       const axis = a < 0 ? a + shape.length : a;
-      const total = em.op('ReduceSum', [ctx.R, em.int64([axis])], { keepdims: attr.int(1) }, shape.map((d, i) => (i === axis ? 1 : d)));
+      const total = em.op(
+        'ReduceSum',
+        [ctx.R, em.int64([axis])],
+        { keepdims: attr.int(1) },
+        shape.map((d, i) => (i === axis ? 1 : d)),
+      );
       return onlyX(ctx, em.mul(ctx.x, em.sub(ctx.R, em.mul(ctx.z, total))));
     },
     gradient: (ctx) => ctx.vjp(ctx.R),
@@ -455,12 +500,20 @@ export function ruleDefinition(rule: RuleInstance): RuleDefinition {
 }
 
 /** Why `rule` cannot be attached to this node (null when it can). */
-export function ruleMismatch(rule: RuleInstance, node: Node, kind: LayerKind, layer: LinearLayer | string | null, sameShape: boolean, hasVjp: boolean): string | null {
+export function ruleMismatch(
+  rule: RuleInstance,
+  node: Node,
+  kind: LayerKind,
+  layer: LinearLayer | string | null,
+  sameShape: boolean,
+  hasVjp: boolean,
+): string | null {
   const def = RULES[rule.name]!;
   if (def.target === 'layernorm' && kind !== 'layernorm') return `rule ${rule.name} needs a LayerNorm`;
   if (def.target === 'softmax' && node.opType !== 'Softmax') return `rule ${rule.name} needs a Softmax`;
   if (def.target === 'product' && kind !== 'bilinear' && kind !== 'gate') return `rule ${rule.name} needs a product of two computed tensors (MatMul or Mul)`;
-  if (def.target === 'gate' && kind !== 'gate') return `rule ${rule.name} needs a gate (a product with exactly one factor from a Sigmoid, HardSigmoid, Tanh, Softmax or bounded Clip)`;
+  if (def.target === 'gate' && kind !== 'gate')
+    return `rule ${rule.name} needs a gate (a product with exactly one factor from a Sigmoid, HardSigmoid, Tanh, Softmax or bounded Clip)`;
   if (def.target === 'linear' && (layer === null || typeof layer === 'string')) {
     return `rule ${rule.name} needs a linear layer (Conv, ConvTranspose, Gemm or MatMul with a constant weight)${typeof layer === 'string' ? `: ${layer}` : ''}`;
   }

@@ -29,7 +29,12 @@ export function emitStabilize(em: Emitter, z: string, stab: Stabilizer): string 
     const squared = em.mul(z, z);
     // ReduceSum takes its axes as an input from opset 13 on (ReduceMean only from 18), so sum and scale.
     const count = shape.slice(1).reduce((a, b) => a * b, 1);
-    const total = em.op('ReduceSum', [squared, em.int64(axes)], { keepdims: attr.int(1) }, shape.map((d, i) => (i === 0 ? d : 1)));
+    const total = em.op(
+      'ReduceSum',
+      [squared, em.int64(axes)],
+      { keepdims: attr.int(1) },
+      shape.map((d, i) => (i === 0 ? d : 1)),
+    );
     const mean = em.scale(total, 1 / count);
     eps = em.mul(eps, em.op('Sqrt', [mean], {}, em.shape(mean)));
   }

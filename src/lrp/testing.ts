@@ -48,7 +48,13 @@ export function everyLinear(rule: string, params: Record<string, unknown> = {}):
 }
 
 /** Compiles `model` for `x`'s shape and runs one relevance pass seeded with `R`. */
-export async function relevanceOf(model: Model, x: number[], xDims: number[], R: number[], spec: RuleSpec | null): Promise<{ relevance: number[]; logits: number[] }> {
+export async function relevanceOf(
+  model: Model,
+  x: number[],
+  xDims: number[],
+  R: number[],
+  spec: RuleSpec | null,
+): Promise<{ relevance: number[]; logits: number[] }> {
   const compiled = compileRelevanceGraph(model, { inputShape: xDims, spec });
   const session = await ort.InferenceSession.create(encodeModel(compiled.model), { intraOpNumThreads: 1, logSeverityLevel: 3 });
   try {

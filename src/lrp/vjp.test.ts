@@ -54,57 +54,177 @@ async function outputSize(model: Model, x: number[], dims: number[]): Promise<nu
 
 type Build = (b: GraphBuilder, x: string) => string;
 const op = (b: GraphBuilder, type: string, inputs: string[], attrs: Parameters<GraphBuilder['addNode']>[2] = {}): string => b.addNode(type, inputs, attrs)[0]!;
-const w = (b: GraphBuilder, dims: number[], seed: number): string => b.constant(values(dims.reduce((a, c) => a * c, 1), seed), dims);
+const w = (b: GraphBuilder, dims: number[], seed: number): string =>
+  b.constant(
+    values(
+      dims.reduce((a, c) => a * c, 1),
+      seed,
+    ),
+    dims,
+  );
 
 const cases: Array<[string, number[], Build]> = [
-  ['Conv, groups 2, stride 2, pads 1', [1, 4, 5, 5], (b, x) => op(b, 'Conv', [x, w(b, [4, 2, 3, 3], 1), w(b, [4], 2)], { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) })],
-  ['Conv, dilation 2, asymmetric pads, stride 2', [1, 2, 6, 7], (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2, 3], 3)], { dilations: attr.ints([2, 2]), strides: attr.ints([2, 2]), pads: attr.ints([0, 1, 1, 0]) })],
-  ['Conv, stride 1, groups 2, dilation 2, asymmetric pads (flipped-kernel adjoint)', [1, 4, 6, 5], (b, x) => op(b, 'Conv', [x, w(b, [6, 2, 3, 2], 15)], { group: attr.int(2), dilations: attr.ints([2, 1]), pads: attr.ints([2, 0, 1, 1]) })],
-  ['Conv 1-D, stride 1, pads 3 (beyond the kernel reach: transposed conv)', [1, 2, 5], (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2], 16)], { pads: attr.ints([3, 1]) })],
-  ['Conv, auto_pad SAME_UPPER', [1, 2, 5, 5], (b, x) => op(b, 'Conv', [x, w(b, [2, 2, 2, 2], 4)], { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) })],
-  ['ConvTranspose, stride 2, pads 1, output_padding 1', [1, 2, 3, 3], (b, x) => op(b, 'ConvTranspose', [x, w(b, [2, 3, 3, 3], 5), w(b, [3], 6)], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]), output_padding: attr.ints([1, 1]) })],
-  ['Gemm, transB 0, alpha, beta, row bias', [2, 3], (b, x) => op(b, 'Gemm', [x, w(b, [3, 4], 7), w(b, [1, 4], 8)], { alpha: attr.float(0.5), beta: attr.float(2) })],
+  [
+    'Conv, groups 2, stride 2, pads 1',
+    [1, 4, 5, 5],
+    (b, x) => op(b, 'Conv', [x, w(b, [4, 2, 3, 3], 1), w(b, [4], 2)], { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+  ],
+  [
+    'Conv, dilation 2, asymmetric pads, stride 2',
+    [1, 2, 6, 7],
+    (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2, 3], 3)], { dilations: attr.ints([2, 2]), strides: attr.ints([2, 2]), pads: attr.ints([0, 1, 1, 0]) }),
+  ],
+  [
+    'Conv, stride 1, groups 2, dilation 2, asymmetric pads (flipped-kernel adjoint)',
+    [1, 4, 6, 5],
+    (b, x) => op(b, 'Conv', [x, w(b, [6, 2, 3, 2], 15)], { group: attr.int(2), dilations: attr.ints([2, 1]), pads: attr.ints([2, 0, 1, 1]) }),
+  ],
+  [
+    'Conv 1-D, stride 1, pads 3 (beyond the kernel reach: transposed conv)',
+    [1, 2, 5],
+    (b, x) => op(b, 'Conv', [x, w(b, [3, 2, 2], 16)], { pads: attr.ints([3, 1]) }),
+  ],
+  [
+    'Conv, auto_pad SAME_UPPER',
+    [1, 2, 5, 5],
+    (b, x) => op(b, 'Conv', [x, w(b, [2, 2, 2, 2], 4)], { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) }),
+  ],
+  [
+    'ConvTranspose, stride 2, pads 1, output_padding 1',
+    [1, 2, 3, 3],
+    (b, x) =>
+      op(b, 'ConvTranspose', [x, w(b, [2, 3, 3, 3], 5), w(b, [3], 6)], {
+        strides: attr.ints([2, 2]),
+        pads: attr.ints([1, 1, 1, 1]),
+        output_padding: attr.ints([1, 1]),
+      }),
+  ],
+  [
+    'Gemm, transB 0, alpha, beta, row bias',
+    [2, 3],
+    (b, x) => op(b, 'Gemm', [x, w(b, [3, 4], 7), w(b, [1, 4], 8)], { alpha: attr.float(0.5), beta: attr.float(2) }),
+  ],
   ['MatMul of two computed tensors', [1, 3, 4], (b, x) => op(b, 'MatMul', [x, op(b, 'Transpose', [op(b, 'Tanh', [x])], { perm: attr.ints([0, 2, 1]) })])],
-  ['MaxPool 3×3/2, pads 1 (overlapping windows)', [1, 2, 6, 6], (b, x) => op(b, 'MaxPool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) })],
+  [
+    'MaxPool 3×3/2, pads 1 (overlapping windows)',
+    [1, 2, 6, 6],
+    (b, x) => op(b, 'MaxPool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+  ],
   ['GlobalMaxPool', [1, 3, 3, 4], (b, x) => op(b, 'GlobalMaxPool', [x])],
-  ['AveragePool 3×3/2 pads 1, padding not counted', [1, 2, 5, 5], (b, x) => op(b, 'AveragePool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) })],
-  ['AveragePool, padding counted, ceil_mode', [1, 1, 6, 6], (b, x) => op(b, 'AveragePool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]), count_include_pad: attr.int(1), ceil_mode: attr.int(1) })],
+  [
+    'AveragePool 3×3/2 pads 1, padding not counted',
+    [1, 2, 5, 5],
+    (b, x) => op(b, 'AveragePool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+  ],
+  [
+    'AveragePool, padding counted, ceil_mode',
+    [1, 1, 6, 6],
+    (b, x) =>
+      op(b, 'AveragePool', [x], {
+        kernel_shape: attr.ints([3, 3]),
+        strides: attr.ints([2, 2]),
+        pads: attr.ints([1, 1, 1, 1]),
+        count_include_pad: attr.int(1),
+        ceil_mode: attr.int(1),
+      }),
+  ],
   ['GlobalAveragePool → Flatten', [1, 3, 2, 3], (b, x) => op(b, 'Flatten', [op(b, 'GlobalAveragePool', [x])])],
-  ['Reshape, Transpose, Squeeze, Unsqueeze', [1, 2, 3, 4], (b, x) => {
-    const r = op(b, 'Reshape', [x, b.constantInt64([1, 6, 4])]);
-    const t = op(b, 'Transpose', [r], { perm: attr.ints([0, 2, 1]) });
-    return op(b, 'Unsqueeze', [op(b, 'Squeeze', [t, b.constantInt64([0])]), b.constantInt64([1])]);
-  }],
-  ['Concat, Split, Slice, Pad', [1, 4, 3], (b, x) => {
-    const c = op(b, 'Concat', [x, op(b, 'Sigmoid', [x])], { axis: attr.int(1) });
-    const [p, q] = b.addNode('Split', [c, b.constantInt64([3, 5])], { axis: attr.int(1) }, 2);
-    const s = op(b, 'Slice', [q!, b.constantInt64([1, 0]), b.constantInt64([4, 2]), b.constantInt64([1, 2])]);
-    const padded = op(b, 'Pad', [s, b.constantInt64([0, 1, 0, 0, 0, 1])]);
-    return op(b, 'Add', [op(b, 'ReduceSum', [p!, b.constantInt64([1])], { keepdims: attr.int(1) }), padded]);
-  }],
-  ['Add/Sub/Mul/Div with broadcasting', [2, 3], (b, x) => {
-    const t = op(b, 'Tanh', [x]);
-    const a = op(b, 'Add', [x, w(b, [3], 9)]);
-    const m = op(b, 'Mul', [a, op(b, 'Sub', [t, w(b, [2, 1], 10)])]);
-    return op(b, 'Div', [m, op(b, 'Add', [op(b, 'Exp', [x]), b.constant([1], [])])]);
-  }],
-  ['Softmax and LogSoftmax', [2, 4], (b, x) => op(b, 'Add', [op(b, 'Softmax', [x], { axis: attr.int(-1) }), op(b, 'LogSoftmax', [op(b, 'Neg', [x])], { axis: attr.int(1) })])],
+  [
+    'Reshape, Transpose, Squeeze, Unsqueeze',
+    [1, 2, 3, 4],
+    (b, x) => {
+      const r = op(b, 'Reshape', [x, b.constantInt64([1, 6, 4])]);
+      const t = op(b, 'Transpose', [r], { perm: attr.ints([0, 2, 1]) });
+      return op(b, 'Unsqueeze', [op(b, 'Squeeze', [t, b.constantInt64([0])]), b.constantInt64([1])]);
+    },
+  ],
+  [
+    'Concat, Split, Slice, Pad',
+    [1, 4, 3],
+    (b, x) => {
+      const c = op(b, 'Concat', [x, op(b, 'Sigmoid', [x])], { axis: attr.int(1) });
+      const [p, q] = b.addNode('Split', [c, b.constantInt64([3, 5])], { axis: attr.int(1) }, 2);
+      const s = op(b, 'Slice', [q!, b.constantInt64([1, 0]), b.constantInt64([4, 2]), b.constantInt64([1, 2])]);
+      const padded = op(b, 'Pad', [s, b.constantInt64([0, 1, 0, 0, 0, 1])]);
+      return op(b, 'Add', [op(b, 'ReduceSum', [p!, b.constantInt64([1])], { keepdims: attr.int(1) }), padded]);
+    },
+  ],
+  [
+    'Add/Sub/Mul/Div with broadcasting',
+    [2, 3],
+    (b, x) => {
+      const t = op(b, 'Tanh', [x]);
+      const a = op(b, 'Add', [x, w(b, [3], 9)]);
+      const m = op(b, 'Mul', [a, op(b, 'Sub', [t, w(b, [2, 1], 10)])]);
+      return op(b, 'Div', [m, op(b, 'Add', [op(b, 'Exp', [x]), b.constant([1], [])])]);
+    },
+  ],
+  [
+    'Softmax and LogSoftmax',
+    [2, 4],
+    (b, x) => op(b, 'Add', [op(b, 'Softmax', [x], { axis: attr.int(-1) }), op(b, 'LogSoftmax', [op(b, 'Neg', [x])], { axis: attr.int(1) })]),
+  ],
   ['BatchNormalization', [1, 3, 2, 2], (b, x) => op(b, 'BatchNormalization', [x, w(b, [3], 11), w(b, [3], 12), w(b, [3], 13), b.constant([0.5, 1, 2], [3])])],
-  ['ReduceMean (keepdims 0) and ReduceSum', [2, 3, 2], (b, x) => op(b, 'Mul', [op(b, 'ReduceMean', [x], { axes: attr.ints([1]), keepdims: attr.int(0) }), op(b, 'ReduceSum', [x, b.constantInt64([1])], { keepdims: attr.int(0) })])],
-  ['activations I', [1, 8], (b, x) => {
-    const parts = ['Relu', 'Sigmoid', 'Tanh', 'Softplus', 'Elu', 'Softsign'].map((t) => op(b, t, [x]));
-    return op(b, 'Sum', [...parts, op(b, 'LeakyRelu', [x], { alpha: attr.float(0.1) }), op(b, 'PRelu', [x, w(b, [8], 14)])]);
-  }],
-  ['activations II', [1, 8], (b, x) => {
-    const parts = ['Erf', 'Selu', 'Celu', 'HardSwish', 'Abs'].map((t) => op(b, t, [x]));
-    const clip = op(b, 'Clip', [x, b.constant([-0.5], []), b.constant([0.5], [])]);
-    return op(b, 'Sum', [...parts, clip, op(b, 'HardSigmoid', [x], { alpha: attr.float(0.4) })]);
-  }],
-  ['Resize nearest ×2 (asymmetric, floor: upgraded Upsample)', [1, 2, 3, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') })],
-  ['Resize nearest ×0.5 / ×1.5 (half_pixel, round_prefer_floor)', [1, 1, 4, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 0.5, 1.5], [4])], { mode: attr.string('nearest') })],
+  [
+    'ReduceMean (keepdims 0) and ReduceSum',
+    [2, 3, 2],
+    (b, x) =>
+      op(b, 'Mul', [
+        op(b, 'ReduceMean', [x], { axes: attr.ints([1]), keepdims: attr.int(0) }),
+        op(b, 'ReduceSum', [x, b.constantInt64([1])], { keepdims: attr.int(0) }),
+      ]),
+  ],
+  [
+    'activations I',
+    [1, 8],
+    (b, x) => {
+      const parts = ['Relu', 'Sigmoid', 'Tanh', 'Softplus', 'Elu', 'Softsign'].map((t) => op(b, t, [x]));
+      return op(b, 'Sum', [...parts, op(b, 'LeakyRelu', [x], { alpha: attr.float(0.1) }), op(b, 'PRelu', [x, w(b, [8], 14)])]);
+    },
+  ],
+  [
+    'activations II',
+    [1, 8],
+    (b, x) => {
+      const parts = ['Erf', 'Selu', 'Celu', 'HardSwish', 'Abs'].map((t) => op(b, t, [x]));
+      const clip = op(b, 'Clip', [x, b.constant([-0.5], []), b.constant([0.5], [])]);
+      return op(b, 'Sum', [...parts, clip, op(b, 'HardSigmoid', [x], { alpha: attr.float(0.4) })]);
+    },
+  ],
+  [
+    'Resize nearest ×2 (asymmetric, floor: upgraded Upsample)',
+    [1, 2, 3, 4],
+    (b, x) =>
+      op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], {
+        mode: attr.string('nearest'),
+        coordinate_transformation_mode: attr.string('asymmetric'),
+        nearest_mode: attr.string('floor'),
+      }),
+  ],
+  [
+    'Resize nearest ×0.5 / ×1.5 (half_pixel, round_prefer_floor)',
+    [1, 1, 4, 4],
+    (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 0.5, 1.5], [4])], { mode: attr.string('nearest') }),
+  ],
   ['Resize linear ×2 / ×1.5 (half_pixel)', [1, 2, 3, 4], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 1.5], [4])], { mode: attr.string('linear') })],
-  ['Resize linear to sizes 5×7 (align_corners)', [1, 1, 3, 4], (b, x) => op(b, 'Resize', [x, '', '', b.constantInt64([1, 1, 5, 7], [4])], { mode: attr.string('linear'), coordinate_transformation_mode: attr.string('align_corners') })],
-  ['Resize linear ×2 (pytorch_half_pixel)', [1, 1, 3, 3], (b, x) => op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], { mode: attr.string('linear'), coordinate_transformation_mode: attr.string('pytorch_half_pixel') })],
+  [
+    'Resize linear to sizes 5×7 (align_corners)',
+    [1, 1, 3, 4],
+    (b, x) =>
+      op(b, 'Resize', [x, '', '', b.constantInt64([1, 1, 5, 7], [4])], {
+        mode: attr.string('linear'),
+        coordinate_transformation_mode: attr.string('align_corners'),
+      }),
+  ],
+  [
+    'Resize linear ×2 (pytorch_half_pixel)',
+    [1, 1, 3, 3],
+    (b, x) =>
+      op(b, 'Resize', [x, '', b.constant([1, 1, 2, 2], [4])], {
+        mode: attr.string('linear'),
+        coordinate_transformation_mode: attr.string('pytorch_half_pixel'),
+      }),
+  ],
 ];
 
 describe('VJP handlers match finite differences', () => {

@@ -126,7 +126,10 @@ export function linearAdjoint(): VjpHandler {
 
 /** AveragePool's adjoint: divide by each window's divisor, then spread with a depthwise transposed conv of ones. */
 export const averagePool: VjpHandler = {
-  check: (node) => (node.attributes.auto_pad && node.attributes.auto_pad.type === 'string' && !['NOTSET', 'VALID'].includes(node.attributes.auto_pad.value) ? 'auto_pad SAME_* is not supported' : null),
+  check: (node) =>
+    node.attributes.auto_pad && node.attributes.auto_pad.type === 'string' && !['NOTSET', 'VALID'].includes(node.attributes.auto_pad.value)
+      ? 'auto_pad SAME_* is not supported'
+      : null,
   backward: (ctx, R) => {
     const { em, node } = ctx;
     const r = only(R);
@@ -136,7 +139,10 @@ export const averagePool: VjpHandler = {
     const spatial = inShape.length - 2;
     const kernel = attrInts(node, 'kernel_shape')!;
     const strides = attrInts(node, 'strides') ?? new Array(spatial).fill(1);
-    const pads = node.attributes.auto_pad?.type === 'string' && node.attributes.auto_pad.value === 'VALID' ? new Array(2 * spatial).fill(0) : attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
+    const pads =
+      node.attributes.auto_pad?.type === 'string' && node.attributes.auto_pad.value === 'VALID'
+        ? new Array(2 * spatial).fill(0)
+        : (attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0));
     const countPad = attrInt(node, 'count_include_pad', 0) === 1;
     // Divisor per output position: the whole window, or only its taps inside the input.
     const outSpatial = outShape.slice(2);
@@ -168,10 +174,18 @@ export const averagePool: VjpHandler = {
       endPads.push(Math.max(diff, 0));
       outputPadding.push(Math.max(-diff, 0));
     }
-    const spread = em.op('ConvTranspose', [scaled, em.constant(ones, [channels, 1, ...kernel])], {
-      strides: attr.ints(strides), pads: attr.ints([...pads.slice(0, spatial), ...endPads]), group: attr.int(channels),
-      kernel_shape: attr.ints(kernel), output_padding: attr.ints(outputPadding),
-    }, inShape);
+    const spread = em.op(
+      'ConvTranspose',
+      [scaled, em.constant(ones, [channels, 1, ...kernel])],
+      {
+        strides: attr.ints(strides),
+        pads: attr.ints([...pads.slice(0, spatial), ...endPads]),
+        group: attr.int(channels),
+        kernel_shape: attr.ints(kernel),
+        output_padding: attr.ints(outputPadding),
+      },
+      inShape,
+    );
     return first(ctx, spread);
   },
 };

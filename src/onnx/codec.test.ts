@@ -65,8 +65,18 @@ describe('decodeModel / encodeModel', () => {
             attribute: [create(AttributeProtoSchema, { name: 'value_floats', type: AttributeProto_AttributeType.FLOATS, floats: [10, 20, 30] })],
           }),
           create(NodeProtoSchema, { opType: 'Add', input: ['m', 'c'], output: ['y'] }),
-          create(NodeProtoSchema, { opType: 'Cast', input: ['i32'], output: ['i32f'], attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: 1n })] }),
-          create(NodeProtoSchema, { opType: 'Cast', input: ['f64'], output: ['f64f'], attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: 1n })] }),
+          create(NodeProtoSchema, {
+            opType: 'Cast',
+            input: ['i32'],
+            output: ['i32f'],
+            attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: 1n })],
+          }),
+          create(NodeProtoSchema, {
+            opType: 'Cast',
+            input: ['f64'],
+            output: ['f64f'],
+            attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: 1n })],
+          }),
           create(NodeProtoSchema, { opType: 'Add', input: ['i32f', 'f64f'], output: ['z'] }),
         ],
         initializer: [

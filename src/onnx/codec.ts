@@ -132,9 +132,7 @@ function graphFromProto(proto: GraphProto, options: DecodeOptions): Graph {
     const info = valueInfoFromProto(v);
     if (info) valueInfo.set(info.name, info);
   }
-  const inputs = proto.input
-    .filter((v) => !initializers.has(v.name))
-    .map((v) => valueInfoFromProto(v) ?? fail(`graph input ${v.name} is not a tensor`));
+  const inputs = proto.input.filter((v) => !initializers.has(v.name)).map((v) => valueInfoFromProto(v) ?? fail(`graph input ${v.name} is not a tensor`));
   const outputs = proto.output.map((v) => valueInfoFromProto(v) ?? fail(`graph output ${v.name} is not a tensor`));
 
   const graph: Graph = { name: proto.name, nodes, inputs, outputs, initializers, valueInfo };
@@ -188,13 +186,20 @@ const textDecoder = new TextDecoder();
 function attributeFromProto(a: AttributeProto, node: NodeProto, options: DecodeOptions): Attribute {
   if (a.refAttrName) throw new ModelError(`node ${node.name || node.opType}: attribute references (functions) are not supported`);
   switch (a.type) {
-    case AttrType.FLOAT: return { type: 'float', value: a.f };
-    case AttrType.INT: return { type: 'int', value: Number(a.i) };
-    case AttrType.STRING: return { type: 'string', value: textDecoder.decode(a.s) };
-    case AttrType.TENSOR: return { type: 'tensor', value: tensorFromProto(a.t!, options) };
-    case AttrType.FLOATS: return { type: 'floats', value: [...a.floats] };
-    case AttrType.INTS: return { type: 'ints', value: a.ints.map(Number) };
-    case AttrType.STRINGS: return { type: 'strings', value: a.strings.map((s) => textDecoder.decode(s)) };
+    case AttrType.FLOAT:
+      return { type: 'float', value: a.f };
+    case AttrType.INT:
+      return { type: 'int', value: Number(a.i) };
+    case AttrType.STRING:
+      return { type: 'string', value: textDecoder.decode(a.s) };
+    case AttrType.TENSOR:
+      return { type: 'tensor', value: tensorFromProto(a.t!, options) };
+    case AttrType.FLOATS:
+      return { type: 'floats', value: [...a.floats] };
+    case AttrType.INTS:
+      return { type: 'ints', value: a.ints.map(Number) };
+    case AttrType.STRINGS:
+      return { type: 'strings', value: a.strings.map((s) => textDecoder.decode(s)) };
     case AttrType.GRAPH:
     case AttrType.GRAPHS:
       throw new ModelError(`node ${node.name || node.opType} (${node.opType}) has a subgraph; control flow (If/Loop/Scan) is not supported`);
@@ -252,11 +257,15 @@ function fromTypedField(t: TensorProto, dataType: DataType, length: number): Ten
   const data = allocate(dataType, length);
   const source: ArrayLike<number | bigint> = (() => {
     switch (dataType) {
-      case 'float32': return t.floatData;
-      case 'float64': return t.doubleData;
-      case 'int64': return t.int64Data;
+      case 'float32':
+        return t.floatData;
+      case 'float64':
+        return t.doubleData;
+      case 'int64':
+        return t.int64Data;
       // int32_data also carries int16/int8/uint8/bool, and float16 as its raw bits.
-      default: return t.int32Data;
+      default:
+        return t.int32Data;
     }
   })();
   if (source.length !== length) throw new ModelError(`tensor ${t.name}: ${source.length} values for shape [${t.dims.join(', ')}]`);
@@ -392,13 +401,20 @@ const textEncoder = new TextEncoder();
 
 function attributeToProto(name: string, a: Attribute): AttributeProto {
   switch (a.type) {
-    case 'float': return create(AttributeProtoSchema, { name, type: AttrType.FLOAT, f: a.value });
-    case 'int': return create(AttributeProtoSchema, { name, type: AttrType.INT, i: BigInt(a.value) });
-    case 'string': return create(AttributeProtoSchema, { name, type: AttrType.STRING, s: textEncoder.encode(a.value) });
-    case 'tensor': return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: tensorToProto(a.value) });
-    case 'floats': return create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: a.value });
-    case 'ints': return create(AttributeProtoSchema, { name, type: AttrType.INTS, ints: a.value.map(BigInt) });
-    case 'strings': return create(AttributeProtoSchema, { name, type: AttrType.STRINGS, strings: a.value.map((s) => textEncoder.encode(s)) });
+    case 'float':
+      return create(AttributeProtoSchema, { name, type: AttrType.FLOAT, f: a.value });
+    case 'int':
+      return create(AttributeProtoSchema, { name, type: AttrType.INT, i: BigInt(a.value) });
+    case 'string':
+      return create(AttributeProtoSchema, { name, type: AttrType.STRING, s: textEncoder.encode(a.value) });
+    case 'tensor':
+      return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: tensorToProto(a.value) });
+    case 'floats':
+      return create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: a.value });
+    case 'ints':
+      return create(AttributeProtoSchema, { name, type: AttrType.INTS, ints: a.value.map(BigInt) });
+    case 'strings':
+      return create(AttributeProtoSchema, { name, type: AttrType.STRINGS, strings: a.value.map((s) => textEncoder.encode(s)) });
   }
 }
 
@@ -416,7 +432,8 @@ function valueInfoToProto(v: ValueInfo): ValueInfoProto {
     ? create(TensorShapeProtoSchema, {
         dim: v.shape.map((d) =>
           create(TensorShapeProto_DimensionSchema, {
-            value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : typeof d === 'string' ? { case: 'dimParam', value: d } : { case: undefined },
+            value:
+              typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : typeof d === 'string' ? { case: 'dimParam', value: d } : { case: undefined },
           }),
         ),
       })

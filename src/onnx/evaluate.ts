@@ -12,7 +12,7 @@ export type Kernel = (node: Node, inputs: Array<Tensor | undefined>, opset: numb
 
 // Attribute access lives in attributes.ts (shared with shapes.ts and the relevance compiler).
 export { attrFloat, attrInt, attrInts, attrString } from './attributes.js';
-import { attrInt, attrInts, } from './attributes.js';
+import { attrInt, attrInts } from './attributes.js';
 
 /** Normalises a possibly negative axis against `rank`; throws when out of range. */
 export function normalizeAxis(axis: number, rank: number, node: Node): number {
@@ -22,7 +22,17 @@ export function normalizeAxis(axis: number, rank: number, node: Node): number {
 }
 
 /** Element type numbers as used by Cast's `to` attribute. */
-const CAST_TYPES: Record<number, DataType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+const CAST_TYPES: Record<number, DataType> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+};
 
 export function castTarget(node: Node): DataType {
   const to = attrInt(node, 'to', 0);
@@ -80,7 +90,8 @@ export function broadcastDims(shapes: number[][], node: Node): number[] {
       const j = rank - s.length + i;
       const d = s[i]!;
       if (d === 1) continue;
-      if (out[j] !== 1 && out[j] !== d) throw new Error(`node ${node.name} (${node.opType}): shapes [${shapes.map((x) => x.join(',')).join('] and [')}] do not broadcast`);
+      if (out[j] !== 1 && out[j] !== d)
+        throw new Error(`node ${node.name} (${node.opType}): shapes [${shapes.map((x) => x.join(',')).join('] and [')}] do not broadcast`);
       out[j] = d;
     }
   }
@@ -116,7 +127,10 @@ const isInt = (t: DataType): boolean => t === 'int64' || t === 'int32' || t === 
 function elementwise(resultType: (inputs: Tensor[]) => DataType, f: (values: number[], intMath: boolean) => number): Kernel {
   return (node, raw) => {
     const inputs = raw.filter((t): t is Tensor => t !== undefined);
-    const dims = broadcastDims(inputs.map((t) => t.dims), node);
+    const dims = broadcastDims(
+      inputs.map((t) => t.dims),
+      node,
+    );
     const values = inputs.map((t) => toNumbers(t));
     const indices = inputs.map((t) => broadcastIndex(t.dims, dims));
     const intMath = isInt(inputs[0]!.dataType);
@@ -191,7 +205,11 @@ function squeezeKernel(node: Node, inputs: Array<Tensor | undefined>, opset: num
   const x = inputs[0]!;
   const axes = axesOf(node, inputs, opset, 13);
   const set = new Set((axes ?? x.dims.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => normalizeAxis(a, x.dims.length, node)));
-  return withDims(node, x, x.dims.filter((_, i) => !set.has(i)));
+  return withDims(
+    node,
+    x,
+    x.dims.filter((_, i) => !set.has(i)),
+  );
 }
 
 /** Output dims of Reshape; `target` may hold null for entries only known at run time. */
@@ -203,7 +221,8 @@ export function reshapeDims(node: Node, inDims: Array<number | null>, target: Ar
     const total = inDims.some((d) => d === null) ? null : sizeOf(inDims as number[]);
     const known = out.filter((_, i) => i !== minus);
     out[minus] = total === null || known.some((d) => d === null) ? null : total / sizeOf(known as number[]);
-    if (out[minus] !== null && !Number.isInteger(out[minus])) throw new Error(`node ${node.name} (Reshape): cannot reshape [${inDims.join(', ')}] to [${target.join(', ')}]`);
+    if (out[minus] !== null && !Number.isInteger(out[minus]))
+      throw new Error(`node ${node.name} (Reshape): cannot reshape [${inDims.join(', ')}] to [${target.join(', ')}]`);
   }
   return out;
 }
@@ -236,7 +255,14 @@ function concatKernel(node: Node, inputs: Array<Tensor | undefined>): Tensor[] {
 }
 
 /** Per-axis start/step/count of an ONNX Slice (opset ≥ 10: starts, ends, axes, steps are inputs). */
-export function sliceRanges(node: Node, dims: Array<number | null>, starts: number[], ends: number[], axes?: number[], steps?: number[]): Array<{ start: number; step: number; count: number | null }> {
+export function sliceRanges(
+  node: Node,
+  dims: Array<number | null>,
+  starts: number[],
+  ends: number[],
+  axes?: number[],
+  steps?: number[],
+): Array<{ start: number; step: number; count: number | null }> {
   const ranges = dims.map((d) => ({ start: 0, step: 1, count: d }));
   const axisList = axes ?? starts.map((_, i) => i);
   axisList.forEach((a, i) => {
@@ -388,7 +414,10 @@ export const kernels: Record<string, Kernel> = {
   GreaterOrEqual: compare((a, b) => a >= b),
   And: elementwise(boolType, (v) => (v[0] && v[1] ? 1 : 0)),
   Or: elementwise(boolType, (v) => (v[0] || v[1] ? 1 : 0)),
-  Where: elementwise((inputs) => inputs[1]!.dataType, (v) => (v[0] ? v[1]! : v[2]!)),
+  Where: elementwise(
+    (inputs) => inputs[1]!.dataType,
+    (v) => (v[0] ? v[1]! : v[2]!),
+  ),
 };
 
 /**

@@ -18,7 +18,13 @@ describe('--device reaches the onnxruntime session', () => {
   // Where the CUDA provider is not installed (CI, this package's default install), asking for it must fail
   // session creation with one line, not run on the CPU: a compiler that dropped the option would succeed.
   it.skipIf(cudaInstalled)('compileAttributor and createSession with device cuda fail with a one-line UserError', async () => {
-    const model = denseModel([[1, 2], [3, 4]], null);
+    const model = denseModel(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      null,
+    );
     const attempt = compileAttributor(model, { batchSize: 1, spec: null, device: 'cuda' });
     await expect(attempt).rejects.toBeInstanceOf(UserError);
     const error = (await attempt.catch((e: Error) => e)) as UserError;

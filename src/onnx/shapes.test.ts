@@ -103,9 +103,17 @@ describe('inferShapes', () => {
   it('covers pooling with ceil_mode, ConvTranspose with output_padding, Pad, Slice and Split', () => {
     const b = new GraphBuilder();
     b.addInput('x', 'float32', ['n', 2, 9, 9]);
-    const [p] = b.addNode('MaxPool', ['x'], { kernel_shape: { type: 'ints', value: [2, 2] }, strides: { type: 'ints', value: [2, 2] }, ceil_mode: { type: 'int', value: 1 } });
+    const [p] = b.addNode('MaxPool', ['x'], {
+      kernel_shape: { type: 'ints', value: [2, 2] },
+      strides: { type: 'ints', value: [2, 2] },
+      ceil_mode: { type: 'int', value: 1 },
+    });
     const w = b.constant(new Float32Array(2 * 3 * 3 * 3), [2, 3, 3, 3]);
-    const [t] = b.addNode('ConvTranspose', [p!, w], { strides: { type: 'ints', value: [2, 2] }, pads: { type: 'ints', value: [1, 1, 1, 1] }, output_padding: { type: 'ints', value: [1, 1] } });
+    const [t] = b.addNode('ConvTranspose', [p!, w], {
+      strides: { type: 'ints', value: [2, 2] },
+      pads: { type: 'ints', value: [1, 1, 1, 1] },
+      output_padding: { type: 'ints', value: [1, 1] },
+    });
     const [padded] = b.addNode('Pad', [t!, b.constantInt64([0, 0, 1, 2, 0, 0, 3, 4])]);
     const [s] = b.addNode('Slice', [padded!, b.constantInt64([1, -5]), b.constantInt64([100, -1]), b.constantInt64([2, 3]), b.constantInt64([2, 1])]);
     const parts = b.addNode('Split', [s!, b.constantInt64([1, 2])], { axis: { type: 'int', value: 1 } }, 2);
@@ -147,7 +155,7 @@ describe('foldConstants', () => {
     expect(ops).toContain('Shape');
     expect(ops).not.toContain('Transpose');
     const { inputShape, input } = fixtureIo('zoo_op17');
-    const batch5 = new Float32Array(input.length / 2 * 5).map((_, i) => input[i % input.length]!);
+    const batch5 = new Float32Array((input.length / 2) * 5).map((_, i) => input[i % input.length]!);
     const feeds = { input: { data: batch5, dims: [5, ...inputShape.slice(1)] } };
     expect(Array.from((await runModel(folded, feeds)).get('logits')!.data)).toEqual(Array.from((await runModel(model, feeds)).get('logits')!.data));
   });

@@ -9,17 +9,7 @@
 import { UserError } from '../errors.js';
 import { defaultOpset } from './graph.js';
 import type { DataType, Model, Node, Tensor } from './ir.js';
-import {
-  attrInt,
-  attrInts,
-  attrString,
-  castTarget,
-  evaluateNode,
-  normalizeAxis,
-  reshapeDims,
-  sliceRanges,
-  unsqueezeDims,
-} from './evaluate.js';
+import { attrInt, attrInts, attrString, castTarget, evaluateNode, normalizeAxis, reshapeDims, sliceRanges, unsqueezeDims } from './evaluate.js';
 import { sizeOf, toNumbers } from './tensor.js';
 
 /** A dimension: a number, or null when not known statically. */
@@ -84,13 +74,17 @@ function broadcast(shapes: Array<SDim[] | undefined>): SDim[] | undefined {
   return out;
 }
 
-const same = (i = 0): ShapeHandler => (node, ctx) => [{ ...strip(input(node, ctx, i)) }];
+const same =
+  (i = 0): ShapeHandler =>
+  (node, ctx) => [{ ...strip(input(node, ctx, i)) }];
 const strip = (f: ValueFacts): OutFacts => ({ dataType: f.dataType, shape: f.shape ? [...f.shape] : undefined });
 
-const elementwise = (dataType?: DataType): ShapeHandler => (_node, ctx) => {
-  const present = ctx.ins.filter((f): f is ValueFacts => f !== undefined);
-  return [{ dataType: dataType ?? present[0]!.dataType, shape: broadcast(present.map((f) => f.shape)) }];
-};
+const elementwise =
+  (dataType?: DataType): ShapeHandler =>
+  (_node, ctx) => {
+    const present = ctx.ins.filter((f): f is ValueFacts => f !== undefined);
+    return [{ dataType: dataType ?? present[0]!.dataType, shape: broadcast(present.map((f) => f.shape)) }];
+  };
 
 /** Output spatial size of a convolution/pool window along one axis. */
 function windowOut(node: Node, size: SDim, kernel: number, stride: number, dilation: number, padBegin: number, padEnd: number, ceil: boolean): SDim {
@@ -320,17 +314,19 @@ const constantOfShape: ShapeHandler = (node, ctx) => {
   return [{ dataType, shape: dims ?? (typeof len === 'number' ? new Array<SDim>(len).fill(null) : undefined) }];
 };
 
-const reduce = (axesInputOpset: number): ShapeHandler => (node, ctx) => {
-  const x = input(node, ctx, 0);
-  const keep = attrInt(node, 'keepdims', 1) === 1;
-  const axesFromInput = ctx.opset >= axesInputOpset;
-  const axes = axesFromInput ? (ctx.ins[1] ? constInts(ctx, 1) : []) : (attrInts(node, 'axes') ?? []);
-  if (!x.shape || axes === undefined) return [{ dataType: x.dataType }];
-  if (axes.length === 0 && axesFromInput && attrInt(node, 'noop_with_empty_axes', 0) === 1) return [{ dataType: x.dataType, shape: [...x.shape] }];
-  const set = new Set(axes.length === 0 ? x.shape.map((_, i) => i) : axes.map((a) => normalizeAxis(a, x.shape!.length, node)));
-  const shape = keep ? x.shape.map((d, i) => (set.has(i) ? 1 : d)) : x.shape.filter((_, i) => !set.has(i));
-  return [{ dataType: x.dataType, shape }];
-};
+const reduce =
+  (axesInputOpset: number): ShapeHandler =>
+  (node, ctx) => {
+    const x = input(node, ctx, 0);
+    const keep = attrInt(node, 'keepdims', 1) === 1;
+    const axesFromInput = ctx.opset >= axesInputOpset;
+    const axes = axesFromInput ? (ctx.ins[1] ? constInts(ctx, 1) : []) : (attrInts(node, 'axes') ?? []);
+    if (!x.shape || axes === undefined) return [{ dataType: x.dataType }];
+    if (axes.length === 0 && axesFromInput && attrInt(node, 'noop_with_empty_axes', 0) === 1) return [{ dataType: x.dataType, shape: [...x.shape] }];
+    const set = new Set(axes.length === 0 ? x.shape.map((_, i) => i) : axes.map((a) => normalizeAxis(a, x.shape!.length, node)));
+    const shape = keep ? x.shape.map((d, i) => (set.has(i) ? 1 : d)) : x.shape.filter((_, i) => !set.has(i));
+    return [{ dataType: x.dataType, shape }];
+  };
 
 const argReduce: ShapeHandler = (node, ctx) => {
   const x = input(node, ctx, 0);
@@ -376,10 +372,13 @@ const depthToSpace: ShapeHandler = (node, ctx) => {
   if (!s) return [{ dataType: x.dataType }];
   const div = (d: SDim, k: number): SDim => (d === null ? null : d / k);
   const mul = (d: SDim, k: number): SDim => (d === null ? null : d * k);
-  return [{
-    dataType: x.dataType,
-    shape: node.opType === 'DepthToSpace' ? [s[0]!, div(s[1]!, b * b), mul(s[2]!, b), mul(s[3]!, b)] : [s[0]!, mul(s[1]!, b * b), div(s[2]!, b), div(s[3]!, b)],
-  }];
+  return [
+    {
+      dataType: x.dataType,
+      shape:
+        node.opType === 'DepthToSpace' ? [s[0]!, div(s[1]!, b * b), mul(s[2]!, b), mul(s[3]!, b)] : [s[0]!, mul(s[1]!, b * b), div(s[2]!, b), div(s[3]!, b)],
+    },
+  ];
 };
 
 const topK: ShapeHandler = (node, ctx) => {
@@ -388,7 +387,10 @@ const topK: ShapeHandler = (node, ctx) => {
   if (!x.shape) return [{ dataType: x.dataType }, { dataType: 'int64' }];
   const axis = normalizeAxis(attrInt(node, 'axis', -1), x.shape.length, node);
   const shape = x.shape.map((d, i) => (i === axis ? k : d));
-  return [{ dataType: x.dataType, shape }, { dataType: 'int64', shape: [...shape] }];
+  return [
+    { dataType: x.dataType, shape },
+    { dataType: 'int64', shape: [...shape] },
+  ];
 };
 
 const range: ShapeHandler = (node, ctx) => [{ dataType: input(node, ctx, 0).dataType, shape: [null] }];
@@ -455,11 +457,51 @@ const handlers: Record<string, ShapeHandler> = {
 for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'PRelu', 'Max', 'Min', 'Sum', 'Mean', 'BitShift']) handlers[op] = elementwise();
 for (const op of ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor']) handlers[op] = elementwise('bool');
 for (const op of [
-  'Identity', 'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Elu', 'Selu', 'Celu',
-  'Softplus', 'Softsign', 'Erf', 'Gelu', 'Mish', 'ThresholdedRelu', 'Shrink', 'Clip', 'Softmax', 'LogSoftmax', 'Hardmax', 'Reciprocal', 'Floor',
-  'Ceil', 'Round', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'InstanceNormalization', 'LRN',
-  'MeanVarianceNormalization', 'LpNormalization',
-]) handlers[op] = same();
+  'Identity',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Tanh',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Abs',
+  'Neg',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Softplus',
+  'Softsign',
+  'Erf',
+  'Gelu',
+  'Mish',
+  'ThresholdedRelu',
+  'Shrink',
+  'Clip',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'Reciprocal',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'InstanceNormalization',
+  'LRN',
+  'MeanVarianceNormalization',
+  'LpNormalization',
+])
+  handlers[op] = same();
 for (const op of ['Not', 'IsNaN', 'IsInf']) handlers[op] = (node, ctx) => [{ dataType: 'bool', shape: input(node, ctx, 0).shape }];
 
 // ---------------------------------------------------------------------------------------------
@@ -470,23 +512,28 @@ const PARTIAL_MAX = 16;
 /** Elements of a small integer vector: its value when constant, else its partial value. */
 function partialOf(f: ValueFacts | undefined): SDim[] | undefined {
   if (!f) return undefined;
-  if (f.value) return f.value.dims.length <= 1 && f.value.data.length <= PARTIAL_MAX && f.dataType !== 'float32' && f.dataType !== 'float64' ? toNumbers(f.value) : undefined;
+  if (f.value)
+    return f.value.dims.length <= 1 && f.value.data.length <= PARTIAL_MAX && f.dataType !== 'float32' && f.dataType !== 'float64'
+      ? toNumbers(f.value)
+      : undefined;
   return f.partial;
 }
 
 type PartialRule = (node: Node, ins: Array<ValueFacts | undefined>) => SDim[] | undefined;
 
-const partialArith = (f: (a: number, b: number) => number): PartialRule => (_node, ins) => {
-  const a = partialOf(ins[0]);
-  const b = partialOf(ins[1]);
-  if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
-  const n = Math.max(a.length, b.length);
-  return Array.from({ length: n }, (_, i) => {
-    const x = a[a.length === 1 ? 0 : i]!;
-    const y = b[b.length === 1 ? 0 : i]!;
-    return x === null || y === null ? null : f(x, y);
-  });
-};
+const partialArith =
+  (f: (a: number, b: number) => number): PartialRule =>
+  (_node, ins) => {
+    const a = partialOf(ins[0]);
+    const b = partialOf(ins[1]);
+    if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
+    const n = Math.max(a.length, b.length);
+    return Array.from({ length: n }, (_, i) => {
+      const x = a[a.length === 1 ? 0 : i]!;
+      const y = b[b.length === 1 ? 0 : i]!;
+      return x === null || y === null ? null : f(x, y);
+    });
+  };
 
 /** How ops combine partial values; the result is a vector (rank-0 results are stored as 1 element). */
 const partialRules: Record<string, PartialRule> = {
@@ -545,7 +592,9 @@ export function inferValues(model: Model, inputShapes?: number[] | Record<string
     // `Shape` only needs its input's static shape, not its value.
     const shapeOnly = node.opType === 'Shape' && node.domain === '' && known(ins[0]?.shape);
     if (allConstant || shapeOnly) {
-      const inputs = shapeOnly ? [{ name: '', dataType: ins[0]!.dataType, dims: ins[0]!.shape as number[], data: new Float32Array(0) }] : ins.map((f) => f?.value);
+      const inputs = shapeOnly
+        ? [{ name: '', dataType: ins[0]!.dataType, dims: ins[0]!.shape as number[], data: new Float32Array(0) }]
+        : ins.map((f) => f?.value);
       const values = evaluateNode(node, inputs, opset);
       if (values && values.every((t) => t.data.length <= MAX_FOLD_ELEMENTS)) outs = values.map((t) => ({ dataType: t.dataType, shape: [...t.dims], value: t }));
     }

@@ -19,9 +19,7 @@ export const ONNX_TYPE_OF: Record<DataType, number> = {
 };
 
 /** Inverse of `ONNX_TYPE_OF`. */
-export const DATA_TYPE_OF: ReadonlyMap<number, DataType> = new Map(
-  Object.entries(ONNX_TYPE_OF).map(([name, code]) => [code, name as DataType]),
-);
+export const DATA_TYPE_OF: ReadonlyMap<number, DataType> = new Map(Object.entries(ONNX_TYPE_OF).map(([name, code]) => [code, name as DataType]));
 
 /** Bytes per element of each type (bool is stored as one byte, float16 as its raw 16 bits). */
 export const BYTES_PER_ELEMENT: Record<DataType, number> = {
@@ -39,15 +37,23 @@ export const BYTES_PER_ELEMENT: Record<DataType, number> = {
 /** Allocates a zero-filled array of the right typed-array class for `dataType`. */
 export function allocate(dataType: DataType, length: number): TensorData {
   switch (dataType) {
-    case 'float32': return new Float32Array(length);
-    case 'float64': return new Float64Array(length);
-    case 'float16': return new Uint16Array(length);
-    case 'int64': return new BigInt64Array(length);
-    case 'int32': return new Int32Array(length);
-    case 'int16': return new Int16Array(length);
-    case 'int8': return new Int8Array(length);
+    case 'float32':
+      return new Float32Array(length);
+    case 'float64':
+      return new Float64Array(length);
+    case 'float16':
+      return new Uint16Array(length);
+    case 'int64':
+      return new BigInt64Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'int16':
+      return new Int16Array(length);
+    case 'int8':
+      return new Int8Array(length);
     case 'uint8':
-    case 'bool': return new Uint8Array(length);
+    case 'bool':
+      return new Uint8Array(length);
   }
 }
 
@@ -64,15 +70,23 @@ export function fromBytes(dataType: DataType, bytes: Uint8Array): TensorData {
   const copy = owned.buffer;
   const length = bytes.byteLength / size;
   switch (dataType) {
-    case 'float32': return new Float32Array(copy, 0, length);
-    case 'float64': return new Float64Array(copy, 0, length);
-    case 'float16': return new Uint16Array(copy, 0, length);
-    case 'int64': return new BigInt64Array(copy, 0, length);
-    case 'int32': return new Int32Array(copy, 0, length);
-    case 'int16': return new Int16Array(copy, 0, length);
-    case 'int8': return new Int8Array(copy, 0, length);
+    case 'float32':
+      return new Float32Array(copy, 0, length);
+    case 'float64':
+      return new Float64Array(copy, 0, length);
+    case 'float16':
+      return new Uint16Array(copy, 0, length);
+    case 'int64':
+      return new BigInt64Array(copy, 0, length);
+    case 'int32':
+      return new Int32Array(copy, 0, length);
+    case 'int16':
+      return new Int16Array(copy, 0, length);
+    case 'int8':
+      return new Int8Array(copy, 0, length);
     case 'uint8':
-    case 'bool': return new Uint8Array(copy, 0, length);
+    case 'bool':
+      return new Uint8Array(copy, 0, length);
   }
 }
 

@@ -18,7 +18,14 @@ function random(n: number, seed = 1): Float32Array {
 }
 
 /** A one-op model `op(x, …extra)` at `opset`; returns both the original bytes and the decoded (upgraded) model. */
-function oneOp(opset: number, op: string, xShape: number[], attributes: Record<string, Attribute>, extra: (b: GraphBuilder) => string[] = () => [], outputs = 1) {
+function oneOp(
+  opset: number,
+  op: string,
+  xShape: number[],
+  attributes: Record<string, Attribute>,
+  extra: (b: GraphBuilder) => string[] = () => [],
+  outputs = 1,
+) {
   const b = new GraphBuilder(emptyGraph());
   b.addInput('x', 'float32', xShape);
   const ys = b.addNode(op, ['x', ...extra(b)], attributes, outputs);
@@ -27,7 +34,14 @@ function oneOp(opset: number, op: string, xShape: number[], attributes: Record<s
   return { bytes, upgraded: decodeModel(bytes), output: ys[0]! };
 }
 
-async function expectSameOutputs(opset: number, op: string, xShape: number[], attributes: Record<string, Attribute>, extra?: (b: GraphBuilder) => string[], outputs?: number): Promise<string[]> {
+async function expectSameOutputs(
+  opset: number,
+  op: string,
+  xShape: number[],
+  attributes: Record<string, Attribute>,
+  extra?: (b: GraphBuilder) => string[],
+  outputs?: number,
+): Promise<string[]> {
   const { bytes, upgraded, output } = oneOp(opset, op, xShape, attributes, extra, outputs);
   const x = { data: random(xShape.reduce((a, b) => a * b, 1)), dims: xShape };
   const before = (await runModel(bytes, { x })).get(output)!;
@@ -59,7 +73,9 @@ describe('upgrade to opset 13 keeps what onnxruntime computes for the old forms'
 
   it('BatchNormalization-7 spatial, Dropout-7/10 ratio', async () => {
     const bn = (b: GraphBuilder): string[] => [b.constant([1, 2], [2]), b.constant([0.5, -1], [2]), b.constant([0.1, 0.2], [2]), b.constant([1, 3], [2])];
-    expect(await expectSameOutputs(7, 'BatchNormalization', [1, 2, 3, 3], { spatial: attr.int(1), epsilon: attr.float(1e-3) }, bn)).toEqual(['BatchNormalization']);
+    expect(await expectSameOutputs(7, 'BatchNormalization', [1, 2, 3, 3], { spatial: attr.int(1), epsilon: attr.float(1e-3) }, bn)).toEqual([
+      'BatchNormalization',
+    ]);
     expect(await expectSameOutputs(7, 'Dropout', [2, 4], { ratio: attr.float(0.3) })).toEqual(['Identity']);
     await expectSameOutputs(10, 'Dropout', [2, 4], { ratio: attr.float(0.3) });
   });

@@ -106,7 +106,9 @@ export function upgradeModel(model: Model): string[] {
       case 'BatchNormalization': {
         const spatial = node.attributes.spatial;
         if (spatial && spatial.type === 'int' && spatial.value === 0) {
-          throw new UpgradeError(`node ${node.name}: BatchNormalization with spatial = 0 (statistics per element) has no equivalent after opset 9; re-export with spatial = 1`);
+          throw new UpgradeError(
+            `node ${node.name}: BatchNormalization with spatial = 0 (statistics per element) has no equivalent after opset 9; re-export with spatial = 1`,
+          );
         }
         const dropped = ['spatial', 'is_test', 'consumed_inputs'].filter((name) => name in node.attributes);
         for (const name of dropped) delete node.attributes[name];
@@ -135,7 +137,10 @@ export function upgradeModel(model: Model): string[] {
         if (node.opType === 'Resize' && opset >= 11) break;
         let mode = node.attributes.mode?.type === 'string' ? node.attributes.mode.value : 'nearest';
         if (mode === 'bilinear') mode = 'linear';
-        const scales = node.attributes.scales?.type === 'floats' ? b.constant(node.attributes.scales.value, [node.attributes.scales.value.length], 'upgrade_scales') : node.inputs[1]!;
+        const scales =
+          node.attributes.scales?.type === 'floats'
+            ? b.constant(node.attributes.scales.value, [node.attributes.scales.value.length], 'upgrade_scales')
+            : node.inputs[1]!;
         note(`${node.opType}${node.opType === 'Resize' ? '-10' : ''} → Resize-13 (asymmetric coordinates)`);
         const resizeAttrs = (nearestMode: string): Record<string, NonNullable<Node['attributes'][string]>> => ({
           mode: attr.string(mode),
@@ -153,7 +158,9 @@ export function upgradeModel(model: Model): string[] {
         if (mode === 'nearest' && down.some((v) => v !== 1)) {
           node.attributes = resizeAttrs('ceil');
           if (up.some((v) => v !== 1)) {
-            const [shrunk] = b.addNode('Resize', [node.inputs[0]!, '', b.constant(down, [down.length], 'upgrade_scales')], resizeAttrs('ceil'), 1, { name: `${node.name}_shrink` });
+            const [shrunk] = b.addNode('Resize', [node.inputs[0]!, '', b.constant(down, [down.length], 'upgrade_scales')], resizeAttrs('ceil'), 1, {
+              name: `${node.name}_shrink`,
+            });
             const shrink = g.nodes.pop()!;
             g.nodes.splice(g.nodes.indexOf(node), 0, shrink);
             node.attributes = resizeAttrs('floor');

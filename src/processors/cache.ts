@@ -129,7 +129,11 @@ function decodeNode(parent: Group, name: string): Data {
   if (kind !== 'group') throw new UserError(undefined, `cache entry member '${name}' is missing`);
   const g = parent.get(name) as Group;
   const k = g.attrs['kind']?.value;
-  if (k === 'tuple') return g.keys().sort().map((child) => decodeNode(g, child));
+  if (k === 'tuple')
+    return g
+      .keys()
+      .sort()
+      .map((child) => decodeNode(g, child));
   const shape = JSON.parse(String(g.attrs['shape']?.value)) as number[];
   if (k === 'empty') {
     const dtype = String(g.attrs['dtype']?.value) as DType;

@@ -34,7 +34,9 @@ function sharedReachability(t: Tensor, x: Float64Array, n: number, d: number, mi
   if (!tree) {
     const k = Math.min(Math.max(minSamples - 1, 1), n - 1);
     // Large inputs: the MST over the shared kNN graph (cluster/large.ts) instead of all pairs.
-    tree = exactTreeFits(n, d) ? reachabilityTree(x, n, d, minSamples, sharedKnn(t, k, context.checkpoint), context.checkpoint) : knnReachabilityTree(n, minSamples, sharedKnn(t, Math.max(k, LARGE_K), context.checkpoint), context.checkpoint);
+    tree = exactTreeFits(n, d)
+      ? reachabilityTree(x, n, d, minSamples, sharedKnn(t, k, context.checkpoint), context.checkpoint)
+      : knnReachabilityTree(n, minSamples, sharedKnn(t, Math.max(k, LARGE_K), context.checkpoint), context.checkpoint);
     byMin.set(minSamples, tree);
   }
   return tree;
@@ -135,7 +137,9 @@ export const AgglomerativeType = defineProcessor<AgglomerativeParams>({
     if (n === 0) return tensor('int32', [0], new Int32Array(0));
     let tree = wardMemo.get(t);
     if (!tree) {
-      tree = exactTreeFits(n, d) ? wardTree(x, n, d, context.checkpoint) : connectivityWardTree(x, n, d, sharedKnn(t, Math.min(n - 1, WARD_K), context.checkpoint), context.checkpoint);
+      tree = exactTreeFits(n, d)
+        ? wardTree(x, n, d, context.checkpoint)
+        : connectivityWardTree(x, n, d, sharedKnn(t, Math.min(n - 1, WARD_K), context.checkpoint), context.checkpoint);
       wardMemo.set(t, tree);
     }
     return tensor('int32', [n], cutTree(tree, Math.min(p.nClusters, n)));
@@ -145,4 +149,5 @@ export const AgglomerativeType = defineProcessor<AgglomerativeParams>({
 export const KMeans = (nClusters: number, o: Partial<KMeansParams> & BaseOptions = {}) => new Processor(KMeansType, { nClusters, ...o });
 export const DBSCAN = (eps: number, o: Partial<DbscanParams> & BaseOptions = {}) => new Processor(DbscanType, { eps, ...o });
 export const HDBSCAN = (o: Partial<HdbscanParams> & BaseOptions = {}) => new Processor(HdbscanType, o);
-export const AgglomerativeClustering = (nClusters: number, o: Partial<AgglomerativeParams> & BaseOptions = {}) => new Processor(AgglomerativeType, { nClusters, ...o });
+export const AgglomerativeClustering = (nClusters: number, o: Partial<AgglomerativeParams> & BaseOptions = {}) =>
+  new Processor(AgglomerativeType, { nClusters, ...o });

@@ -36,7 +36,12 @@ describe('processor registry', () => {
     // PCAEmbedding, Pooling and RandomWalkNormalLaplacian are imported by no command: only the registry knows them.
     const yaml = 'tasks:\n  preprocessing: [{Pooling: {stride: [1, 2]}}, Flatten]\n  embedding: {PCAEmbedding: {nComponents: 2}}\n';
     const p = applyPipelineConfig(tasks(), yaml, 'p.yaml');
-    expect(p.task('preprocessing').children().map((c) => c.name)).toEqual(['Pooling', 'Flatten']);
+    expect(
+      p
+        .task('preprocessing')
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['Pooling', 'Flatten']);
     expect(p.task('embedding').name).toBe('PCAEmbedding');
     expect(p.task('embedding').isOutput).toBe(true);
   });
@@ -55,7 +60,9 @@ describe('group hook', () => {
   const one = tensor('float64', [2, 1], Float64Array.from([1, 2]));
 
   it('drives outputLeaves and countSteps for any flow', () => {
-    const zip = new Processor(ZipType, { steps: [preprocessing.Absolute(), flow.Sequential([preprocessing.Flatten(), preprocessing.Absolute({ label: 'abs2' })])] });
+    const zip = new Processor(ZipType, {
+      steps: [preprocessing.Absolute(), flow.Sequential([preprocessing.Flatten(), preprocessing.Absolute({ label: 'abs2' })])],
+    });
     const out = zip.run(one, createContext()) as Data[];
     const leaves = outputLeaves(zip, out);
     expect(leaves.map((l) => l.processor.label)).toEqual(['Absolute', 'abs2']);
@@ -70,8 +77,15 @@ describe('group hook', () => {
     const par = applyPipelineConfig(tasks(), yaml, 'p.yaml').task('clustering');
     expect(par.get('broadcast' as never)).toBe(true);
     expect(par.children().map((c) => c.name)).toEqual(['KMeans', 'Sequential']);
-    expect(par.children()[1]!.children().map((c) => c.name)).toEqual(['Absolute', 'Flatten']);
-    expect(() => applyPipelineConfig(tasks(), 'tasks:\n  clustering: {Parallel: {broadcast: true}}\n', 'p.yaml')).toThrow(/tasks\.clustering: Parallel needs a list of children/);
+    expect(
+      par
+        .children()[1]!
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['Absolute', 'Flatten']);
+    expect(() => applyPipelineConfig(tasks(), 'tasks:\n  clustering: {Parallel: {broadcast: true}}\n', 'p.yaml')).toThrow(
+      /tasks\.clustering: Parallel needs a list of children/,
+    );
   });
 });
 

@@ -33,7 +33,12 @@ export const EigenDecompositionType = defineProcessor<EigenDecompositionParams>(
     nEigval: param.int({ description: 'eigenpairs to compute (shrunk to N−1 for small inputs)', default: 32, min: 1 }),
     which: param.oneOf(['LM', 'LA', 'SA'] as const, { description: 'largest magnitude, largest or smallest algebraic μ', default: 'LM' }),
     normalize: param.bool({ description: 'scale each row of the eigenvector matrix to unit length', default: true }),
-    tolerance: param.number({ description: 'residual tolerance ‖Mv − μv‖ of the eigensolver (bounds the eigenvalue error)', default: 1e-7, min: 0, exclusiveMin: true }),
+    tolerance: param.number({
+      description: 'residual tolerance ‖Mv − μv‖ of the eigensolver (bounds the eigenvalue error)',
+      default: 1e-7,
+      min: 0,
+      exclusiveMin: true,
+    }),
     seed: param.int({ description: 'seed of the start block', default: 0 }),
   },
   label: () => 'spectral',
@@ -94,7 +99,14 @@ export const TsneType = defineProcessor<TsneParams>({
     const perplexity = Math.max(Math.min(p.perplexity, (n - 1) / 3), 0.5);
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
     const graph = sharedKnn(t, k, context.checkpoint);
-    const y = tsne(graph, { perplexity, earlyExaggeration: p.earlyExaggeration, maxIter: p.maxIter, angle: p.angle, seed: p.seed, checkpoint: context.checkpoint });
+    const y = tsne(graph, {
+      perplexity,
+      earlyExaggeration: p.earlyExaggeration,
+      maxIter: p.maxIter,
+      angle: p.angle,
+      seed: p.seed,
+      checkpoint: context.checkpoint,
+    });
     return tensor('float32', [n, 2], Float32Array.from(y));
   },
 });
@@ -156,7 +168,13 @@ export const UmapType = defineProcessor<UmapParams>({
       knnDistances.push(dist);
     }
     const random = new Random(p.seed);
-    const umap = new UMAP({ nComponents: 2, nNeighbors: k + 1, minDist: p.minDist, random: () => random.next(), ...(p.nEpochs > 0 ? { nEpochs: p.nEpochs } : {}) });
+    const umap = new UMAP({
+      nComponents: 2,
+      nNeighbors: k + 1,
+      minDist: p.minDist,
+      random: () => random.next(),
+      ...(p.nEpochs > 0 ? { nEpochs: p.nEpochs } : {}),
+    });
     umap.setPrecomputedKNN(knnIndices, knnDistances);
     const rowsAsArrays: number[][] = [];
     for (let i = 0; i < n; i++) rowsAsArrays.push(Array.from(x.subarray(i * d, i * d + d)));
@@ -221,10 +239,11 @@ export function pca(x: Float64Array, n: number, d: number, c: number, whiten: bo
   const back = (z: Matrix): Matrix => {
     // Xcᵀ · Z  (d × l)
     const w = new Matrix(d, z.columns);
-    for (let i = 0; i < n; i++) for (let f = 0; f < d; f++) {
-      const v = centred(i, f);
-      for (let j = 0; j < z.columns; j++) w.set(f, j, w.get(f, j) + v * z.get(i, j));
-    }
+    for (let i = 0; i < n; i++)
+      for (let f = 0; f < d; f++) {
+        const v = centred(i, f);
+        for (let j = 0; j < z.columns; j++) w.set(f, j, w.get(f, j) + v * z.get(i, j));
+      }
     return w;
   };
   const orth = (m: Matrix): Matrix => {

@@ -133,7 +133,8 @@ export const SelectType = defineProcessor<SelectParams>({
 });
 
 export const Sequential = (children: Processor<any>[], options: BaseOptions = {}) => new Processor(SequentialType, { children, ...options });
-export const Parallel = (children: Processor<any>[], options: BaseOptions & { broadcast?: boolean } = {}) => new Processor(ParallelType, { children, ...options });
+export const Parallel = (children: Processor<any>[], options: BaseOptions & { broadcast?: boolean } = {}) =>
+  new Processor(ParallelType, { children, ...options });
 export const Shaper = (indices: Indices[], options: BaseOptions = {}) => new Processor(ShaperType, { indices, ...options });
 export const Identity = (options: BaseOptions = {}) => new Processor(IdentityType, options);
 export const Select = (index: number, options: BaseOptions = {}) => new Processor(SelectType, { index, ...options });

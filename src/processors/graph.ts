@@ -1,5 +1,19 @@
 import { ProcessorError } from './errors.js';
-import { type Data, type KnnData, type SparseData, type Tensor, asFloat32, asFloat64, describeData, expectTensor, isTensor, isTuple, knnData, sparse, tensor } from './data.js';
+import {
+  type Data,
+  type KnnData,
+  type SparseData,
+  type Tensor,
+  asFloat32,
+  asFloat64,
+  describeData,
+  expectTensor,
+  isTensor,
+  isTuple,
+  knnData,
+  sparse,
+  tensor,
+} from './data.js';
 import { type KnnMethod, knnSearch, truncateKnn } from './linalg/knn.js';
 import { type Csr, csrFromTriplets, denseToCsr, rowSums, scaleRowsCols } from './linalg/sparse.js';
 import { param } from './param.js';
@@ -83,7 +97,10 @@ export const KnnDistanceType = defineProcessor<KnnDistanceParams>({
   params: {
     nNeighbors: nNeighborsParam(),
     metric: param.oneOf(['euclidean', 'cosine'] as const, { description: 'distance metric (cosine: on unit-normalised rows)', default: 'euclidean' }),
-    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, { description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 3e10', default: 'auto' }),
+    method: param.oneOf(['auto', 'exact', 'hnsw'] as const, {
+      description: 'exact search, an HNSW index (approximate candidates, exact distances), or auto: exact while N²·F ≤ 3e10',
+      default: 'auto',
+    }),
   },
   compute(input, { nNeighbors, metric, method }, context) {
     const t = expectTensor(input, 'KNNDistance', 2);
@@ -117,7 +134,8 @@ function asKnn(input: Data, k: number, who: string): KnnData {
   if (isTensor(input)) return knnFromDense(input, Math.min(k, input.shape[0]! - 1));
   if (!isTuple(input) && input.kind === 'knn') {
     const kk = Math.min(k, input.n - 1);
-    if (kk > input.k) throw new ProcessorError(`${who} wants ${kk} neighbours but the distance graph has only ${input.k} per row; raise KNNDistance.nNeighbors`);
+    if (kk > input.k)
+      throw new ProcessorError(`${who} wants ${kk} neighbours but the distance graph has only ${input.k} per row; raise KNNDistance.nNeighbors`);
     return knnData(truncateKnn(input, kk));
   }
   throw new ProcessorError(`${who} expects a distance matrix or a kNN distance graph, got ${describeData(input)}`);
@@ -241,7 +259,8 @@ export function asSparseMatrix(input: Data, who: string): SparseData {
 }
 
 export const KnnDistance = (o: Partial<KnnDistanceParams> & BaseOptions = {}) => new Processor(KnnDistanceType, o);
-export const PairwiseDistance = (metric: PairwiseDistanceParams['metric'] = 'euclidean', o: BaseOptions = {}) => new Processor(PairwiseDistanceType, { metric, ...o });
+export const PairwiseDistance = (metric: PairwiseDistanceParams['metric'] = 'euclidean', o: BaseOptions = {}) =>
+  new Processor(PairwiseDistanceType, { metric, ...o });
 export const SparseKNN = (o: Partial<SparseKnnParams> & BaseOptions = {}) => new Processor(SparseKnnType, o);
 export const RadialBasisFunction = (sigma = 1, o: BaseOptions = {}) => new Processor(RadialBasisFunctionType, { sigma, ...o });
 export const SymmetricNormalLaplacian = (o: BaseOptions = {}) => new Processor(SymmetricNormalLaplacianType, o);

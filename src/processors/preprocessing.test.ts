@@ -70,6 +70,7 @@ describe('PCA', () => {
     const variance = (v: number[]) => v.reduce((s, a) => s + a * a, 0) / v.length;
     expect(col(0).reduce((s, a) => s + a, 0)).toBeCloseTo(0, 4);
     expect(variance(col(0))).toBeGreaterThan(variance(col(1)));
-    for (let i = 0; i < 50; i++) expect(Math.abs(y.data[i * 2]!)).toBeCloseTo(Math.abs(3 * Math.cos(i) - rows.filter((_, q) => q % 3 === 0).reduce((s, a) => s + a, 0) / 50), 1);
+    for (let i = 0; i < 50; i++)
+      expect(Math.abs(y.data[i * 2]!)).toBeCloseTo(Math.abs(3 * Math.cos(i) - rows.filter((_, q) => q % 3 === 0).reduce((s, a) => s + a, 0) / 50), 1);
   });
 });

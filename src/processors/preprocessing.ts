@@ -223,7 +223,8 @@ export const PoolingType = defineProcessor<PoolingParams>({
       seen[o]!++;
     }
     for (let o = 0; o < size; o++) {
-      if (reduction === 'mean') out[o] = out[o]! / blockSize; // padding zeros count, as in block_reduce
+      if (reduction === 'mean')
+        out[o] = out[o]! / blockSize; // padding zeros count, as in block_reduce
       else if (reduction === 'max' && seen[o]! < blockSize) out[o] = Math.max(out[o]!, 0);
     }
     return like(t, outShape, out);
@@ -235,4 +236,5 @@ export const Absolute = (o: BaseOptions = {}) => new Processor(AbsoluteType, o);
 export const Normalize = (axes: number[] = [1, 2], o: BaseOptions = {}) => new Processor(NormalizeType, { axes, ...o });
 export const Flatten = (o: BaseOptions = {}) => new Processor(FlattenType, o);
 export const Histogram = (bins = 32, o: BaseOptions = {}) => new Processor(HistogramType, { bins, ...o });
-export const Pooling = (stride: number[], reduction: PoolingParams['reduction'] = 'mean', o: BaseOptions = {}) => new Processor(PoolingType, { stride, reduction, ...o });
+export const Pooling = (stride: number[], reduction: PoolingParams['reduction'] = 'mean', o: BaseOptions = {}) =>
+  new Processor(PoolingType, { stride, reduction, ...o });

@@ -18,7 +18,11 @@ const AddType = defineProcessor<{ amount: number; mandatoryThing: number }>({
   compute(input, { amount }) {
     calls.push(amount);
     const t = input as { data: Float64Array; shape: number[] };
-    return tensor('float64', t.shape, t.data.map((v) => v + amount));
+    return tensor(
+      'float64',
+      t.shape,
+      t.data.map((v) => v + amount),
+    );
   },
 });
 const add = (amount?: number, extra: Record<string, unknown> = {}) => new Processor(AddType, { amount, mandatoryThing: 0, ...extra });
@@ -143,7 +147,10 @@ describe('content-hashed cache', () => {
     const x = tensor('float64', [6, 1], Float64Array.from([0, 0.1, 0.2, 5, 5.1, 9]));
     const run = (ks: number[]) => {
       const ctx = createContext({ storage });
-      Parallel(ks.map((k) => KMeans(k)), { broadcast: true }).run(x, ctx);
+      Parallel(
+        ks.map((k) => KMeans(k)),
+        { broadcast: true },
+      ).run(x, ctx);
       return ctx.stats;
     };
     expect(run([2, 3, 4]).totalComputed).toBe(3);

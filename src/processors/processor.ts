@@ -34,7 +34,12 @@ export class RunStats {
 
   /** "KMeans×2, TSNE×1" */
   static summary(map: Map<string, number>): string {
-    return [...map.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}×${v}`).join(', ') || 'none';
+    return (
+      [...map.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}×${v}`)
+        .join(', ') || 'none'
+    );
   }
 }
 

@@ -136,7 +136,11 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       if (seen.has(c.name)) throw new UserError(options.labelMap, `two classes share the category name '${c.name}'`);
       seen.add(c.name);
     }
-    if (options.clustersGiven) checkClusterCounts(options.clusters, named.map((c) => byClass.get(c.classIndex)?.length ?? 0));
+    if (options.clustersGiven)
+      checkClusterCounts(
+        options.clusters,
+        named.map((c) => byClass.get(c.classIndex)?.length ?? 0),
+      );
     // Byte order of names = HDF5 listing order = creation order (docs/formats.md §7, item 6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     writer = await AnalysisWriter.create(options.output);
@@ -145,7 +149,13 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
       throwIfInterrupted();
       let rows = byClass.get(category.classIndex) ?? [];
       let values = rows.length >= MIN_SAMPLES ? readRows(reader, rows, rowSize) : new Float32Array(0);
-      const dropped = applyNanPolicy(options.inputs.join(', '), values, rowSize, options.nanPolicy ?? 'error', (r) => `row ${rows[r]} (sample ${indices[rows[r]!]})`);
+      const dropped = applyNanPolicy(
+        options.inputs.join(', '),
+        values,
+        rowSize,
+        options.nanPolicy ?? 'error',
+        (r) => `row ${rows[r]} (sample ${indices[rows[r]!]})`,
+      );
       if (dropped.size > 0) {
         progress.log(`${category.name}: ${dropped.size} row(s) with non-finite values left out (--nan-policy skip)`);
         const kept = rows.map((_, i) => i).filter((i) => !dropped.has(i));
@@ -202,11 +212,17 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
 
 /** The ranked suspicion table printed at the end (most suspicious first). */
 export function suspicionTable(reports: CategoryReport[]): string {
-  const rows = reports.filter((r) => r.status === 'analysed' && r.suspicion !== undefined).sort((a, b) => b.suspicion! - a.suspicion! || a.name.localeCompare(b.name));
+  const rows = reports
+    .filter((r) => r.status === 'analysed' && r.suspicion !== undefined)
+    .sort((a, b) => b.suspicion! - a.suspicion! || a.name.localeCompare(b.name));
   if (rows.length === 0) return 'no category has a spectral embedding to rank\n';
   const header = ['rank', 'category', 'label', 'samples', 'suspicion', 'groups'];
   const body = rows.map((r, i) => [String(i + 1), r.name, r.label, String(r.samples), r.suspicion!.toFixed(4), String(r.suspicionK)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 || c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => (c === 0 || c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...body.map(line)].join('\n')}\n`;
 }

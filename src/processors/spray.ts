@@ -78,10 +78,28 @@ export const DEFAULT_SPRAY: SprayOptions = {
 export function sprayPipeline(options: SprayOptions): Pipeline {
   const { clusters, seed } = options;
   const children: Processor<any>[] = [];
-  if (options.algorithms.includes('kmeans')) children.push(Parallel(clusters.map((k) => KMeans(k, { seed })), { broadcast: true }));
-  if (options.algorithms.includes('dbscan')) children.push(Parallel(clusters.map((k) => DBSCAN(k / 10, { minSamples: 5 })), { broadcast: true }));
+  if (options.algorithms.includes('kmeans'))
+    children.push(
+      Parallel(
+        clusters.map((k) => KMeans(k, { seed })),
+        { broadcast: true },
+      ),
+    );
+  if (options.algorithms.includes('dbscan'))
+    children.push(
+      Parallel(
+        clusters.map((k) => DBSCAN(k / 10, { minSamples: 5 })),
+        { broadcast: true },
+      ),
+    );
   if (options.algorithms.includes('hdbscan')) children.push(HDBSCAN({ nClusters: 5 }));
-  if (options.algorithms.includes('agglomerative')) children.push(Parallel(clusters.map((k) => AgglomerativeClustering(k)), { broadcast: true }));
+  if (options.algorithms.includes('agglomerative'))
+    children.push(
+      Parallel(
+        clusters.map((k) => AgglomerativeClustering(k)),
+        { broadcast: true },
+      ),
+    );
   const embeddings = options.embeddings.map((e) => (e === 'tsne' ? TSNEEmbedding({ seed }) : UMAPEmbedding({ seed })));
   if (embeddings.length) children.push(Parallel(embeddings, { broadcast: true }));
   return spectralClustering({
@@ -174,7 +192,13 @@ export function analyseCategory(pipeline: Pipeline, name: string, index: Int32Ar
     if (out.shape.length === 1 && out.dtype === 'int32') {
       const count = processor.type.clusterCount?.(processor.params());
       const k = count !== undefined ? Math.min(count, n) : undefined;
-      clusterings.push({ name: claim(processor.label), labels: out.data as Int32Array, ...(k !== undefined ? { k } : {}), ...(source ? { embedding: source } : {}), attrs: source ? { index: columns } : {} });
+      clusterings.push({
+        name: claim(processor.label),
+        labels: out.data as Int32Array,
+        ...(k !== undefined ? { k } : {}),
+        ...(source ? { embedding: source } : {}),
+        attrs: source ? { index: columns } : {},
+      });
     } else if (out.shape.length === 2 && out.shape[1]! >= 2) {
       embeddings.push({ name: claim(processor.label), data: float32(out), shape: [n, out.shape[1]!], attrs: derived });
     } else throw new ProcessorError(`output of ${processor.name} (${describeData(out)}) is neither labels nor an embedding`);

@@ -122,7 +122,10 @@ export function getColorMap(nameOrSource: string | ColorMap): ColorMap {
     // Something that does not look like CMSL at all was meant as a name.
     const looksLikeCmsl = /[,:]/.test(nameOrSource) || /^\s*[0-9a-f]+\s*$/i.test(nameOrSource);
     if (error instanceof CmslError && !looksLikeCmsl) {
-      throw new UserError(undefined, `unknown colour map "${nameOrSource}"; valid names: ${listColorMaps().join(', ')} (or a CMSL source such as "00f,80:fff,f00")`);
+      throw new UserError(
+        undefined,
+        `unknown colour map "${nameOrSource}"; valid names: ${listColorMaps().join(', ')} (or a CMSL source such as "00f,80:fff,f00")`,
+      );
     }
     throw error;
   }

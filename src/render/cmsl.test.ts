@@ -24,16 +24,25 @@ describe('CMSL', () => {
     expect(compileCmsl('000,a0:f00,fff').indices).toEqual([0, 160, 255, 256]);
     expect(compileCmsl('3f:ccc,f0f,000')).toEqual({
       indices: [0, 63, 159, 255, 256],
-      colors: [[204, 204, 204], [204, 204, 204], [255, 0, 255], [0, 0, 0], [0, 0, 0]],
+      colors: [
+        [204, 204, 204],
+        [204, 204, 204],
+        [255, 0, 255],
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
     });
     expect(compileCmsl('55:00f,55:ddd,aa:ddd,aa:f00').indices).toEqual([0, 85, 85, 170, 170, 256]);
     expect(compileCmsl('2:800,2:f00,4:f00,80:fff,b:00f,d:00f,d:008').indices).toEqual([0, 34, 34, 68, 128, 187, 221, 221, 256]);
-    expect(compileCmsl('fff,000,fff,000,fff,d:000,fff,e:000,fff,000,fff,000').indices).toEqual([
-      0, 44, 88, 132, 176, 221, 229, 238, 242, 246, 250, 255, 256,
-    ]);
+    expect(compileCmsl('fff,000,fff,000,fff,d:000,fff,e:000,fff,000,fff,000').indices).toEqual([0, 44, 88, 132, 176, 221, 229, 238, 242, 246, 250, 255, 256]);
     expect(compileCmsl('7:000, 9:ffffff')).toEqual({
       indices: [0, 119, 153, 256],
-      colors: [[0, 0, 0], [0, 0, 0], [255, 255, 255], [255, 255, 255]],
+      colors: [
+        [0, 0, 0],
+        [0, 0, 0],
+        [255, 255, 255],
+        [255, 255, 255],
+      ],
     });
     expect(compileCmsl('000,fff,').indices).toEqual([0, 255, 256]);
     expect(compileCmsl('F80 , 0055A4').colors[0]).toEqual([255, 136, 0]);

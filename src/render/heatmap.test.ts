@@ -98,7 +98,11 @@ describe('indexed PNG', () => {
   });
 
   it('recolouring swaps only the palette', () => {
-    const indices = heatmapIndices(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), [8, 8], { symmetric: true });
+    const indices = heatmapIndices(
+      Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+      [8, 8],
+      { symmetric: true },
+    );
     const before = encodeIndexedPng(indices, 8, 8, palette('bwr'));
     const after = replacePngPalette('x.png', before, palette('hot'));
     const d0 = decode(before);

@@ -28,9 +28,7 @@ export function guessLayout(sampleShape: readonly number[]): { layout: SampleLay
   if (sampleShape.length === 2) return { layout: 'hw', channels: 1, height: sampleShape[0], width: sampleShape[1] };
   if (sampleShape.length !== 3) throw new Error(`attribution samples must have 2 or 3 axes, got shape [${sampleShape.join(', ')}]`);
   const [a, b, c] = sampleShape;
-  return a <= Math.min(b, c)
-    ? { layout: 'chw', channels: a, height: b, width: c }
-    : { layout: 'hwc', channels: c, height: a, width: b };
+  return a <= Math.min(b, c) ? { layout: 'chw', channels: a, height: b, width: c } : { layout: 'hwc', channels: c, height: a, width: b };
 }
 
 type Real = Float32Array | Float64Array;
@@ -94,7 +92,11 @@ export function normBounds(map: Real, symmetric: boolean): { vmin: number; vmax:
  * arithmetic throughout (NumPy 1.x keeps float32 when combined with scalar bounds; explicit
  * vmin/vmax are rounded to float32), float64 maps float64. NaN (e.g. a constant map, 0/0) → 0.
  */
-export function normalizeToIndices(map: Real, options: { symmetric?: boolean; vmin?: number; vmax?: number } = {}, out = new Uint8Array(map.length)): Uint8Array {
+export function normalizeToIndices(
+  map: Real,
+  options: { symmetric?: boolean; vmin?: number; vmax?: number } = {},
+  out = new Uint8Array(map.length),
+): Uint8Array {
   let { vmin, vmax } = options;
   if (vmin === undefined || vmax === undefined) {
     const bounds = normBounds(map, options.symmetric ?? false);
@@ -169,7 +171,7 @@ export function gridify(
   if (placed < rows * cols) {
     const fillValues = fill === undefined ? channelMinimum(tiles, channels) : Array.isArray(fill) ? fill : new Array(channels).fill(fill);
     // Cast like NumPy's astype(uint8): wrap modulo 256.
-    const bytes = fillValues.map((v) => (Math.trunc(v) % 256 + 256) % 256);
+    const bytes = fillValues.map((v) => ((Math.trunc(v) % 256) + 256) % 256);
     if (channels === 1) data.fill(bytes[0]);
     else for (let i = 0; i < data.length; i += channels) for (let c = 0; c < channels; c++) data[i + c] = bytes[c];
   }
@@ -218,7 +220,7 @@ export function overlayOnGrey(
       const m = my * mapSize.width + mx;
       const px = (y * width + x) * channels;
       const grey = channels >= 3 ? luma(image.data[px], image.data[px + 1], image.data[px + 2]) : image.data[px];
-      const alpha = maxAbs > 0 ? Math.trunc(((Math.abs(map[m]) / maxAbs) * 0.9) * 255) : 0;
+      const alpha = maxAbs > 0 ? Math.trunc((Math.abs(map[m]) / maxAbs) * 0.9 * 255) : 0;
       const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) {
         const blended = heatmapRgb[m * 3 + c] * alpha + grey * (255 - alpha);

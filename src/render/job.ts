@@ -94,11 +94,19 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
     const first = sheet[0];
     for (const t of sheet) {
       if (t.width !== first.width || t.height !== first.height) {
-        throw new UserError(job.overlay?.path, `grid cells must share one size, but sample ${t.index} is ${t.width}×${t.height} and sample ${first.index} is ${first.width}×${first.height}`);
+        throw new UserError(
+          job.overlay?.path,
+          `grid cells must share one size, but sample ${t.index} is ${t.width}×${t.height} and sample ${first.index} is ${first.width}×${first.height}`,
+        );
       }
     }
     const tileChannels = overlay ? 3 : 1;
-    const g = gridify(sheet.map((t) => t.data), { width: first.width, height: first.height, channels: tileChannels }, gridShape, job.gridFill);
+    const g = gridify(
+      sheet.map((t) => t.data),
+      { width: first.width, height: first.height, channels: tileChannels },
+      gridShape,
+      job.gridFill,
+    );
     const file = join(job.outDir, `grid-${String(sheetNumber).padStart(4, '0')}${ext}`);
     const bytes = overlay
       ? await encodeRgb(g.data, g.width, g.height, job.format === 'jpeg' ? 'jpeg' : 'rgb-png', job.encode)
@@ -117,7 +125,13 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
     // Read each run once, then find rows inside the runs.
     const blocks = batch.runs.map(([start, end]) => {
       const data = reader.read(start, end);
-      const skip = applyNanPolicy(reader.paths.join(', '), data.attribution, sampleSize, job.nanPolicy ?? 'error', (r) => `row ${start + r} (sample ${allIndices[start + r]})`);
+      const skip = applyNanPolicy(
+        reader.paths.join(', '),
+        data.attribution,
+        sampleSize,
+        job.nanPolicy ?? 'error',
+        (r) => `row ${start + r} (sample ${allIndices[start + r]})`,
+      );
       return { start, end, data, skip };
     });
     for (const row of batch.rows) {
@@ -137,7 +151,10 @@ export async function renderHeatmaps(reader: AttributionReader, job: RenderJob):
         const image = await job.overlay.readImageForDisplay(index);
         // Larger images get the heatmap upscaled (nearest, as ViRelAy); a smaller one is the wrong dataset.
         if (image.width < width || image.height < height) {
-          throw new UserError(job.overlay.path, `sample ${index} is ${image.width}×${image.height}, smaller than its ${width}×${height} attribution; is it the dataset the attributions were computed on?`);
+          throw new UserError(
+            job.overlay.path,
+            `sample ${index} is ${image.width}×${image.height}, smaller than its ${width}×${height} attribution; is it the dataset the attributions were computed on?`,
+          );
         }
         const rgb = overlayOnGrey(indicesToRgb(indices, pal), map, { width, height }, { ...image, channels: 3 });
         tile = { index, label, predicted, data: rgb, width: image.width, height: image.height };
@@ -188,7 +205,14 @@ function chwOf(reader: AttributionReader): [number, number, number] {
 }
 
 /** A horizontal colour bar (256×24 by default) of the palette. */
-export async function writeColorbar(path: string, cmap: ColorMap, level: number, format: ImageFormat, size = { width: 256, height: 24 }, encode?: EncodeOptions): Promise<void> {
+export async function writeColorbar(
+  path: string,
+  cmap: ColorMap,
+  level: number,
+  format: ImageFormat,
+  size = { width: 256, height: 24 },
+  encode?: EncodeOptions,
+): Promise<void> {
   const bytes = await encodeIndices(colorbarIndices(size.width, size.height), size.width, size.height, paletteOf(cmap, level), format, encode);
   await writeOutput(path, bytes);
 }

@@ -76,13 +76,7 @@ function filterRows(indices: Uint8Array, width: number, height: number, filter: 
  * Encodes H×W 8-bit indices as an indexed PNG whose PLTE chunk is `palette` (256×3 RGB bytes,
  * or fewer entries; indices must stay below the number of entries).
  */
-export function encodeIndexedPng(
-  indices: Uint8Array,
-  width: number,
-  height: number,
-  palette: Uint8Array,
-  options: IndexedPngOptions = {},
-): Uint8Array {
+export function encodeIndexedPng(indices: Uint8Array, width: number, height: number, palette: Uint8Array, options: IndexedPngOptions = {}): Uint8Array {
   if (indices.length !== width * height) throw new Error(`encodeIndexedPng: ${indices.length} indices for ${width}×${height}`);
   if (palette.length % 3 !== 0 || palette.length === 0 || palette.length > 768) throw new Error('encodeIndexedPng: palette must hold 1..256 RGB triples');
   const ihdr = new Uint8Array(13);

@@ -50,12 +50,7 @@ export function parseLabelList(spec: string, option = '--labels'): Set<number> {
  * sample index stored in row r. Explicit indices missing from the file are an error (naming the
  * first one); open-ended ranges stop at the largest index present.
  */
-export function selectRows(
-  file: string,
-  rowIndices: Int32Array,
-  rowLabels: Int32Array,
-  options: { indices?: string; labels?: string },
-): number[] {
+export function selectRows(file: string, rowIndices: Int32Array, rowLabels: Int32Array, options: { indices?: string; labels?: string }): number[] {
   const rowOf = new Map<number, number>();
   let maxIndex = -1;
   for (let r = 0; r < rowIndices.length; r++) {

@@ -97,34 +97,63 @@ export const VIRELAY_MAPS: ColorMap[] = [
     (x) => (x < 0 ? BASE_GRAY + x * BASE_GRAY : BASE_GRAY - x * BASE_GRAY),
     (x) => (x < 0 ? BASE_GRAY - x * (1 - BASE_GRAY) : BASE_GRAY - x * BASE_GRAY),
   ]),
-  formulaMap('black-green', 'black centre, green for positive, blue for negative', [
-    () => 0,
-    (x) => (x >= 0 ? x : 0),
-    (x) => (x < 0 ? -x : 0),
-  ]),
+  formulaMap('black-green', 'black centre, green for positive, blue for negative', [() => 0, (x) => (x >= 0 ? x : 0), (x) => (x < 0 ? -x : 0)]),
   formulaMap('black-yellow', 'black centre, yellow for positive, blue for negative', [
     (x) => (x >= 0 ? x : 0),
     (x) => (x >= 0 ? x : 0),
     (x) => (x < 0 ? -x : 0),
   ]),
-  matplotlibMap('blue-white-red', "Matplotlib's bwr (ViRelAy's blue-white-red)", tablesOf(fromList([[0, 0, 1], [1, 1, 1], [1, 0, 0]]))),
-  matplotlibMap('afm-hot', "Matplotlib's afmhot", [
-    functionTable((x) => 2 * x),
-    functionTable((x) => 2 * x - 0.5),
-    functionTable((x) => 2 * x - 1),
-  ]),
+  matplotlibMap(
+    'blue-white-red',
+    "Matplotlib's bwr (ViRelAy's blue-white-red)",
+    tablesOf(
+      fromList([
+        [0, 0, 1],
+        [1, 1, 1],
+        [1, 0, 0],
+      ]),
+    ),
+  ),
+  matplotlibMap('afm-hot', "Matplotlib's afmhot", [functionTable((x) => 2 * x), functionTable((x) => 2 * x - 0.5), functionTable((x) => 2 * x - 1)]),
   matplotlibMap(
     'jet',
     "Matplotlib's jet",
     tablesOf([
-      [[0, 0], [0.35, 0], [0.66, 1], [0.89, 1], [1, 0.5]],
-      [[0, 0], [0.125, 0], [0.375, 1], [0.64, 1], [0.91, 0], [1, 0]],
-      [[0, 0.5], [0.11, 1], [0.34, 1], [0.65, 0], [1, 0]],
+      [
+        [0, 0],
+        [0.35, 0],
+        [0.66, 1],
+        [0.89, 1],
+        [1, 0.5],
+      ],
+      [
+        [0, 0],
+        [0.125, 0],
+        [0.375, 1],
+        [0.64, 1],
+        [0.91, 0],
+        [1, 0],
+      ],
+      [
+        [0, 0.5],
+        [0.11, 1],
+        [0.34, 1],
+        [0.65, 0],
+        [1, 0],
+      ],
     ]),
   ),
   matplotlibMap(
     'virelay-seismic',
     "ViRelAy's seismic (Matplotlib's): dark blue→blue→white→red→dark red",
-    tablesOf(fromList([[0, 0, 0.3], [0, 0, 1], [1, 1, 1], [1, 0, 0], [0.5, 0, 0]])),
+    tablesOf(
+      fromList([
+        [0, 0, 0.3],
+        [0, 0, 1],
+        [1, 1, 1],
+        [1, 0, 0],
+        [0.5, 0, 0],
+      ]),
+    ),
   ),
 ];

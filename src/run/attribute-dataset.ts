@@ -108,7 +108,10 @@ function targetsFor(choice: TargetChoice, batch: SampleBatch, numClasses: number
   if (choice === 'label') {
     const bad = batch.classes.findIndex((c) => c < 0 || c >= numClasses);
     if (bad >= 0) {
-      throw new UserError(dataset, `sample ${batch.indices[bad]} has label ${batch.classes[bad]}, not a class of the model's ${numClasses}; use --target prediction or a class index`);
+      throw new UserError(
+        dataset,
+        `sample ${batch.indices[bad]} has label ${batch.classes[bad]}, not a class of the model's ${numClasses}; use --target prediction or a class index`,
+      );
     }
     return batch.classes;
   }

@@ -9,7 +9,8 @@ import { partialPathsFor, readJournal, type PartialPaths } from './output.js';
 
 /** A sink that keeps rows as JSON in the partial file, rewritten on every flush. */
 function jsonSink(paths: PartialPaths, resumeRows: number | undefined): RowSink {
-  const rows: Array<{ index: number; value: number; label: number }> = resumeRows !== undefined ? JSON.parse(readFileSync(paths.partial, 'utf8')).slice(0, resumeRows) : [];
+  const rows: Array<{ index: number; value: number; label: number }> =
+    resumeRows !== undefined ? JSON.parse(readFileSync(paths.partial, 'utf8')).slice(0, resumeRows) : [];
   writeFileSync(paths.partial, JSON.stringify(rows));
   return {
     get rows() {
@@ -71,7 +72,12 @@ describe('runAttribution', () => {
     const summary = await runAttribution(options(paths, { planned: [1, 3, 4, 6, 8, 9] }));
     expect(summary).toMatchObject({ rows: 6, computed: 6, skipped: [] });
     expect(JSON.parse(readFileSync(paths.final, 'utf8')).map((r: { index: number; value: number }) => [r.index, r.value])).toEqual([
-      [1, 10], [3, 30], [4, 40], [6, 60], [8, 80], [9, 90],
+      [1, 10],
+      [3, 30],
+      [4, 40],
+      [6, 60],
+      [8, 80],
+      [9, 90],
     ]);
     expect(existsSync(paths.partial) || existsSync(paths.journal)).toBe(false);
   });
@@ -98,7 +104,9 @@ describe('runAttribution', () => {
         return attributor.run(b);
       },
     };
-    await expect(runAttribution(options(paths, { source: source(true), attributor: slow, signal: controller.signal }))).rejects.toBeInstanceOf(InterruptedError);
+    await expect(runAttribution(options(paths, { source: source(true), attributor: slow, signal: controller.signal }))).rejects.toBeInstanceOf(
+      InterruptedError,
+    );
     const journal = readJournal(paths);
     expect(journal.rows).toBe(2);
     const summary = await runAttribution(options(paths, { source: source(true), resumeFrom: journal }));

@@ -17,8 +17,18 @@ describe('parseRunConfig', () => {
   });
 
   it('parses every dataset-scale option', () => {
-    const config = parseRunConfig({ indices: '0:10', labels: '1', shard: '3', shardBlock: '8', threads: '2', skipBad: true, prefetch: '2' }, dir, { JOB_COMPLETION_INDEX: '1' });
-    expect(config).toMatchObject({ datasetType: 'image_folder', shard: { index: 1, count: 3 }, shardBlock: 8, threads: 2, skipBad: true, device: 'cpu', prefetch: 2 });
+    const config = parseRunConfig({ indices: '0:10', labels: '1', shard: '3', shardBlock: '8', threads: '2', skipBad: true, prefetch: '2' }, dir, {
+      JOB_COMPLETION_INDEX: '1',
+    });
+    expect(config).toMatchObject({
+      datasetType: 'image_folder',
+      shard: { index: 1, count: 3 },
+      shardBlock: 8,
+      threads: 2,
+      skipBad: true,
+      device: 'cpu',
+      prefetch: 2,
+    });
     expect(config.subset.indices).toEqual([{ start: 0, end: 10 }]);
     expect([...config.subset.labels!]).toEqual([1]);
   });
@@ -48,6 +58,8 @@ describe('preprocessing for the model', () => {
     const raw = parseModelPreprocess({}, 'image_folder', { channels: 3, height: 8, width: 8 });
     expect(defaultZBoxBounds(raw, 'image_folder', 3)).toEqual({ low: [0, 0, 0], high: [1, 1, 1] });
     expect(defaultZBoxBounds(undefined, 'hdf5', 3)).toBeUndefined();
-    expect(() => parseModelPreprocess({ mean: '0.5,0.5', std: '1,1' }, 'image_folder', { channels: 3, height: 8, width: 8 })).toThrow(/2 values but the model input has 3 channels/);
+    expect(() => parseModelPreprocess({ mean: '0.5,0.5', std: '1,1' }, 'image_folder', { channels: 3, height: 8, width: 8 })).toThrow(
+      /2 values but the model input has 3 channels/,
+    );
   });
 });

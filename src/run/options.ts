@@ -44,19 +44,41 @@ export const DEFAULT_SHARD_BLOCK = 256;
 export function addRunOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--dataset-type <type>', 'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels from --label-regex) (default: hdf5 for a file, image_folder for a directory)')
-        .choices([...DATASET_TYPES]),
+      new Option(
+        '--dataset-type <type>',
+        'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels from --label-regex) (default: hdf5 for a file, image_folder for a directory)',
+      ).choices([...DATASET_TYPES]),
     )
-    .option('--label-regex <regex>', 'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; required for image_directory)')
+    .option(
+      '--label-regex <regex>',
+      'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; required for image_directory)',
+    )
     .option('--input-size <W,H>', 'image datasets: model input width,height (default: the model input size)')
-    .option('--resize <mode>', 'image datasets: exact (stretch to the input size) or shorter[=S] (shorter side to S, default the input size; needs --crop center)', 'exact')
+    .option(
+      '--resize <mode>',
+      'image datasets: exact (stretch to the input size) or shorter[=S] (shorter side to S, default the input size; needs --crop center)',
+      'exact',
+    )
     .option('--crop <mode>', 'center or none (default: center with --resize shorter, else none)')
     .option('--mean <R,G,B>', 'per-channel mean subtracted from the [0,1] pixels, with --std (default: none, pixels stay in [0,1])')
     .option('--std <R,G,B>', 'per-channel standard deviation the pixels are divided by, with --mean (default: none)')
-    .addOption(new Option('--normalize <preset>', `named --mean/--std: ${Object.entries(NORMALIZE_PRESETS).map(([k, v]) => `${k} = mean ${v.mean.join(',')} std ${v.std.join(',')}`).join('; ')}; also makes --low/--high default to the normalised black and white images (default: none)`).choices(Object.keys(NORMALIZE_PRESETS)))
-    .option('--indices <ranges>', 'attribute only these samples: indices and start:end ranges, end exclusive (e.g. 0:1000 or 3,7,10:20); rows then carry an index dataset (default: all)')
+    .addOption(
+      new Option(
+        '--normalize <preset>',
+        `named --mean/--std: ${Object.entries(NORMALIZE_PRESETS)
+          .map(([k, v]) => `${k} = mean ${v.mean.join(',')} std ${v.std.join(',')}`)
+          .join('; ')}; also makes --low/--high default to the normalised black and white images (default: none)`,
+      ).choices(Object.keys(NORMALIZE_PRESETS)),
+    )
+    .option(
+      '--indices <ranges>',
+      'attribute only these samples: indices and start:end ranges, end exclusive (e.g. 0:1000 or 3,7,10:20); rows then carry an index dataset (default: all)',
+    )
     .option('--labels <classes>', 'attribute only samples of these classes (e.g. 3,7) (default: all)')
-    .option('--shard <I/N>', 'attribute shard I of N (every N-th block of samples); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o becomes I (default: no sharding)')
+    .option(
+      '--shard <I/N>',
+      'attribute shard I of N (every N-th block of samples); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o becomes I (default: no sharding)',
+    )
     .option('--shard-block <n>', 'samples per shard block', String(DEFAULT_SHARD_BLOCK))
     .option('--resume', 'continue an interrupted run from the rows in <out>.partial (they are not recomputed); a finished output is left as is', false)
     .option('--overwrite', 'replace an existing output (and discard a partial one)', false)
@@ -88,7 +110,8 @@ function positiveInteger(text: string, option: string): number {
 /** The dataset type: given, or guessed from the path (a directory of class folders is an ImageFolder). */
 export function datasetTypeOf(path: string, given: string | undefined): DatasetType {
   if (given !== undefined) {
-    if (!(DATASET_TYPES as readonly string[]).includes(given)) throw new UserError('--dataset-type', `expected one of ${DATASET_TYPES.join(', ')}, got '${given}'`);
+    if (!(DATASET_TYPES as readonly string[]).includes(given))
+      throw new UserError('--dataset-type', `expected one of ${DATASET_TYPES.join(', ')}, got '${given}'`);
     return given as DatasetType;
   }
   if (!existsSync(path)) throw new UserError(path, 'no such file or directory');
@@ -99,7 +122,7 @@ export function datasetTypeOf(path: string, given: string | undefined): DatasetT
 export function parseRunConfig(values: RunOptionValues, datasetPath: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
   const datasetType = datasetTypeOf(datasetPath, values.datasetType);
   if (datasetType === 'image_directory' && !values.labelRegex) {
-    throw new UserError('--label-regex', 'an image_directory dataset needs --label-regex to find each image\'s class in its path');
+    throw new UserError('--label-regex', "an image_directory dataset needs --label-regex to find each image's class in its path");
   }
   if (values.resume && values.overwrite) throw new UserError('--resume', 'cannot be combined with --overwrite');
   const prefetch = positiveInteger(values.prefetch ?? '1', '--prefetch');
@@ -137,7 +160,11 @@ function hasGeometryOptions(values: RunOptionValues): boolean {
  * The preprocessing for a model input of [C, H, W] (H, W undefined when dynamic). HDF5 samples are
  * used at their stored size, so only normalisation applies to them.
  */
-export function parseModelPreprocess(values: RunOptionValues, datasetType: DatasetType, input: { channels: number; height?: number; width?: number }): PreprocessSpec | undefined {
+export function parseModelPreprocess(
+  values: RunOptionValues,
+  datasetType: DatasetType,
+  input: { channels: number; height?: number; width?: number },
+): PreprocessSpec | undefined {
   const modelSize: [number, number] | undefined = input.width !== undefined && input.height !== undefined ? [input.width, input.height] : undefined;
   if (datasetType === 'hdf5') {
     if (hasGeometryOptions(values)) throw new UserError('--resize', 'resizing and cropping apply to image datasets; HDF5 samples are used as stored');

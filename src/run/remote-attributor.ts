@@ -71,8 +71,7 @@ export async function openModelWorker(modelPath: string): Promise<ModelWorker> {
     exited = true;
     failAll(new Error(`the attribution worker exited (${code})`));
   });
-  const next = (): Promise<WorkerReply> =>
-    failure ? Promise.reject(failure) : new Promise((resolve, reject) => (awaiting = { resolve, reject }));
+  const next = (): Promise<WorkerReply> => (failure ? Promise.reject(failure) : new Promise((resolve, reject) => (awaiting = { resolve, reject })));
 
   const close = async (): Promise<void> => {
     // Not terminate(): tearing the worker down while onnxruntime runs aborts the process. The worker

@@ -34,7 +34,8 @@ async function openFeatureArrays(path: string, file: H5File): Promise<RowRangeSo
   if (kindOf(file, 'label') !== 'dataset') throw new UserError(path, "missing dataset 'label'");
   const labelSet = requireDataset(path, file, 'label');
   const labelShape = shapeOf(labelSet);
-  if (labelShape[0] !== count || labelShape.length > 2) throw new UserError(path, `'label' has shape (${labelShape.join(', ')}), expected (${count},) or (${count}, K)`);
+  if (labelShape[0] !== count || labelShape.length > 2)
+    throw new UserError(path, `'label' has shape (${labelShape.join(', ')}), expected (${count},) or (${count}, K)`);
   const width = labelShape[1] ?? 1;
   return {
     path,

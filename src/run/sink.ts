@@ -8,7 +8,5 @@ import type { PartialPaths } from './output.js';
  */
 export async function openAttributionSink(paths: PartialPaths, options: AttributionWriterOptions, resumeRows: number | undefined): Promise<RowSink> {
   const writerOptions = { ...options, partialPath: paths.partial };
-  return resumeRows === undefined
-    ? AttributionWriter.create(paths.final, writerOptions)
-    : AttributionWriter.reopen(paths.final, writerOptions, resumeRows);
+  return resumeRows === undefined ? AttributionWriter.create(paths.final, writerOptions) : AttributionWriter.reopen(paths.final, writerOptions, resumeRows);
 }

@@ -53,9 +53,20 @@ export function indexedRanges(source: RangeSource): IndexedSamples {
       for (const [start, end] of consecutiveRuns(indices)) parts.push(await source.read(start, end));
       if (parts.length === 1) return { data: parts[0]!.data, classes: parts[0]!.labels, multiLabels: parts[0]!.multiLabels };
       return {
-        data: concat(parts.map((p) => p.data), (n) => new Float32Array(n)),
-        classes: concat(parts.map((p) => p.labels), (n) => new Int32Array(n)),
-        multiLabels: parts[0]!.multiLabels ? concat(parts.map((p) => p.multiLabels!), (n) => new Uint8Array(n)) : undefined,
+        data: concat(
+          parts.map((p) => p.data),
+          (n) => new Float32Array(n),
+        ),
+        classes: concat(
+          parts.map((p) => p.labels),
+          (n) => new Int32Array(n),
+        ),
+        multiLabels: parts[0]!.multiLabels
+          ? concat(
+              parts.map((p) => p.multiLabels!),
+              (n) => new Uint8Array(n),
+            )
+          : undefined,
       };
     },
   };
@@ -114,9 +125,20 @@ export function sampleSource(samples: IndexedSamples, options: SourceOptions): S
         }
       }
       const merged: Rows = {
-        data: concat(rows.map((r) => r.data), (n) => new Float32Array(n)),
-        classes: concat(rows.map((r) => r.classes), (n) => new Int32Array(n)),
-        multiLabels: rows[0]?.multiLabels ? concat(rows.map((r) => r.multiLabels!), (n) => new Uint8Array(n)) : undefined,
+        data: concat(
+          rows.map((r) => r.data),
+          (n) => new Float32Array(n),
+        ),
+        classes: concat(
+          rows.map((r) => r.classes),
+          (n) => new Int32Array(n),
+        ),
+        multiLabels: rows[0]?.multiLabels
+          ? concat(
+              rows.map((r) => r.multiLabels!),
+              (n) => new Uint8Array(n),
+            )
+          : undefined,
       };
       if (merged.data.length !== good.length * sampleSize) throw new Error('sample size changed between reads');
       return toBatch(good, merged, skipped);

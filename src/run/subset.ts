@@ -40,11 +40,7 @@ export function parseLabelList(text: string): Set<number> {
  * when absent) restricted to samples whose label is in `--labels` (when given). An index beyond the
  * dataset is an error rather than silently dropped.
  */
-export function selectSamples(
-  count: number,
-  options: { indices?: IndexRange[]; labels?: Set<number> },
-  sampleLabels?: () => Int32Array,
-): number[] {
+export function selectSamples(count: number, options: { indices?: IndexRange[]; labels?: Set<number> }, sampleLabels?: () => Int32Array): number[] {
   const chosen = new Uint8Array(count);
   if (!options.indices) chosen.fill(1);
   for (const { start, end } of options.indices ?? []) {

@@ -14,7 +14,12 @@ export interface Range {
 
 function describe(kind: string, { min, max }: Range): string {
   if (min !== undefined && max !== undefined) return `must be ${kind} from ${min} to ${max}`;
-  if (min !== undefined) return min === 0 ? `must be a non-negative ${kind.replace(/^an? /, '')}` : min === 1 && kind === 'an integer' ? 'must be a positive integer' : `must be ${kind} ≥ ${min}`;
+  if (min !== undefined)
+    return min === 0
+      ? `must be a non-negative ${kind.replace(/^an? /, '')}`
+      : min === 1 && kind === 'an integer'
+        ? 'must be a positive integer'
+        : `must be ${kind} ≥ ${min}`;
   if (max !== undefined) return `must be ${kind} ≤ ${max}`;
   return `must be ${kind}`;
 }
@@ -35,15 +40,23 @@ export function parseNumber(text: string, range: Range & { exclusiveMin?: boolea
   const v = Number(t);
   const low = range.min === undefined ? true : range.exclusiveMin ? v > range.min : v >= range.min;
   if (t === '' || !Number.isFinite(v) || !low || (range.max !== undefined && v > range.max)) {
-    throw new InvalidArgumentError(range.exclusiveMin && range.min === 0 && range.max === undefined ? 'must be a positive number' : describe('a number', range));
+    throw new InvalidArgumentError(
+      range.exclusiveMin && range.min === 0 && range.max === undefined ? 'must be a positive number' : describe('a number', range),
+    );
   }
   return v;
 }
 
 /** A commander argParser for an integer option in `range`. */
-export const integerOption = (range: Range = {}) => (text: string): number => parseInteger(text, range);
+export const integerOption =
+  (range: Range = {}) =>
+  (text: string): number =>
+    parseInteger(text, range);
 /** A commander argParser for a number option in `range`. */
-export const numberOption = (range: Range & { exclusiveMin?: boolean } = {}) => (text: string): number => parseNumber(text, range);
+export const numberOption =
+  (range: Range & { exclusiveMin?: boolean } = {}) =>
+  (text: string): number =>
+    parseNumber(text, range);
 
 /** The same check for options parsed after commander (their error names the option itself). */
 export function integerFor(option: string, text: string, range: Range = {}): number {

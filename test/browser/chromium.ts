@@ -10,14 +10,24 @@ export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM);
 }
 
-export async function launchChromium(options: { width?: number; height?: number; acceptDownloads?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  options: { width?: number; height?: number; acceptDownloads?: boolean } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'xai-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: options.width ?? 1400, height: options.height ?? 900 },
     acceptDownloads: options.acceptDownloads ?? true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   return {
     context,

@@ -118,7 +118,9 @@ describe('Clever-Hans demo in the viewer', () => {
     // No picking needed: the suspicion overview ranks "three" first and the page opens on it.
     expect(await viewState(page)).toMatchObject({ category: categoryName, clustering: 'kmeans-02' });
     expect(await page.getAttribute('#overview-list li:first-child button', 'data-category')).toBe(categoryName);
-    expect(await page.$eval('#category', (s: HTMLSelectElement) => s.selectedOptions[0].textContent)).toContain(`${info.classes[info.artifact_class]} (${categoryName})`);
+    expect(await page.$eval('#category', (s: HTMLSelectElement) => s.selectedOptions[0].textContent)).toContain(
+      `${info.classes[info.artifact_class]} (${categoryName})`,
+    );
     // Click each cluster of the list: one of them must be exactly the tagged samples, the others hold none.
     const ids = await page.$$eval('#clusters li', (items) => items.map((li) => Number((li as HTMLElement).dataset.cluster)));
     let tagged: number | undefined;
@@ -127,7 +129,11 @@ describe('Clever-Hans demo in the viewer', () => {
       await idle(page);
       const { selection } = await viewState(page);
       if (JSON.stringify(selection) === JSON.stringify(stamped)) tagged = id;
-      else expect(selection.filter((s) => stampedSet.has(s)), `cluster ${id} mixes tagged and untagged samples`).toEqual([]);
+      else
+        expect(
+          selection.filter((s) => stampedSet.has(s)),
+          `cluster ${id} mixes tagged and untagged samples`,
+        ).toEqual([]);
     }
     expect(tagged, 'no cluster of kmeans-02 is exactly the tagged samples').toBeDefined();
     await page.click(`#clusters li[data-cluster="${tagged}"]`);
@@ -152,10 +158,14 @@ describe('Clever-Hans demo in the viewer', () => {
     await page.close();
   });
 
-  it('overlays the heatmap of a tagged three on its grey input, brightest in the tag\'s corner', async () => {
+  it("overlays the heatmap of a tagged three on its grey input, brightest in the tag's corner", async () => {
     const sample = stamped[0];
     const base = `api/projects/clever-hans-mnist/images/${sample}`;
-    const [overlay, heatmap, input] = await Promise.all([served(`${base}?mode=overlay&colormap=black-fire-red`), served(`${base}?mode=attribution&colormap=black-fire-red`), served(`${base}?mode=input`)]);
+    const [overlay, heatmap, input] = await Promise.all([
+      served(`${base}?mode=overlay&colormap=black-fire-red`),
+      served(`${base}?mode=attribution&colormap=black-fire-red`),
+      served(`${base}?mode=input`),
+    ]);
     expect([overlay.width, overlay.height]).toEqual([input.width, input.height]);
     const { width, height } = overlay;
     const scale = width / 28; // the fixture's digits are 28×28
@@ -173,7 +183,8 @@ describe('Clever-Hans demo in the viewer', () => {
         // Each channel lies between the grey input and the heatmap colour (a blend of the two).
         for (let c = 0; c < 3; c++) {
           const v = overlay.data[o + c];
-          if (v < Math.min(grey, heatmap.data[h + c]) - 2 || v > Math.max(grey, heatmap.data[h + c]) + 2) outside.push(`(${x},${y})[${c}]=${v} not between ${grey} and ${heatmap.data[h + c]}`);
+          if (v < Math.min(grey, heatmap.data[h + c]) - 2 || v > Math.max(grey, heatmap.data[h + c]) + 2)
+            outside.push(`(${x},${y})[${c}]=${v} not between ${grey} and ${heatmap.data[h + c]}`);
         }
         const luminance = overlay.data[o] + overlay.data[o + 1] + overlay.data[o + 2];
         if (inTag(x, y)) {

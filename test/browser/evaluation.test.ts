@@ -39,12 +39,52 @@ beforeAll(async () => {
   const labelMap = join(fixture, 'label-map.json');
   const at = (name: string) => join(dir, name);
   await cli(['attribute', '--model', model, '--dataset', dataset, '--composite', 'epsilon-plus', '--indices', '0:240', '-q', '-o', at('epsilon-plus.h5')]);
-  await cli(['spray', at('epsilon-plus.h5'), '--label-map', labelMap, '--n-eigval', '4', '--clusters', '2:3', '--algorithms', 'kmeans', '--embeddings', 'tsne', '-q', '-o', at('analysis.h5')]);
+  await cli([
+    'spray',
+    at('epsilon-plus.h5'),
+    '--label-map',
+    labelMap,
+    '--n-eigval',
+    '4',
+    '--clusters',
+    '2:3',
+    '--algorithms',
+    'kmeans',
+    '--embeddings',
+    'tsne',
+    '-q',
+    '-o',
+    at('analysis.h5'),
+  ]);
   await cli(['evaluate', '--model', model, '--dataset', dataset, at('epsilon-plus.h5'), '--patch', '7', '--steps', '4', '-q', '-o', at('evaluation.h5')]);
-  await cli(['project', 'init', '--name', 'Hans eval', '--model', 'cnn', '--dataset', dataset, '--label-map', labelMap, '--attributions', at('epsilon-plus.h5'),
-    '--attribution-method', 'LRP', '--attribution-strategy', 'true_label', '--analysis', `spectral=${at('analysis.h5')}`, '--evaluations', at('evaluation.h5'), '-o', at('project.yaml')]);
+  await cli([
+    'project',
+    'init',
+    '--name',
+    'Hans eval',
+    '--model',
+    'cnn',
+    '--dataset',
+    dataset,
+    '--label-map',
+    labelMap,
+    '--attributions',
+    at('epsilon-plus.h5'),
+    '--attribution-method',
+    'LRP',
+    '--attribution-strategy',
+    'true_label',
+    '--analysis',
+    `spectral=${at('analysis.h5')}`,
+    '--evaluations',
+    at('evaluation.h5'),
+    '-o',
+    at('project.yaml'),
+  ]);
   serve = await startServe([at('project.yaml')]);
-  const api = JSON.parse((await rawGet(serve.port, '/api/projects/hans-eval/evaluation')).text) as { methods: Array<{ name: string; index: number[]; aopc: number[] }> };
+  const api = JSON.parse((await rawGet(serve.port, '/api/projects/hans-eval/evaluation')).text) as {
+    methods: Array<{ name: string; index: number[]; aopc: number[] }>;
+  };
   const byName = (name: string) => api.methods.find((m) => m.name === name)!;
   aopc = new Map(byName('epsilon-plus').index.map((s, i) => [s, byName('epsilon-plus').aopc[i]!]));
   randomAopc = new Map(byName('random').index.map((s, i) => [s, byName('random').aopc[i]!]));
@@ -87,12 +127,16 @@ function loneliest(points: PagePoint[], among: PagePoint[]): PagePoint {
 }
 
 describe('viewer: evaluation hooks', () => {
-  it('colours points by a method\'s AOPC and shows each sample\'s AOPC on hover', async () => {
+  it("colours points by a method's AOPC and shows each sample's AOPC on hover", async () => {
     const page = await openPage();
     // The menu is shown because the project links an evaluation file, with one entry per method.
     expect(await page.isVisible('#color-by')).toBe(true);
     const options = await page.$$eval('#color-by option', (o) => (o as HTMLOptionElement[]).map((x) => [x.value, x.textContent]));
-    expect(options).toEqual([['', 'clusters'], ['epsilon-plus', 'AOPC: epsilon-plus'], ['random', 'AOPC: random']]);
+    expect(options).toEqual([
+      ['', 'clusters'],
+      ['epsilon-plus', 'AOPC: epsilon-plus'],
+      ['random', 'AOPC: random'],
+    ]);
 
     const points = await pagePoints(page);
     expect(points.length).toBeGreaterThan(10);
@@ -105,7 +149,9 @@ describe('viewer: evaluation hooks', () => {
 
     await page.selectOption('#color-by', 'epsilon-plus');
     await idle(page, 60_000);
-    const colours = (await page.evaluate(() => (window as unknown as { __viewer: { plot(): { get(k: string): unknown } } }).__viewer.plot().get('pointColor'))) as unknown[];
+    const colours = (await page.evaluate(() =>
+      (window as unknown as { __viewer: { plot(): { get(k: string): unknown } } }).__viewer.plot().get('pointColor'),
+    )) as unknown[];
     expect(colours.length).toBe(10); // nine ramp colours and grey for samples without an evaluation
     const lowPixel = await pixelAt(page, low);
     const highPixel = await pixelAt(page, high);

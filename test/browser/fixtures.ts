@@ -72,7 +72,14 @@ async function writeDataset(path: string, count: number, size: number, labelOf: 
   file.close();
 }
 
-async function writeAttributions(path: string, samples: number[], size: number, classes: number, labelOf: (i: number) => number, withIndex: boolean): Promise<void> {
+async function writeAttributions(
+  path: string,
+  samples: number[],
+  size: number,
+  classes: number,
+  labelOf: (i: number) => number,
+  withIndex: boolean,
+): Promise<void> {
   const writer = await AttributionWriter.create(path, { sampleShape: [3, size, size], numClasses: classes, withIndex });
   const plane = size * size;
   const batch = 256;
@@ -151,7 +158,11 @@ export async function writeFixtureProject(dir: string, options: FixtureOptions):
   const labelOf = (i: number) => Math.floor(i / options.perClass);
   await writeLabelMap(
     join(dir, 'label-map.json'),
-    Array.from({ length: options.classes }, (_, k) => ({ index: k, wordNetId: paddedWordNetId(k), name: ['Apple', 'Leaf', 'Sky', 'Sun'][k % 4] + (k >= 4 ? ` ${k}` : '') })),
+    Array.from({ length: options.classes }, (_, k) => ({
+      index: k,
+      wordNetId: paddedWordNetId(k),
+      name: ['Apple', 'Leaf', 'Sky', 'Sun'][k % 4] + (k >= 4 ? ` ${k}` : ''),
+    })),
   );
   await writeDataset(join(dir, 'dataset.h5'), count, options.size, labelOf);
   const every = options.attributionEvery ?? 1;
@@ -160,20 +171,48 @@ export async function writeFixtureProject(dir: string, options: FixtureOptions):
 
   const analysis = await AnalysisWriter.create(join(dir, 'analysis.h5'));
   if (options.benchCategories) {
-    analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(0), Array.from({ length: Math.min(100, count) }, (_, i) => i), 1));
-    analysis.addCategory('spectral_analysis', syntheticCategory(paddedWordNetId(1), Array.from({ length: count }, (_, i) => i), 2));
+    analysis.addCategory(
+      'spectral_analysis',
+      syntheticCategory(
+        paddedWordNetId(0),
+        Array.from({ length: Math.min(100, count) }, (_, i) => i),
+        1,
+      ),
+    );
+    analysis.addCategory(
+      'spectral_analysis',
+      syntheticCategory(
+        paddedWordNetId(1),
+        Array.from({ length: count }, (_, i) => i),
+        2,
+      ),
+    );
   } else {
     for (let k = 0; k < options.classes; k++) {
-      const category = syntheticCategory(paddedWordNetId(k), Array.from({ length: options.perClass }, (_, i) => k * options.perClass + i), k + 1);
+      const category = syntheticCategory(
+        paddedWordNetId(k),
+        Array.from({ length: options.perClass }, (_, i) => k * options.perClass + i),
+        k + 1,
+      );
       const score = options.suspicion?.[k];
-      analysis.addCategory('spectral_analysis', score === undefined ? category : { ...category, attrs: { samples: options.perClass, suspicion: score, suspicion_k: 2 } });
+      analysis.addCategory(
+        'spectral_analysis',
+        score === undefined ? category : { ...category, attrs: { samples: options.perClass, suspicion: score, suspicion_k: 2 } },
+      );
     }
   }
   analysis.commit();
   const analyses = [{ analysis_method: 'spectral_analysis', sources: ['analysis.h5'] }];
   if (options.secondAnalysis) {
     const second = await AnalysisWriter.create(join(dir, 'analysis-raw.h5'));
-    second.addCategory('raw_analysis', syntheticCategory(paddedWordNetId(0), Array.from({ length: options.perClass }, (_, i) => i), 99));
+    second.addCategory(
+      'raw_analysis',
+      syntheticCategory(
+        paddedWordNetId(0),
+        Array.from({ length: options.perClass }, (_, i) => i),
+        99,
+      ),
+    );
     second.commit();
     analyses.push({ analysis_method: 'raw_analysis', sources: ['analysis-raw.h5'] });
   }
@@ -183,7 +222,15 @@ export async function writeFixtureProject(dir: string, options: FixtureOptions):
       name: options.name,
       model: 'Synthetic CNN',
       label_map: 'label-map.json',
-      dataset: { name: `${options.name} data`, type: 'hdf5', path: 'dataset.h5', input_width: options.size, input_height: options.size, up_sampling_method: 'none', down_sampling_method: 'none' },
+      dataset: {
+        name: `${options.name} data`,
+        type: 'hdf5',
+        path: 'dataset.h5',
+        input_width: options.size,
+        input_height: options.size,
+        up_sampling_method: 'none',
+        down_sampling_method: 'none',
+      },
       attributions: { attribution_method: 'LRP EpsilonPlus', attribution_strategy: 'true_label', sources: ['attribution.h5'] },
       analyses,
     },

@@ -22,14 +22,18 @@ export async function idle(page: Page, timeout = 30_000): Promise<void> {
 
 export const viewState = (page: Page): Promise<ViewState> => page.evaluate(() => (window as unknown as { __viewer: Hooks }).__viewer.state());
 export const pagePoints = (page: Page): Promise<PagePoint[]> => page.evaluate(() => (window as unknown as { __viewer: Hooks }).__viewer.points());
-export const stripIndices = (page: Page): Promise<number[]> => page.$$eval('#strip figure', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.index)));
+export const stripIndices = (page: Page): Promise<number[]> =>
+  page.$$eval('#strip figure', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.index)));
 
 /** Reads one of the page's event counters (`canvasSelections`, `views`). */
-export const counter = (page: Page, name: 'canvasSelections' | 'views'): Promise<number> => page.evaluate((n) => (window as unknown as { __viewer: Hooks }).__viewer[n](), name);
+export const counter = (page: Page, name: 'canvasSelections' | 'views'): Promise<number> =>
+  page.evaluate((n) => (window as unknown as { __viewer: Hooks }).__viewer[n](), name);
 
 /** Waits until a counter has passed `than` (an outcome, not a time). */
 export async function counterAbove(page: Page, name: 'canvasSelections' | 'views', than: number): Promise<void> {
-  await page.waitForFunction(([n, v]) => (window as unknown as { __viewer: Hooks }).__viewer[n as 'views']() > (v as number), [name, than] as const, { timeout: 10_000 });
+  await page.waitForFunction(([n, v]) => (window as unknown as { __viewer: Hooks }).__viewer[n as 'views']() > (v as number), [name, than] as const, {
+    timeout: 10_000,
+  });
 }
 
 /** Picks a choice of a radio group (display mode, canvas tool) by clicking its visible label. */

@@ -15,7 +15,11 @@ export interface ServeProcess {
 
 export function startServe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; port?: number } = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, 'serve', '--port', String(options.port ?? 0), ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, 'serve', '--port', String(options.port ?? 0), ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
@@ -65,7 +69,13 @@ export function rawGet(port: number, path: string, options: { method?: string; h
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8'), json: <T>() => JSON.parse(body.toString('utf8')) as T });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          text: body.toString('utf8'),
+          json: <T>() => JSON.parse(body.toString('utf8')) as T,
+        });
       });
     });
     req.on('error', reject);

@@ -36,7 +36,9 @@ async function axeViolations(page: Page): Promise<string[]> {
   // Evaluated through the debugging protocol: the page's CSP (rightly) refuses injected script tags.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
   const results = (await page.evaluate(() =>
-    (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+    (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } }).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    }),
   )) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[]; failureSummary: string }> }> };
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -71,7 +73,8 @@ describe('layout', () => {
           .flatMap((el) => {
             const r = el.getBoundingClientRect();
             const out = [];
-            if (r.right > window.innerWidth + 0.5 || r.left < -0.5) out.push(`${el.id || el.className || el.tagName} outside the window (${r.left}–${r.right})`);
+            if (r.right > window.innerWidth + 0.5 || r.left < -0.5)
+              out.push(`${el.id || el.className || el.tagName} outside the window (${r.left}–${r.right})`);
             const style = getComputedStyle(el);
             if (style.overflowX === 'hidden' && el.scrollWidth > el.clientWidth + 1) out.push(`${el.id || el.className} clips its content`);
             return out;
@@ -84,7 +87,8 @@ describe('layout', () => {
       expect(plot.height).toBeGreaterThanOrEqual(240);
       const points = await pagePoints(page);
       expect(points.length).toBe(40);
-      for (const p of points) expect(p.x >= plot.x && p.x <= plot.x + plot.width && p.y >= plot.y && p.y <= plot.y + plot.height, `point ${p.sample}`).toBe(true);
+      for (const p of points)
+        expect(p.x >= plot.x && p.x <= plot.x + plot.width && p.y >= plot.y && p.y <= plot.y + plot.height, `point ${p.sample}`).toBe(true);
       await page.close();
     });
   }
@@ -116,7 +120,9 @@ describe('accessibility', () => {
 
   it('names every button and shows a visible focus ring', async () => {
     const page = await openPage();
-    const unnamed = await page.$$eval('button', (buttons) => buttons.filter((b) => (b as HTMLElement).offsetParent !== null && !(b.getAttribute('aria-label') || b.textContent?.trim())).map((b) => b.outerHTML));
+    const unnamed = await page.$$eval('button', (buttons) =>
+      buttons.filter((b) => (b as HTMLElement).offsetParent !== null && !(b.getAttribute('aria-label') || b.textContent?.trim())).map((b) => b.outerHTML),
+    );
     expect(unnamed).toEqual([]);
     expect(await page.getAttribute('#theme', 'aria-label')).toMatch(/^Theme: follows the system/);
     await page.keyboard.press('Tab');
@@ -182,7 +188,8 @@ describe('keyboard only', () => {
   it('pans with the arrow keys and gets every point back with F and the fit button', async () => {
     const page = await openPage();
     const plot = (await page.locator('#plot-wrap').boundingBox())!;
-    const inside = async () => (await pagePoints(page)).filter((p) => p.x >= plot.x && p.x <= plot.x + plot.width && p.y >= plot.y && p.y <= plot.y + plot.height).length;
+    const inside = async () =>
+      (await pagePoints(page)).filter((p) => p.x >= plot.x && p.x <= plot.x + plot.width && p.y >= plot.y && p.y <= plot.y + plot.height).length;
     const rounded = async () => (await pagePoints(page)).map((p) => [p.sample, Math.round(p.x), Math.round(p.y)]);
     const start = await pagePoints(page);
     const fitted = await rounded();
@@ -217,7 +224,9 @@ describe('suspicion overview', () => {
     const page = await openPage();
     expect(await viewState(page)).toMatchObject({ project: 'scored', category: '00000001', clustering: 'kmeans-02' });
     expect(await page.isVisible('#overview')).toBe(true);
-    const rows = await page.$$eval('#overview-list button', (b) => b.map((x) => [(x as HTMLElement).dataset.category, x.querySelector('.score')!.textContent, x.querySelector('.groups')!.textContent]));
+    const rows = await page.$$eval('#overview-list button', (b) =>
+      b.map((x) => [(x as HTMLElement).dataset.category, x.querySelector('.score')!.textContent, x.querySelector('.groups')!.textContent]),
+    );
     expect(rows).toEqual([
       ['00000001', '0.400', '2 groups'],
       ['00000002', '0.200', '2 groups'],
@@ -245,7 +254,8 @@ describe('suspicion overview', () => {
 
 describe('ViRelAy compatibility', () => {
   it('opens a ViRelAy share link on the same view', async () => {
-    const query = 'firstEmbeddingDimension=2&secondEmbeddingDimension=1&colorMap=seismic&analysisMethod=spectral_analysis&analysisCategory=00000002&clustering=agglomerative-03&embedding=spectral&imageMode=overlay&embeddingVectors=81,85,90';
+    const query =
+      'firstEmbeddingDimension=2&secondEmbeddingDimension=1&colorMap=seismic&analysisMethod=spectral_analysis&analysisCategory=00000002&clustering=agglomerative-03&embedding=spectral&imageMode=overlay&embeddingVectors=81,85,90';
     const redirect = await rawGet(session.serve.port, `/projects/0?${query}`);
     expect(redirect.status).toBe(302);
     const page = await openPage(`projects/0?${query}`);
@@ -293,7 +303,15 @@ describe('ViRelAy compatibility', () => {
     const page = await openPage();
     await page.setInputFiles('#import-file', file);
     await idle(page);
-    expect(await viewState(page)).toMatchObject({ project: 'virelay-example', category: 'n02102040', embedding: 'tsne', clustering: 'kmeans-02', colormap: 'jet', mode: 'input', selection: [9, 10] });
+    expect(await viewState(page)).toMatchObject({
+      project: 'virelay-example',
+      category: 'n02102040',
+      embedding: 'tsne',
+      clustering: 'kmeans-02',
+      colormap: 'jet',
+      mode: 'input',
+      selection: [9, 10],
+    });
     expect(await page.isVisible('#error-panel')).toBe(false);
     await page.close();
   });
@@ -332,9 +350,15 @@ describe('colour scales and pixels', () => {
   it('serves for sample i the heatmap `xai-tools heatmap` renders for row i, also from an attribution file that covers a subset via `index`', async () => {
     const out = join(session.dir, 'heatmaps');
     const attribution = join(session.dir, 'subset', 'attribution.h5');
-    execFileSync(process.execPath, [cliPath, 'heatmap', attribution, '--cmap', 'black-fire-red', '--symmetric', '--indices', '4,6', '-o', out], { stdio: 'pipe' });
+    execFileSync(process.execPath, [cliPath, 'heatmap', attribution, '--cmap', 'black-fire-red', '--symmetric', '--indices', '4,6', '-o', out], {
+      stdio: 'pipe',
+    });
     // heatmaps.csv names the file written for each sample index (file,cell,index,label,predicted).
-    const rows = readFileSync(join(out, 'heatmaps.csv'), 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    const rows = readFileSync(join(out, 'heatmaps.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','));
     const fileOf = (i: number) => join(out, rows.find((r) => Number(r[2]) === i)![0]);
     const expected6 = await rgb(readFileSync(fileOf(6)));
     const expected4 = await rgb(readFileSync(fileOf(4)));
@@ -354,7 +378,9 @@ describe('colour scales and pixels', () => {
 describe('errors and a lost server', () => {
   it('shows a failed load in the error panel outside the plot, keeps the controls on the plotted view, and retries', async () => {
     const page = await openPage('?category=00000000&clustering=kmeans-10');
-    await page.route('**/points?**', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ errorMessage: 'the analysis file went away' }) }));
+    await page.route('**/points?**', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ errorMessage: 'the analysis file went away' }) }),
+    );
     await page.selectOption('#clustering', 'kmeans-02');
     await idle(page);
     expect(await page.isVisible('#error-panel')).toBe(true);
@@ -404,7 +430,10 @@ describe('rectangle tool', () => {
     // The right edge in a gap of at least 4 px between points, so no point sits on the edge.
     const m = xs.findIndex((x, i) => i >= xs.length / 3 && xs[i + 1] - x >= 4);
     const [x0, y0, x1, y1] = [xs[0] - 4, ys[0] - 4, (xs[m] + xs[m + 1]) / 2, ys[ys.length - 1] + 4];
-    const expected = points.filter((p) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1).map((p) => p.sample).sort((a, b) => a - b);
+    const expected = points
+      .filter((p) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1)
+      .map((p) => p.sample)
+      .sort((a, b) => a - b);
     // Points near the press corner, which a rectangle starting at the first move would miss.
     const nearPress = points.filter((p) => p.x < (x0 + x1) / 2).length;
     expect(nearPress).toBeGreaterThan(0);

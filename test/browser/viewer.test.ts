@@ -48,7 +48,9 @@ const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 
 async function tileImage(page: Page, nth = 0): Promise<Buffer> {
   const img = page.locator('#strip figure img').nth(nth);
-  await img.evaluate((el: HTMLImageElement) => (el.complete && el.naturalWidth ? null : new Promise((done) => el.addEventListener('load', done, { once: true }))));
+  await img.evaluate((el: HTMLImageElement) =>
+    el.complete && el.naturalWidth ? null : new Promise((done) => el.addEventListener('load', done, { once: true })),
+  );
   return img.screenshot();
 }
 
@@ -56,7 +58,17 @@ describe('viewer page', () => {
   it('opens the first project with the reference defaults and a URL that reflects them', async () => {
     const page = await openPage();
     const state = await viewState(page);
-    expect(state).toMatchObject({ project: 'alpha', analysis: 'spectral_analysis', category: '00000000', clustering: 'kmeans-10', embedding: 'tsne', x: 0, y: 1, colormap: 'black-fire-red', mode: 'attribution' });
+    expect(state).toMatchObject({
+      project: 'alpha',
+      analysis: 'spectral_analysis',
+      category: '00000000',
+      clustering: 'kmeans-10',
+      embedding: 'tsne',
+      x: 0,
+      y: 1,
+      colormap: 'black-fire-red',
+      mode: 'attribution',
+    });
     expect(new URL(page.url()).searchParams.get('clustering')).toBe('kmeans-10');
     expect(await page.$$eval('#tabs .tab', (tabs) => tabs.map((t) => t.textContent))).toEqual(['Alpha', 'Beta', 'ViRelAy Example']);
     expect(await page.textContent('#status')).toContain('Synthetic CNN');
@@ -174,7 +186,9 @@ describe('viewer page', () => {
   });
 
   it('exports the state and imports it back, display mode included', async () => {
-    const page = await openPage('?category=00000002&clustering=agglomerative-03&embedding=spectral&x=2&y=3&colormap=jet&mode=overlay&sampling=pixelated&selection=121-125,130');
+    const page = await openPage(
+      '?category=00000002&clustering=agglomerative-03&embedding=spectral&x=2&y=3&colormap=jet&mode=overlay&sampling=pixelated&selection=121-125,130',
+    );
     const original = await viewState(page);
     expect(original).toMatchObject({ category: '00000002', embedding: 'spectral', x: 2, y: 3, mode: 'overlay', selection: [121, 122, 123, 124, 125, 130] });
     expect(await page.isVisible('#axes')).toBe(true);
@@ -238,7 +252,13 @@ describe('viewer page', () => {
     await idle(page);
     state = await viewState(page);
     // ViRelAy's preselection: tsne embedding; no clustering named "10…", so the first one.
-    expect(state).toMatchObject({ project: 'virelay-example', analysis: 'spectral_analysis', category: 'n01440764', embedding: 'tsne', clustering: 'kmeans-02' });
+    expect(state).toMatchObject({
+      project: 'virelay-example',
+      analysis: 'spectral_analysis',
+      category: 'n01440764',
+      embedding: 'tsne',
+      clustering: 'kmeans-02',
+    });
     expect((await pagePoints(page)).map((p) => p.sample)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(await page.$eval('#category', (s: HTMLSelectElement) => s.selectedOptions[0].textContent)).toContain('tench (n01440764)');
     await page.close();

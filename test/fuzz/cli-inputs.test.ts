@@ -48,7 +48,10 @@ const editArb: fc.Arbitrary<Edit> = fc.oneof(
 );
 
 /** Every (container, key) pair of a parsed document, depth first. */
-function slots(value: unknown, out: Array<[Record<string, unknown> | unknown[], string | number]> = []): Array<[Record<string, unknown> | unknown[], string | number]> {
+function slots(
+  value: unknown,
+  out: Array<[Record<string, unknown> | unknown[], string | number]> = [],
+): Array<[Record<string, unknown> | unknown[], string | number]> {
   if (Array.isArray(value)) {
     value.forEach((v, i) => {
       out.push([value, i]);

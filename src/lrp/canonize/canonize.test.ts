@@ -21,7 +21,12 @@ async function run(model: Model, shape: number[], seed = 7): Promise<Float32Arra
 async function canonizeChecked(model: Model, shape: number[], options: CanonizeOptions = {}, tolerance = 1e-5) {
   const reference = await run(model, shape);
   const working = cloneModel(model);
-  const resolved = { mergeBatchNorm: options.mergeBatchNorm ?? true, keepSoftmax: options.keepSoftmax ?? true, siluMarker: true, inputShape: options.inputShape };
+  const resolved = {
+    mergeBatchNorm: options.mergeBatchNorm ?? true,
+    keepSoftmax: options.keepSoftmax ?? true,
+    siluMarker: true,
+    inputShape: options.inputShape,
+  };
   for (const pass of canonizePasses) {
     pass.run(working, resolved);
     expect(maxRelativeDifference(await run(working, shape), reference), pass.name).toBeLessThan(tolerance);
@@ -183,7 +188,10 @@ describe('merge-batchnorm', () => {
     const gamma = b.constant(randomFloats(c, seed), [c]);
     const beta = b.constant(randomFloats(c, seed + 1), [c]);
     const mean = b.constant(randomFloats(c, seed + 2), [c]);
-    const variance = b.constant(Float32Array.from(randomFloats(c, seed + 3), (v) => 0.6 + Math.abs(v)), [c]);
+    const variance = b.constant(
+      Float32Array.from(randomFloats(c, seed + 3), (v) => 0.6 + Math.abs(v)),
+      [c],
+    );
     return b.addNode('BatchNormalization', [x, gamma, beta, mean, variance], { epsilon: attr.float(1e-3) })[0]!;
   }
 
@@ -192,7 +200,10 @@ describe('merge-batchnorm', () => {
     b.addInput('x', 'float32', ['n', 4, 5, 5]);
     const [conv] = b.addNode('Conv', ['x', b.constant(randomFloats(6 * 4 * 9, 20), [6, 4, 3, 3])], { pads: attr.ints([1, 1, 1, 1]) });
     const y1 = bn(b, conv!, 6, 30);
-    const [up] = b.addNode('ConvTranspose', [y1, b.constant(randomFloats(6 * 2 * 4, 40), [6, 2, 2, 2]), b.constant(randomFloats(4, 41), [4])], { group: attr.int(2), strides: attr.ints([2, 2]) });
+    const [up] = b.addNode('ConvTranspose', [y1, b.constant(randomFloats(6 * 2 * 4, 40), [6, 2, 2, 2]), b.constant(randomFloats(4, 41), [4])], {
+      group: attr.int(2),
+      strides: attr.ints([2, 2]),
+    });
     const y2 = bn(b, up!, 4, 50);
     const [r] = b.addNode('Relu', [y2]);
     const y3 = bn(b, r!, 4, 60); // follows no linear layer: stays

@@ -84,7 +84,14 @@ function fuseMatMul(graph: Graph, builder: GraphBuilder, node: Node, facts: Map<
   const wT = builder.addInitializer(float32Tensor(`${w}_dense_t`, transpose(float32Data(weight), k, n), [n, k]));
   const b = builder.addInitializer(float32Tensor(`${node.name}_dense_bias`, bias ?? new Float32Array(n), [n]));
   const gemmAttrs = { transB: attr.int(1) };
-  const make = (name: string, opType: string, inputs: string[], out: string, attributes = {}): Node => ({ name, opType, domain: '', inputs, outputs: [out], attributes });
+  const make = (name: string, opType: string, inputs: string[], out: string, attributes = {}): Node => ({
+    name,
+    opType,
+    domain: '',
+    inputs,
+    outputs: [out],
+    attributes,
+  });
   let replacement: Node[];
   if (rank === 2) {
     replacement = [make(node.name, 'Gemm', [x, wT, b], output, gemmAttrs)];
@@ -118,7 +125,15 @@ function normalizeGemm(graph: Graph, builder: GraphBuilder, node: Node): string 
   const k = transB ? weight.dims[1]! : weight.dims[0]!;
   const c = cName ? graph.initializers.get(cName) : undefined;
   if (cName && !c) return undefined;
-  const canonical = transB && alpha === 1 && beta === 1 && c !== undefined && c.dims.length === 1 && c.dims[0] === n && c.dataType === 'float32' && weight.dataType === 'float32';
+  const canonical =
+    transB &&
+    alpha === 1 &&
+    beta === 1 &&
+    c !== undefined &&
+    c.dims.length === 1 &&
+    c.dims[0] === n &&
+    c.dataType === 'float32' &&
+    weight.dataType === 'float32';
   if (canonical) return undefined;
   const bias = c ? biasVector(c, n, 2) : new Float32Array(n);
   if (!bias) return undefined;
@@ -128,11 +143,17 @@ function normalizeGemm(graph: Graph, builder: GraphBuilder, node: Node): string 
   const w = transB ? src : transpose(src, k, n);
   if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] = alpha * w[i]!;
   if (beta !== 1) for (let i = 0; i < bias.length; i++) bias[i] = beta * bias[i]!;
-  node.inputs = [node.inputs[0]!, builder.addInitializer(float32Tensor(`${bName}_dense`, w, [n, k])), builder.addInitializer(float32Tensor(`${node.name}_dense_bias`, bias, [n]))];
+  node.inputs = [
+    node.inputs[0]!,
+    builder.addInitializer(float32Tensor(`${bName}_dense`, w, [n, k])),
+    builder.addInitializer(float32Tensor(`${node.name}_dense_bias`, bias, [n])),
+  ];
   node.attributes = { ...node.attributes, transB: attr.int(1) };
   delete node.attributes.alpha;
   delete node.attributes.beta;
-  const what = [!transB && 'transB', alpha !== 1 && 'alpha', beta !== 1 && 'beta', !c ? 'missing bias' : c.dims.length !== 1 && 'bias shape'].filter(Boolean).join(', ');
+  const what = [!transB && 'transB', alpha !== 1 && 'alpha', beta !== 1 && 'beta', !c ? 'missing bias' : c.dims.length !== 1 && 'bias shape']
+    .filter(Boolean)
+    .join(', ');
   return `normalised Gemm ${node.name} to transB=1 with a [${n}] bias${what ? ` (${what})` : ''}`;
 }
 
@@ -142,4 +163,3 @@ function transpose(src: Float32Array, rows: number, cols: number): Float32Array 
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
   return out;
 }
-

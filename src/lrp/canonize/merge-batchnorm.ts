@@ -30,7 +30,11 @@ export const mergeBatchNormPass: CanonizePass = {
     for (const bn of [...graph.nodes]) {
       if (bn.opType !== 'BatchNormalization' || bn.domain !== '') continue;
       const problem = tryFold(graph, builder, bn);
-      changes.push(problem ? `kept BatchNormalization ${bn.name}: ${problem}` : `merged BatchNormalization ${bn.name} into ${producers(graph).get(bn.outputs[0]!)?.opType} ${producers(graph).get(bn.outputs[0]!)?.name}`);
+      changes.push(
+        problem
+          ? `kept BatchNormalization ${bn.name}: ${problem}`
+          : `merged BatchNormalization ${bn.name} into ${producers(graph).get(bn.outputs[0]!)?.opType} ${producers(graph).get(bn.outputs[0]!)?.name}`,
+      );
     }
     return changes;
   },
@@ -45,7 +49,8 @@ function tryFold(graph: Graph, builder: GraphBuilder, bn: Node): string | undefi
   const stats = [scaleName, shiftName, meanName, varName].map((n) => (n ? graph.initializers.get(n) : undefined));
   if (stats.some((t) => t === undefined)) return 'its statistics are not constant';
   const linear = producers(graph).get(x!);
-  if (!linear || !LINEAR.has(linear.opType) || linear.domain !== '') return `it does not follow a Conv, ConvTranspose or dense layer (input from ${linear ? `${linear.opType} ${linear.name}` : 'a graph input'})`;
+  if (!linear || !LINEAR.has(linear.opType) || linear.domain !== '')
+    return `it does not follow a Conv, ConvTranspose or dense layer (input from ${linear ? `${linear.opType} ${linear.name}` : 'a graph input'})`;
   const readers = consumers(graph).get(x!) ?? [];
   if (readers.length !== 1 || isGraphOutput(graph, x!)) return `the output of ${linear.opType} ${linear.name} is also used elsewhere`;
   const weight = graph.initializers.get(linear.inputs[1]!);
@@ -68,7 +73,11 @@ function tryFold(graph: Graph, builder: GraphBuilder, bn: Node): string | undefi
   const b = bias ? toNumbers(bias) : new Array<number>(channels).fill(0);
   const shifted = Float32Array.from(b, (v, c) => (v - mean[c]!) * s[c]! + beta[c]!);
 
-  linear.inputs = [linear.inputs[0]!, builder.addInitializer(float32Tensor(`${linear.inputs[1]}_bn`, scaled, [...weight.dims])), builder.addInitializer(float32Tensor(`${linear.name}_bn_bias`, shifted, [channels]))];
+  linear.inputs = [
+    linear.inputs[0]!,
+    builder.addInitializer(float32Tensor(`${linear.inputs[1]}_bn`, scaled, [...weight.dims])),
+    builder.addInitializer(float32Tensor(`${linear.name}_bn_bias`, shifted, [channels])),
+  ];
   // The layer now produces the BN's output name; the BN disappears.
   linear.outputs = [bn.outputs[0]!];
   graph.nodes = graph.nodes.filter((n) => n !== bn);

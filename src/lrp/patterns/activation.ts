@@ -92,7 +92,13 @@ export const activationPass: PatternPass = {
         const next = users.length === 1 ? users[0]! : undefined;
         if (!next || claimed.has(next) || !['Mul', 'Div'].includes(next.opType)) break;
         if (next.opType === 'Div' && next.inputs[0] !== y) break;
-        if (scalarConstant(ctx, next.inputs.find((i) => i !== y)) === undefined) break;
+        if (
+          scalarConstant(
+            ctx,
+            next.inputs.find((i) => i !== y),
+          ) === undefined
+        )
+          break;
         members.add(next);
         y = next.outputs[0]!;
       }
@@ -104,7 +110,14 @@ export const activationPass: PatternPass = {
       const order = new Map(ctx.graph.nodes.map((n, i) => [n, i]));
       const list = [...members].sort((a, b) => order.get(a)! - order.get(b)!);
       groups.push({
-        node: { name: `${closing.name}/activation`, opType: 'Activation', domain: MARKER_DOMAIN, inputs: [x0], outputs: [y], attributes: { pattern: attr.string(label(list)) } },
+        node: {
+          name: `${closing.name}/activation`,
+          opType: 'Activation',
+          domain: MARKER_DOMAIN,
+          inputs: [x0],
+          outputs: [y],
+          attributes: { pattern: attr.string(label(list)) },
+        },
         members: list,
       });
     }

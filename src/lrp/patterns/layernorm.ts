@@ -66,7 +66,12 @@ function matchAt(ctx: PatternContext, variance: Node): Group | null {
   }
   members.push(square, variance);
   const addEps = soleConsumer(ctx, variance.outputs[0]!, ['Add']);
-  const epsilon = addEps ? scalarConstant(ctx, addEps.inputs.find((i) => i !== variance.outputs[0])) : undefined;
+  const epsilon = addEps
+    ? scalarConstant(
+        ctx,
+        addEps.inputs.find((i) => i !== variance.outputs[0]),
+      )
+    : undefined;
   if (!addEps || epsilon === undefined) fail('the variance is not followed by Add(ε) with a constant ε');
   const sqrt = soleConsumer(ctx, addEps!.outputs[0]!, ['Sqrt']);
   if (!sqrt) fail(`${addEps!.name} is not followed by Sqrt`);
@@ -106,8 +111,11 @@ function matchAt(ctx: PatternContext, variance: Node): Group | null {
   const order = new Map(ctx.graph.nodes.map((n, i) => [n, i]));
   members.sort((a, b) => order.get(a)! - order.get(b)!);
   const node: Node = {
-    name: `${variance.name}/layernorm`, opType: 'LayerNorm', domain: MARKER_DOMAIN,
-    inputs: [x, gamma, beta], outputs: [y],
+    name: `${variance.name}/layernorm`,
+    opType: 'LayerNorm',
+    domain: MARKER_DOMAIN,
+    inputs: [x, gamma, beta],
+    outputs: [y],
     attributes: { axes: attr.ints(axes!), epsilon: attr.float(epsilon!), centered: attr.int(centered ? 1 : 0) },
   };
   return { node, members };

@@ -26,11 +26,17 @@ const dense = (b: GraphBuilder, x: string, seed: number): string => op(b, 'MatMu
 
 function kinds(build: (b: GraphBuilder, x: string) => string, composite = 'epsilon-plus', shape = [2, 4]): string[] {
   const model = modelAround(shape, build);
-  return compileRelevanceGraph(model, { inputShape: shape, spec: buildComposite(composite, {}) }).assignments.map((a) => `${a.kind}:${a.node.opType.replace(/^(MatMul|Gemm|Dense)$/, 'Linear')}:${a.rule?.name ?? '-'}`);
+  return compileRelevanceGraph(model, { inputShape: shape, spec: buildComposite(composite, {}) }).assignments.map(
+    (a) => `${a.kind}:${a.node.opType.replace(/^(MatMul|Gemm|Dense)$/, 'Linear')}:${a.rule?.name ?? '-'}`,
+  );
 }
 
 describe('LayerNorm patterns', () => {
-  for (const [name, options] of [['LayerNorm', {}], ['RMSNorm', { rms: true }], ['Reciprocal + Mul', { reciprocal: true }]] as const) {
+  for (const [name, options] of [
+    ['LayerNorm', {}],
+    ['RMSNorm', { rms: true }],
+    ['Reciprocal + Mul', { reciprocal: true }],
+  ] as const) {
     it(`recognises a decomposed ${name} as one layernorm node`, () => {
       expect(kinds((b, x) => dense(b, decomposedLayerNorm(b, x, options), 1))).toEqual(['layernorm:LayerNorm:layernorm', 'dense:Linear:epsilon']);
     });
@@ -41,8 +47,26 @@ describe('LayerNorm patterns', () => {
     const R = [1, 0, 0, 0, 1, 0];
     for (const composite of ['epsilon-plus', 'attn-lrp']) {
       const spec = buildComposite(composite, {});
-      const decomposed = await relevanceOf(modelAround([2, 4], (b, v) => dense(b, decomposedLayerNorm(b, v), 1)), x, [2, 4], R, spec);
-      const fused = await relevanceOf(modelAround([2, 4], (b, v) => dense(b, op(b, 'LayerNormalization', [v, b.constant([0.5, 1.5, -1, 2], [4]), b.constant([0.1, -0.2, 0.3, 0], [4])], { epsilon: attr.float(1e-5) }), 1)), x, [2, 4], R, spec);
+      const decomposed = await relevanceOf(
+        modelAround([2, 4], (b, v) => dense(b, decomposedLayerNorm(b, v), 1)),
+        x,
+        [2, 4],
+        R,
+        spec,
+      );
+      const fused = await relevanceOf(
+        modelAround([2, 4], (b, v) =>
+          dense(
+            b,
+            op(b, 'LayerNormalization', [v, b.constant([0.5, 1.5, -1, 2], [4]), b.constant([0.1, -0.2, 0.3, 0], [4])], { epsilon: attr.float(1e-5) }),
+            1,
+          ),
+        ),
+        x,
+        [2, 4],
+        R,
+        spec,
+      );
       expectClose(decomposed.relevance, fused.relevance, 1e-4, 1e-6);
       expect(decomposed.relevance.some((v) => Math.abs(v) > 1e-3)).toBe(true);
     }
@@ -58,21 +82,29 @@ describe('LayerNorm patterns', () => {
 
   it('a LayerNorm pattern that only partly matches is a one-line error naming the node and the missing step', () => {
     const model = modelAround([2, 4], (b, x) => dense(b, decomposedLayerNorm(b, x, { skipEps: true }), 1));
-    expect(() => compileRelevanceGraph(model, { inputShape: [2, 4], spec: null, source: 'm.onnx' })).toThrow(/^node "ReduceMean_\d+": looks like a decomposed LayerNorm\/RMSNorm \(ReduceMean of a square\) but the variance is not followed by Add\(ε\)/);
+    expect(() => compileRelevanceGraph(model, { inputShape: [2, 4], spec: null, source: 'm.onnx' })).toThrow(
+      /^node "ReduceMean_\d+": looks like a decomposed LayerNorm\/RMSNorm \(ReduceMean of a square\) but the variance is not followed by Add\(ε\)/,
+    );
   });
 });
 
 describe('decomposed activations', () => {
-  const erfGelu = (b: GraphBuilder, h: string): string => op(b, 'Mul', [op(b, 'Mul', [h, op(b, 'Add', [op(b, 'Erf', [op(b, 'Div', [h, scalar(b, Math.SQRT2)])]), scalar(b, 1)])]), scalar(b, 0.5)]);
+  const erfGelu = (b: GraphBuilder, h: string): string =>
+    op(b, 'Mul', [op(b, 'Mul', [h, op(b, 'Add', [op(b, 'Erf', [op(b, 'Div', [h, scalar(b, Math.SQRT2)])]), scalar(b, 1)])]), scalar(b, 0.5)]);
   const tanhGelu = (b: GraphBuilder, h: string): string => {
     const cube = op(b, 'Pow', [h, scalar(b, 3)]);
     const inner = op(b, 'Mul', [op(b, 'Add', [h, op(b, 'Mul', [cube, scalar(b, 0.044715)])]), scalar(b, Math.sqrt(2 / Math.PI))]);
     return op(b, 'Mul', [op(b, 'Mul', [h, scalar(b, 0.5)]), op(b, 'Add', [op(b, 'Tanh', [inner]), scalar(b, 1)])]);
   };
-  const hardSwish = (b: GraphBuilder, h: string): string => op(b, 'Div', [op(b, 'Mul', [h, op(b, 'Clip', [op(b, 'Add', [h, scalar(b, 3)]), scalar(b, 0), scalar(b, 6)])]), scalar(b, 6)]);
+  const hardSwish = (b: GraphBuilder, h: string): string =>
+    op(b, 'Div', [op(b, 'Mul', [h, op(b, 'Clip', [op(b, 'Add', [h, scalar(b, 3)]), scalar(b, 0), scalar(b, 6)])]), scalar(b, 6)]);
   const biased = (b: GraphBuilder, x: string): string => op(b, 'Add', [dense(b, x, 2), b.constant([0.5, -0.5, 0.25], [3])]);
 
-  for (const [name, act] of [['GELU (Erf)', erfGelu], ['GELU (tanh)', tanhGelu], ['hard-swish (Clip)', hardSwish]] as const) {
+  for (const [name, act] of [
+    ['GELU (Erf)', erfGelu],
+    ['GELU (tanh)', tanhGelu],
+    ['hard-swish (Clip)', hardSwish],
+  ] as const) {
     it(`${name} after a bias add is one activation (pass), the bias stays with the dense layer`, async () => {
       const build = (b: GraphBuilder, x: string): string => op(b, 'MatMul', [act(b, biased(b, x)), b.constant(pat([3, 2], 3, 5, 2, 3), [3, 2])]);
       expect(kinds(build)).toEqual(['dense:Linear:epsilon', 'activation:Activation:pass', 'dense:Linear:epsilon']);
@@ -92,7 +124,12 @@ describe('decomposed activations', () => {
       const h = dense(b, x, 1);
       return op(b, 'Mul', [h, op(b, 'Sigmoid', [dense(b, op(b, 'Relu', [dense(b, x, 4)]), 5)])]);
     };
-    const labels = kinds((b, x) => op(b, 'MatMul', [op(b, 'Reshape', [gated(b, op(b, 'MatMul', [x, b.constant(pat([4, 4], 2, 7, 3, 5), [4, 4])])), b.constantInt64([2, 3])]), b.constant(pat([3, 2], 3, 5, 2, 3), [3, 2])]));
+    const labels = kinds((b, x) =>
+      op(b, 'MatMul', [
+        op(b, 'Reshape', [gated(b, op(b, 'MatMul', [x, b.constant(pat([4, 4], 2, 7, 3, 5), [4, 4])])), b.constantInt64([2, 3])]),
+        b.constant(pat([3, 2], 3, 5, 2, 3), [3, 2]),
+      ]),
+    );
     expect(labels.filter((l) => l.startsWith('gate'))).toEqual(['gate:Mul:signal']);
     const product = kinds((b, x) => op(b, 'Mul', [dense(b, x, 1), dense(b, x, 2)]), 'attn-lrp');
     expect(product.at(-1)).toBe('bilinear:Mul:uniform');

@@ -31,7 +31,17 @@ function samePartition(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
-const threeBlobs = () => blobs(40, [[0, 0, 0], [6, 0, 0], [0, 6, 3]], 0.5, 1);
+const threeBlobs = () =>
+  blobs(
+    40,
+    [
+      [0, 0, 0],
+      [6, 0, 0],
+      [0, 6, 3],
+    ],
+    0.5,
+    1,
+  );
 const neighbours = (x: Float64Array, n: number, d: number, k: number) => knnSearch(Float32Array.from(x), n, d, k, { method: 'exact' });
 
 describe('k-means', () => {
@@ -58,10 +68,11 @@ function naiveDbscan(x: Float64Array, n: number, d: number, eps: number, minSamp
     while (queue.length) {
       const p = queue.pop()!;
       if (!core[p]) continue;
-      for (const q of within(p)) if (labels[q] === -1) {
-        labels[q] = next;
-        queue.push(q);
-      }
+      for (const q of within(p))
+        if (labels[q] === -1) {
+          labels[q] = next;
+          queue.push(q);
+        }
     }
     next++;
   }
@@ -70,13 +81,27 @@ function naiveDbscan(x: Float64Array, n: number, d: number, eps: number, minSamp
 
 describe('DBSCAN from the reachability tree', () => {
   it('has the same core points and core clusters as textbook DBSCAN for every eps', () => {
-    const { x, n, d } = blobs(30, [[0, 0], [3, 0], [0, 3]], 0.8, 2);
+    const { x, n, d } = blobs(
+      30,
+      [
+        [0, 0],
+        [3, 0],
+        [0, 3],
+      ],
+      0.8,
+      2,
+    );
     const tree = reachabilityTree(x, n, d, 5, neighbours(x, n, d, 4));
     for (const eps of [0.2, 0.4, 0.6, 0.9, 1.5, 3]) {
       const ours = dbscanLabels(tree, eps);
       const ref = naiveDbscan(x, n, d, eps, 5);
       const coreIdx = ref.core.map((c, i) => (c ? i : -1)).filter((i) => i >= 0);
-      expect(samePartition(coreIdx.map((i) => ours[i]!), coreIdx.map((i) => ref.labels[i]!))).toBe(true);
+      expect(
+        samePartition(
+          coreIdx.map((i) => ours[i]!),
+          coreIdx.map((i) => ref.labels[i]!),
+        ),
+      ).toBe(true);
       // Noise is exactly the same set; border points join a cluster of a core point within eps.
       for (let i = 0; i < n; i++) expect(ours[i] === -1).toBe(ref.labels[i] === -1);
       // Numbered by first core point, as sklearn.
@@ -91,7 +116,16 @@ describe('DBSCAN from the reachability tree', () => {
 
 describe('HDBSCAN', () => {
   it('finds dense blobs and marks far outliers as noise', () => {
-    const { x, n, d, truth } = blobs(40, [[0, 0], [8, 0], [0, 8]], 0.6, 3);
+    const { x, n, d, truth } = blobs(
+      40,
+      [
+        [0, 0],
+        [8, 0],
+        [0, 8],
+      ],
+      0.6,
+      3,
+    );
     const withOutliers = Float64Array.from([...x, 30, 30, -30, 30]);
     const m = n + 2;
     const tree = reachabilityTree(withOutliers, m, d, 5, neighbours(withOutliers, m, d, 4));
@@ -112,21 +146,25 @@ function naiveWard(x: Float64Array, n: number, d: number, k: number): number[] {
   while (clusters.length > k) {
     let best = Infinity;
     let pair = [0, 1];
-    for (let a = 0; a < clusters.length; a++) for (let b = a + 1; b < clusters.length; b++) {
-      const ca = clusters[a]!;
-      const cb = clusters[b]!;
-      const s = ca.centroid.reduce((acc, v, t) => acc + (v - cb.centroid[t]!) ** 2, 0);
-      const cost = ((ca.members.length * cb.members.length) / (ca.members.length + cb.members.length)) * s;
-      if (cost < best) {
-        best = cost;
-        pair = [a, b];
+    for (let a = 0; a < clusters.length; a++)
+      for (let b = a + 1; b < clusters.length; b++) {
+        const ca = clusters[a]!;
+        const cb = clusters[b]!;
+        const s = ca.centroid.reduce((acc, v, t) => acc + (v - cb.centroid[t]!) ** 2, 0);
+        const cost = ((ca.members.length * cb.members.length) / (ca.members.length + cb.members.length)) * s;
+        if (cost < best) {
+          best = cost;
+          pair = [a, b];
+        }
       }
-    }
     const [a, b] = pair as [number, number];
     const ca = clusters[a]!;
     const cb = clusters[b]!;
     const total = ca.members.length + cb.members.length;
-    const merged = { members: [...ca.members, ...cb.members], centroid: ca.centroid.map((v, t) => (v * ca.members.length + cb.centroid[t]! * cb.members.length) / total) };
+    const merged = {
+      members: [...ca.members, ...cb.members],
+      centroid: ca.centroid.map((v, t) => (v * ca.members.length + cb.centroid[t]! * cb.members.length) / total),
+    };
     clusters = clusters.filter((_, i) => i !== a && i !== b);
     clusters.push(merged);
   }

@@ -29,7 +29,14 @@ export interface NeighbourLists {
  * Builds the tree from the data and its neighbour lists (k ≥ minSamples − 1 nearest others per row,
  * ascending). `checkpoint` is called every few hundred Prim steps.
  */
-export function reachabilityTree(x: Float64Array, n: number, d: number, minSamples: number, lists: NeighbourLists, checkpoint: () => void = () => {}): ReachabilityTree {
+export function reachabilityTree(
+  x: Float64Array,
+  n: number,
+  d: number,
+  minSamples: number,
+  lists: NeighbourLists,
+  checkpoint: () => void = () => {},
+): ReachabilityTree {
   const kCore = Math.min(Math.max(minSamples - 1, 0), n - 1);
   const core = new Float64Array(n);
   const neighbours = new Int32Array(n * kCore);
@@ -236,7 +243,10 @@ export function hdbscanLabels(tree: ReachabilityTree, minClusterSize: number): I
         stack.push({ node: child, cluster: id });
       }
     } else {
-      for (const [child, big] of [[a, bigA], [b, bigB]] as Array<[number, boolean]>) {
+      for (const [child, big] of [
+        [a, bigA],
+        [b, bigB],
+      ] as Array<[number, boolean]>) {
         if (big) stack.push({ node: child, cluster });
         else fallOut(child, cluster, lambda);
       }

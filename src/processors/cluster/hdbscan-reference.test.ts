@@ -17,7 +17,8 @@ const script = join(import.meta.dirname, '..', '..', '..', 'test', 'helpers', 'h
 function dataset(seed: number, d: number, blobs: Array<[number, number, number]>, noise: number): { x: Float64Array; n: number } {
   const random = new Random(seed);
   const rows: number[] = [];
-  for (const [centre, spread, count] of blobs) for (let i = 0; i < count; i++) for (let k = 0; k < d; k++) rows.push((k === 0 ? centre : centre / 2) + spread * random.gaussian());
+  for (const [centre, spread, count] of blobs)
+    for (let i = 0; i < count; i++) for (let k = 0; k < d; k++) rows.push((k === 0 ? centre : centre / 2) + spread * random.gaussian());
   for (let i = 0; i < noise * d; i++) rows.push(-10 + 20 * random.next());
   const x = Float64Array.from(Float32Array.from(rows));
   return { x, n: x.length / d };
@@ -36,19 +37,92 @@ function ours(x: Float64Array, n: number, d: number, minSamples: number, minClus
 
 function reference(x: Float64Array, n: number, d: number, minSamples: number, minClusterSize: number): { labels: number[]; ambiguous: number[] } {
   const rows = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * d, i * d + d)));
-  const out = execFileSync('/usr/bin/python3', [script], { input: JSON.stringify({ x: rows, min_samples: minSamples, min_cluster_size: minClusterSize }), encoding: 'utf8' });
+  const out = execFileSync('/usr/bin/python3', [script], {
+    input: JSON.stringify({ x: rows, min_samples: minSamples, min_cluster_size: minClusterSize }),
+    encoding: 'utf8',
+  });
   const { labels, ambiguous } = JSON.parse(out) as { labels: number[]; ambiguous: number[] };
   return { labels: canonical(labels), ambiguous };
 }
 
 describe('HDBSCAN against the naive reference', () => {
   const cases: Array<[string, number, Array<[number, number, number]>, number, number, number]> = [
-    ['three blobs of different density with noise, 2-D', 2, [[0, 0.3, 40], [5, 1, 40], [-6, 0.6, 30]], 20, 5, 5],
-    ['a tight blob inside a loose one, 2-D', 2, [[0, 0.2, 25], [0.5, 2, 60], [8, 0.5, 30]], 10, 5, 5],
-    ['five blobs in 5-D, min_samples 3, min_cluster_size 8', 5, [[-8, 0.5, 20], [-4, 0.7, 20], [0, 0.4, 20], [4, 1, 20], [8, 0.6, 20]], 15, 3, 8],
-    ['mostly noise, 3-D', 3, [[0, 0.5, 15], [6, 0.5, 12]], 60, 5, 5],
-    ['nested: sub-blobs in two groups, where excess of mass picks the level, 2-D', 2, [[-6, 0.3, 12], [-5, 0.3, 12], [-4, 0.3, 12], [4, 0.5, 15], [5.5, 0.5, 15], [9, 0.2, 20]], 15, 4, 6],
-    ['min_samples 2 (almost no ties), 2-D', 2, [[0, 0.4, 30], [4, 0.8, 30], [-5, 0.3, 20]], 25, 2, 5],
+    [
+      'three blobs of different density with noise, 2-D',
+      2,
+      [
+        [0, 0.3, 40],
+        [5, 1, 40],
+        [-6, 0.6, 30],
+      ],
+      20,
+      5,
+      5,
+    ],
+    [
+      'a tight blob inside a loose one, 2-D',
+      2,
+      [
+        [0, 0.2, 25],
+        [0.5, 2, 60],
+        [8, 0.5, 30],
+      ],
+      10,
+      5,
+      5,
+    ],
+    [
+      'five blobs in 5-D, min_samples 3, min_cluster_size 8',
+      5,
+      [
+        [-8, 0.5, 20],
+        [-4, 0.7, 20],
+        [0, 0.4, 20],
+        [4, 1, 20],
+        [8, 0.6, 20],
+      ],
+      15,
+      3,
+      8,
+    ],
+    [
+      'mostly noise, 3-D',
+      3,
+      [
+        [0, 0.5, 15],
+        [6, 0.5, 12],
+      ],
+      60,
+      5,
+      5,
+    ],
+    [
+      'nested: sub-blobs in two groups, where excess of mass picks the level, 2-D',
+      2,
+      [
+        [-6, 0.3, 12],
+        [-5, 0.3, 12],
+        [-4, 0.3, 12],
+        [4, 0.5, 15],
+        [5.5, 0.5, 15],
+        [9, 0.2, 20],
+      ],
+      15,
+      4,
+      6,
+    ],
+    [
+      'min_samples 2 (almost no ties), 2-D',
+      2,
+      [
+        [0, 0.4, 30],
+        [4, 0.8, 30],
+        [-5, 0.3, 20],
+      ],
+      25,
+      2,
+      5,
+    ],
   ];
   for (const [name, d, blobs, noise, minSamples, minClusterSize] of cases) {
     it(name, () => {

@@ -32,7 +32,16 @@ describe('large-input trees', () => {
 
   it('kNN-graph MST: the exact mutual-reachability MST on connected data, hence the same DBSCAN labels (and nearly the same HDBSCAN ones)', () => {
     // One elongated cloud with two dense knots: connected through its kNN graph.
-    const { x, n, d } = blobs(150, [[0, 0, 0], [1.5, 0, 0], [3, 0.3, 0]], 0.6, 2);
+    const { x, n, d } = blobs(
+      150,
+      [
+        [0, 0, 0],
+        [1.5, 0, 0],
+        [3, 0.3, 0],
+      ],
+      0.6,
+      2,
+    );
     const lists = graph(x, n, d, 24);
     const exact = reachabilityTree(x, n, d, 5, lists);
     const large = knnReachabilityTree(n, 5, lists);
@@ -54,7 +63,16 @@ describe('large-input trees', () => {
   });
 
   it('kNN-graph MST: components the graph leaves apart join at weight ∞, and finite radii still see them apart', () => {
-    const { x, n, d, truth } = blobs(60, [[0, 0], [40, 0], [0, 40]], 0.5, 3);
+    const { x, n, d, truth } = blobs(
+      60,
+      [
+        [0, 0],
+        [40, 0],
+        [0, 40],
+      ],
+      0.5,
+      3,
+    );
     const lists = graph(x, n, d, 8);
     const large = knnReachabilityTree(n, 5, lists);
     expect(large.weight.length).toBe(n - 1);
@@ -67,7 +85,16 @@ describe('large-input trees', () => {
   });
 
   it('connectivity Ward: exact Ward when the exact tail holds every point', () => {
-    const { x, n, d } = blobs(40, [[0, 0, 0], [5, 0, 0], [0, 5, 2]], 0.8, 4);
+    const { x, n, d } = blobs(
+      40,
+      [
+        [0, 0, 0],
+        [5, 0, 0],
+        [0, 5, 2],
+      ],
+      0.8,
+      4,
+    );
     const exact = wardTree(x, n, d);
     const large = connectivityWardTree(x, n, d, graph(x, n, d, 10), undefined, n);
     expect(Array.from(large.height)).toEqual(Array.from(exact.height));
@@ -75,7 +102,17 @@ describe('large-input trees', () => {
   });
 
   it('connectivity Ward: graph-restricted merges below a small exact tail keep the top cuts of exact Ward', () => {
-    const { x, n, d, truth } = blobs(200, [[0, 0, 0], [6, 0, 0], [0, 6, 3], [6, 6, 6]], 0.7, 5);
+    const { x, n, d, truth } = blobs(
+      200,
+      [
+        [0, 0, 0],
+        [6, 0, 0],
+        [0, 6, 3],
+        [6, 6, 6],
+      ],
+      0.7,
+      5,
+    );
     const exact = wardTree(x, n, d);
     const large = connectivityWardTree(x, n, d, graph(x, n, d, 10), undefined, 40);
     expect(large.height.length).toBe(n - 1);

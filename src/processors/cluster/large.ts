@@ -122,7 +122,9 @@ class MergeHeap {
   size = 0;
 
   private less(p: number, q: number): boolean {
-    return this.cost[p]! < this.cost[q]! || (this.cost[p] === this.cost[q] && (this.a[p]! < this.a[q]! || (this.a[p] === this.a[q] && this.b[p]! < this.b[q]!)));
+    return (
+      this.cost[p]! < this.cost[q]! || (this.cost[p] === this.cost[q] && (this.a[p]! < this.a[q]! || (this.a[p] === this.a[q] && this.b[p]! < this.b[q]!)))
+    );
   }
 
   private swap(p: number, q: number): void {
@@ -186,7 +188,14 @@ export const EXACT_TAIL = 4096;
  * exact Ward (nearest-neighbour chain) on those clusters. Heights are made monotone (running maximum) so that the
  * cut of the n − k lowest merges is the cut after the first n − k merges.
  */
-export function connectivityWardTree(x: Float64Array, n: number, d: number, lists: { k: number; indices: Int32Array }, checkpoint: () => void = () => {}, exactTail = EXACT_TAIL): Dendrogram {
+export function connectivityWardTree(
+  x: Float64Array,
+  n: number,
+  d: number,
+  lists: { k: number; indices: Int32Array },
+  checkpoint: () => void = () => {},
+  exactTail = EXACT_TAIL,
+): Dendrogram {
   const centroid = Float64Array.from(x.subarray(0, n * d));
   const size = new Float64Array(n).fill(1);
   const version = new Int32Array(n);
@@ -257,7 +266,8 @@ export function connectivityWardTree(x: Float64Array, n: number, d: number, list
     }
     adjacency[keep] = Int32Array.from(joined);
     adjacency[drop] = new Int32Array(0);
-    for (const c of joined) heap.push(cost(Math.min(keep, c), Math.max(keep, c)), Math.min(keep, c), Math.max(keep, c), version[Math.min(keep, c)]!, version[Math.max(keep, c)]!);
+    for (const c of joined)
+      heap.push(cost(Math.min(keep, c), Math.max(keep, c)), Math.min(keep, c), Math.max(keep, c), version[Math.min(keep, c)]!, version[Math.max(keep, c)]!);
   }
   // The last EXACT_TAIL clusters (and any the graph does not connect): exact Ward on their
   // centroids and sizes, so the top of the tree (every cut users look at) is Ward's own.
@@ -266,7 +276,13 @@ export function connectivityWardTree(x: Float64Array, n: number, d: number, list
   if (rest.length > 1) {
     const centres = new Float64Array(rest.length * d);
     rest.forEach((slot, r) => centres.set(centroid.subarray(slot * d, slot * d + d), r * d));
-    const tail = wardTree(centres, rest.length, d, checkpoint, rest.map((slot) => size[slot]!));
+    const tail = wardTree(
+      centres,
+      rest.length,
+      d,
+      checkpoint,
+      rest.map((slot) => size[slot]!),
+    );
     for (let m = 0; m < tail.height.length; m++) {
       mergeA[merges] = rest[tail.mergeA[m]!]!;
       mergeB[merges] = rest[tail.mergeB[m]!]!;

@@ -86,7 +86,12 @@ export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () =
     } else chain.push(best);
   }
   const order = Array.from({ length: n - 1 }, (_, i) => i).sort((p, q) => height[p]! - height[q]! || p - q);
-  return { n, mergeA: Int32Array.from(order, (i) => mergeA[i]!), mergeB: Int32Array.from(order, (i) => mergeB[i]!), height: Float64Array.from(order, (i) => height[i]!) };
+  return {
+    n,
+    mergeA: Int32Array.from(order, (i) => mergeA[i]!),
+    mergeB: Int32Array.from(order, (i) => mergeB[i]!),
+    height: Float64Array.from(order, (i) => height[i]!),
+  };
 }
 
 /** Flat labels with `k` clusters: apply the n − k lowest merges; clusters numbered by first appearance. */

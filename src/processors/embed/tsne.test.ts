@@ -64,7 +64,16 @@ describe('Barnes–Hut repulsion', () => {
     const y = new Float64Array(2 * n);
     for (let i = 0; i < 2 * n; i++) y[i] = random.gaussian();
     // Points 5..9 sit exactly on point 4, points 21..23 on point 20.
-    for (const [twin, of] of [[5, 4], [6, 4], [7, 4], [8, 4], [9, 4], [21, 20], [22, 20], [23, 20]]) {
+    for (const [twin, of] of [
+      [5, 4],
+      [6, 4],
+      [7, 4],
+      [8, 4],
+      [9, 4],
+      [21, 20],
+      [22, 20],
+      [23, 20],
+    ]) {
       y[2 * twin!] = y[2 * of!]!;
       y[2 * twin! + 1] = y[2 * of! + 1]!;
     }

@@ -288,7 +288,17 @@ function deflatedProduct(m: Csr, x: Float64Array, w: number, y: Float64Array, q:
 }
 
 /** Y = T_d((M' − c·I)/e) · X by the three-term recurrence on a row-major block, M' the deflated operator. */
-function chebyshevFilter(matrix: Csr, x: Float64Array, n: number, w: number, degree: number, centre: number, half: number, q: Float64Array, lambda: number[]): Float64Array {
+function chebyshevFilter(
+  matrix: Csr,
+  x: Float64Array,
+  n: number,
+  w: number,
+  degree: number,
+  centre: number,
+  half: number,
+  q: Float64Array,
+  lambda: number[],
+): Float64Array {
   let previous: Float64Array = x;
   let current: Float64Array = new Float64Array(n * w);
   deflatedProduct(matrix, x, w, current, q, lambda);

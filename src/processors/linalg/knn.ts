@@ -104,7 +104,8 @@ function candidates(x: Float32Array, n: number, d: number, count: number, method
  */
 export function knnSearch(x: Float32Array, n: number, d: number, k: number, options: KnnOptions = {}): KnnGraph {
   if (k < 1 || k > n - 1) throw new Error(`cannot find ${k} neighbours among ${n} points`);
-  const method = options.method === 'exact' || options.method === 'hnsw' ? options.method : n * n * d <= (options.exactBudget ?? EXACT_BUDGET) ? 'exact' : 'hnsw';
+  const method =
+    options.method === 'exact' || options.method === 'hnsw' ? options.method : n * n * d <= (options.exactBudget ?? EXACT_BUDGET) ? 'exact' : 'hnsw';
   // A margin of extra candidates absorbs float32 rounding in usearch's ranking.
   const count = Math.min(n, k + 1 + Math.max(8, Math.ceil(k / 4)));
   const checkpoint = options.checkpoint ?? (() => {});

@@ -36,7 +36,10 @@ describe('sparse block eigensolver', () => {
   it('finds the largest-|μ| eigenpairs that a dense solver finds, in ascending order', () => {
     const m = randomNormalisedGraph(240, 6, 1);
     const result = sparseEigs(m, 12, { seed: 3 });
-    const expected = denseSpectrum(m).sort((a, b) => Math.abs(b) - Math.abs(a)).slice(0, 12).sort((a, b) => a - b);
+    const expected = denseSpectrum(m)
+      .sort((a, b) => Math.abs(b) - Math.abs(a))
+      .slice(0, 12)
+      .sort((a, b) => a - b);
     Array.from(result.values).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 8));
     // Residuals ‖M v − μ v‖ are small for every returned vector.
     const n = m.rows;
@@ -65,10 +68,12 @@ describe('sparse block eigensolver', () => {
     const r: number[] = [];
     const c: number[] = [];
     for (let cluster = 0; cluster < 10; cluster++) {
-      for (let a = 0; a < 30; a++) for (let b = 0; b < 30; b++) if (a !== b) {
-        r.push(cluster * 30 + a);
-        c.push(cluster * 30 + b);
-      }
+      for (let a = 0; a < 30; a++)
+        for (let b = 0; b < 30; b++)
+          if (a !== b) {
+            r.push(cluster * 30 + a);
+            c.push(cluster * 30 + b);
+          }
     }
     const a = csrFromTriplets(300, 300, Int32Array.from(r), Int32Array.from(c), new Float64Array(r.length).fill(1));
     const s = rowSums(a).map((d) => 1 / Math.sqrt(d));

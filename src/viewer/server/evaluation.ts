@@ -35,9 +35,11 @@ export async function projectEvaluations(files: string[]): Promise<EvaluationMet
       const aopc = Array.from(g.aopc, (v) => (Number.isFinite(v) ? v : 0));
       methods.push({
         name: taken ? `${g.name} (${path.split('/').pop()})` : g.name,
-        order: g.order, file: path,
+        order: g.order,
+        file: path,
         mean: aopc.reduce((a, b) => a + b, 0) / Math.max(1, aopc.length),
-        index: Array.from(g.index), aopc,
+        index: Array.from(g.index),
+        aopc,
       });
     }
   }

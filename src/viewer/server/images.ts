@@ -65,7 +65,13 @@ export class ImageRenderer {
     return getColorMap(colorMap).signed ? 'symmetric' : 'absolute';
   }
 
-  sampleImage(project: ViewerProject, index: number, mode: DisplayMode, colorMap: string, scale: ValueScale = mode === 'input' ? 'symmetric' : this.defaultScale(colorMap)): Promise<Reply> {
+  sampleImage(
+    project: ViewerProject,
+    index: number,
+    mode: DisplayMode,
+    colorMap: string,
+    scale: ValueScale = mode === 'input' ? 'symmetric' : this.defaultScale(colorMap),
+  ): Promise<Reply> {
     const key = `${project.fingerprint}|${project.id}|${index}|${mode}|${colorMap}|${mode === 'input' ? '' : scale}`;
     return this.cached(key, async () => {
       if (mode === 'input') return encodeRgbPng(await decodedImage(project, index));
@@ -76,7 +82,12 @@ export class ImageRenderer {
       const indices = scaledIndices(map, scale);
       if (mode === 'attribution') return Buffer.from(encodeIndexedPng(indices, width, height, colors));
       const input = await decodedImage(project, index);
-      const blended = overlayOnGrey(indicesToRgb(indices, colors), map, { width, height }, { data: input.data, width: input.width, height: input.height, channels: 3 });
+      const blended = overlayOnGrey(
+        indicesToRgb(indices, colors),
+        map,
+        { width, height },
+        { data: input.data, width: input.width, height: input.height, channels: 3 },
+      );
       return encodeRgbPng({ width: input.width, height: input.height, data: blended });
     });
   }
@@ -122,7 +133,14 @@ async function decodedImage(project: ViewerProject, index: number): Promise<RgbI
     return await project.readImage(index);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = error instanceof UserError ? error.line : code ? `${code} (${errnoWords[code] ?? 'cannot read'})` : error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const reason =
+      error instanceof UserError
+        ? error.line
+        : code
+          ? `${code} (${errnoWords[code] ?? 'cannot read'})`
+          : error instanceof Error
+            ? error.message.split('\n')[0]
+            : String(error);
     throw new HttpError(422, `sample ${index} cannot be decoded: ${reason}`);
   }
 }
@@ -136,5 +154,7 @@ const errnoWords: Record<string, string> = {
 };
 
 async function encodeRgbPng(image: RgbImage): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
 }

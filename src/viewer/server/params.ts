@@ -10,7 +10,9 @@ export class Query {
   constructor(search: URLSearchParams, allowed: readonly string[]) {
     for (const [key, value] of search) {
       if (!allowed.includes(key)) {
-        throw badRequest(allowed.length ? `unknown query parameter '${key}' (accepted: ${allowed.join(', ')})` : `unknown query parameter '${key}' (this route takes none)`);
+        throw badRequest(
+          allowed.length ? `unknown query parameter '${key}' (accepted: ${allowed.join(', ')})` : `unknown query parameter '${key}' (this route takes none)`,
+        );
       }
       if (this.values.has(key)) throw badRequest(`query parameter '${key}' given more than once`);
       this.values.set(key, value);

@@ -19,4 +19,3 @@ export function encodePoints(index: Int32Array, cluster: Int32Array, data: Float
   Buffer.from(body).copy(buffer, POINTS_HEADER_BYTES);
   return buffer;
 }
-

@@ -103,7 +103,12 @@ export const routes: Route[] = [
         labels: project.labels,
         analyses: project.analyses.map((analysis) => ({
           name: analysis.name,
-          categories: analysis.categories.map((name) => ({ name, label: project.categoryLabel(name), count: analysis.categoryCount(name), suspicion: analysis.categorySuspicion(name) ?? null })),
+          categories: analysis.categories.map((name) => ({
+            name,
+            label: project.categoryLabel(name),
+            count: analysis.categoryCount(name),
+            suspicion: analysis.categorySuspicion(name) ?? null,
+          })),
         })),
       });
     },
@@ -141,7 +146,10 @@ export const routes: Route[] = [
       const y = query.integer('y', range, Math.min(1, dims - 1));
       const n = category.index.length;
       if (embedding.shape[0] !== n || clustering.labels.length !== n) {
-        throw new HttpError(409, `category '${category.name}': index (${n}), embedding '${embedding.name}' (${embedding.shape[0]}) and clustering '${clustering.name}' (${clustering.labels.length}) differ in length`);
+        throw new HttpError(
+          409,
+          `category '${category.name}': index (${n}), embedding '${embedding.name}' (${embedding.shape[0]}) and clustering '${clustering.name}' (${clustering.labels.length}) differ in length`,
+        );
       }
       const etag = etagOf(project.fingerprint, 'points', params.analysis, params.category, embeddingName, clusteringName, `${x},${y}`);
       const body = ctx.points.get(etag) ?? encodePoints(category.index, clustering.labels, embedding.data, dims, x, y);
@@ -179,7 +187,13 @@ export const routes: Route[] = [
       const index = sampleIndex(project, params.index);
       const mode = query.choice('mode', DISPLAY_MODES, 'input');
       const colormap = query.string('colormap', ctx.images.defaultColorMap);
-      if (!ctx.images.hasColorMap(colormap)) throw badRequest(`unknown colour map '${colormap}' (known: ${ctx.images.colorMaps().map((c) => c.name).join(', ')})`);
+      if (!ctx.images.hasColorMap(colormap))
+        throw badRequest(
+          `unknown colour map '${colormap}' (known: ${ctx.images
+            .colorMaps()
+            .map((c) => c.name)
+            .join(', ')})`,
+        );
       const scale = query.choice('scale', VALUE_SCALES, ctx.images.defaultScale(colormap));
       if (mode !== 'input' && project.attributionRow(index) < 0) throw notFound(`project '${project.id}' has no attribution for sample ${index}`);
       return mode === 'input' ? ctx.images.sampleImage(project, index, mode, '') : ctx.images.sampleImage(project, index, mode, colormap, scale);

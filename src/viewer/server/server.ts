@@ -42,7 +42,8 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   // No other origin may frame the page (clickjacking); X-Frame-Options for browsers without CSP level 2.
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' 'unsafe-eval'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' 'unsafe-eval'; frame-ancestors 'none'",
 };
 
 /**
@@ -77,14 +78,24 @@ async function resolve(ctx: ApiContext, assets: Assets, target: string): Promise
   }
   if (segments[0] === 'projects' && segments.length === 2) return virelayLinkRedirect(ctx.projects, segments[1], search);
   // The page itself: `/` (state lives in the query string) and its built files by exact name.
-  const name = segments.length === 1 && (segments[0] === '' || segments[0] === 'index.html') ? 'index.html' : segments.length === 2 && segments[0] === 'assets' ? segments[1] : undefined;
+  const name =
+    segments.length === 1 && (segments[0] === '' || segments[0] === 'index.html')
+      ? 'index.html'
+      : segments.length === 2 && segments[0] === 'assets'
+        ? segments[1]
+        : undefined;
   const asset = name === undefined ? undefined : assets.get(name);
   if (!asset) throw notFound('no such resource');
   return asset;
 }
 
 function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string | number> = { ...SECURITY_HEADERS, 'Content-Type': reply.contentType, 'Cache-Control': reply.cacheControl ?? 'no-cache', ...reply.headers };
+  const headers: Record<string, string | number> = {
+    ...SECURITY_HEADERS,
+    'Content-Type': reply.contentType,
+    'Cache-Control': reply.cacheControl ?? 'no-cache',
+    ...reply.headers,
+  };
   if (reply.etag) {
     headers.ETag = reply.etag;
     const tags = req.headers['if-none-match'];
@@ -108,7 +119,14 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
   const server = createServer((req, res) => {
     if (!hostAllowed(req.headers.host)) {
       const shown = req.headers.host === undefined ? 'no Host header' : `Host '${req.headers.host.slice(0, 200)}'`;
-      send(req, res, jsonReply({ errorMessage: `${shown} is not served here (DNS rebinding protection); start serve with --allow-host NAME to allow a name` }, { status: 403, etag: false }));
+      send(
+        req,
+        res,
+        jsonReply(
+          { errorMessage: `${shown} is not served here (DNS rebinding protection); start serve with --allow-host NAME to allow a name` },
+          { status: 403, etag: false },
+        ),
+      );
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -139,7 +157,9 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify({ errorMessage: 'method CONNECT is not allowed' });
     socket.on('error', () => {});
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   await new Promise<void>((resolveListen, reject) => {

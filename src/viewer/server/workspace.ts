@@ -145,7 +145,8 @@ class LoadedProject implements ViewerProject {
     const reader = this.requireReader();
     const rows = reader.read(row, row + 1);
     const shape = reader.sampleShape;
-    const chw: [number, number, number] = shape.length === 3 ? [shape[0], shape[1], shape[2]] : shape.length === 2 ? [1, shape[0], shape[1]] : [1, 1, shape[0] ?? 1];
+    const chw: [number, number, number] =
+      shape.length === 3 ? [shape[0], shape[1], shape[2]] : shape.length === 2 ? [1, shape[0], shape[1]] : [1, 1, shape[0] ?? 1];
     return { data: rows.attribution, shape: chw, label: rows.label[0] ?? -1, prediction: rows.prediction };
   }
 
@@ -177,7 +178,12 @@ export type RefusedAnalysis = (file: string | undefined, reason: string) => void
  * range, coverage, label map), without reading embeddings. An inconsistent method is closed and
  * reported instead of being served, so no request meets it and answers 500.
  */
-async function openCheckedAnalysis(name: string, sources: string[], context: AnalysisCheckContext, onRefused: RefusedAnalysis): Promise<AnalysisFileReader[] | undefined> {
+async function openCheckedAnalysis(
+  name: string,
+  sources: string[],
+  context: AnalysisCheckContext,
+  onRefused: RefusedAnalysis,
+): Promise<AnalysisFileReader[] | undefined> {
   const readers: AnalysisFileReader[] = [];
   try {
     for (const source of sources) readers.push(await openAnalysis(source));
@@ -235,7 +241,9 @@ export async function openProject(project: ProjectSpec, file: string, taken: Set
       project.model,
       file,
       { name: project.dataset.name, type: project.dataset.type, count: data.count },
-      project.attributions ? { method: project.attributions.attributionMethod, strategy: project.attributions.attributionStrategy, count: reader?.count ?? 0 } : undefined,
+      project.attributions
+        ? { method: project.attributions.attributionMethod, strategy: project.attributions.attributionStrategy, count: reader?.count ?? 0 }
+        : undefined,
       analyses,
       fingerprintOf(referenced),
       labelMap,

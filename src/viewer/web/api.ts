@@ -107,15 +107,20 @@ export const api = {
   colorMaps: () => once('colormaps', () => getJson<{ default: string; colorMaps: ColorMapInfo[] }>('api/colormaps')),
   project: (id: string) => once(`p/${id}`, () => getJson<ProjectDetails>(`api/projects/${enc(id)}`)),
   category: (project: string, analysis: string, category: string) =>
-    once(`c/${project}/${analysis}/${category}`, () => getJson<CategoryDetails>(`api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}`)),
+    once(`c/${project}/${analysis}/${category}`, () =>
+      getJson<CategoryDetails>(`api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}`),
+    ),
   points: (project: string, analysis: string, category: string, embedding: string, clustering: string, x: number, y: number) => {
     const url = `api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}/points?embedding=${enc(embedding)}&clustering=${enc(clustering)}&x=${x}&y=${y}`;
     return once(url, async (): Promise<DecodedPoints> => decodePoints(await (await request(url)).arrayBuffer()));
   },
   samples: (project: string, indices: number[]) =>
-    indices.length === 0 ? Promise.resolve([]) : once(`s/${project}/${indices.join(',')}`, () => getJson<SampleInfo[]>(`api/projects/${enc(project)}/samples?indices=${indices.join(',')}`)),
+    indices.length === 0
+      ? Promise.resolve([])
+      : once(`s/${project}/${indices.join(',')}`, () => getJson<SampleInfo[]>(`api/projects/${enc(project)}/samples?indices=${indices.join(',')}`)),
   imageUrl: (project: string, index: number, mode: DisplayMode, colormap: string, scale: Scale = 'auto') =>
     `api/projects/${enc(project)}/images/${index}?mode=${mode}${mode === 'input' ? '' : `&colormap=${enc(colormap)}${scale === 'auto' ? '' : `&scale=${scale}`}`}`,
-  attributionRange: (project: string, index: number) => once(`r/${project}/${index}`, () => getJson<AttributionRange>(`api/projects/${enc(project)}/attributions/${index}/range`)),
+  attributionRange: (project: string, index: number) =>
+    once(`r/${project}/${index}`, () => getJson<AttributionRange>(`api/projects/${enc(project)}/attributions/${index}/range`)),
   colorMapPreviewUrl: (name: string) => `api/colormaps/${enc(name)}?width=256&height=12`,
 };

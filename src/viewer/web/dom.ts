@@ -6,7 +6,11 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { className?: string } = {}, children: Array<Node | string> = []): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> & { className?: string } = {},
+  children: Array<Node | string> = [],
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   Object.assign(element, props);
   for (const child of children) element.append(child);

@@ -55,7 +55,9 @@ export function evaluationColors(samples: ArrayLike<number>): { slot: Int32Array
   const known = values.filter((v): v is number => v !== undefined);
   const lo = Math.min(...known);
   const hi = Math.max(...known);
-  const slot = Int32Array.from(values, (v) => (v === undefined ? RAMP.length : Math.min(RAMP.length - 1, Math.floor(((v - lo) / (hi - lo || 1)) * RAMP.length))));
+  const slot = Int32Array.from(values, (v) =>
+    v === undefined ? RAMP.length : Math.min(RAMP.length - 1, Math.floor(((v - lo) / (hi - lo || 1)) * RAMP.length)),
+  );
   return { slot, colors: [...RAMP, '#9a9a9a'] };
 }
 

@@ -29,9 +29,16 @@ export function legendLabels(scale: ResolvedScale, range?: AttributionRange): { 
 export function renderLegend(box: HTMLElement, colormap: string, scale: ResolvedScale, range?: AttributionRange): void {
   const labels = legendLabels(scale, range);
   const ramp = el('img', { className: 'ramp', src: api.colorMapPreviewUrl(colormap), alt: '', width: 128, height: 12 });
-  const ends = el('span', { className: 'legend-ends' }, [el('span', { textContent: labels.left }), el('span', { textContent: labels.centre ?? '' }), el('span', { textContent: labels.right })]);
+  const ends = el('span', { className: 'legend-ends' }, [
+    el('span', { textContent: labels.left }),
+    el('span', { textContent: labels.centre ?? '' }),
+    el('span', { textContent: labels.right }),
+  ]);
   const caption = `${labels.what}${range ? '' : ', each image scaled to its own sample'}`;
   box.replaceChildren(el('span', { className: 'legend-ramp' }, [ramp, ends]), el('span', { className: 'legend-caption', textContent: caption }));
   box.dataset.scale = scale;
-  box.setAttribute('aria-label', `Colour legend (${colormap}): ${labels.left} to ${labels.right}${labels.centre ? `, ${labels.centre} at the centre` : ''}; ${caption}`);
+  box.setAttribute(
+    'aria-label',
+    `Colour legend (${colormap}): ${labels.left} to ${labels.right}${labels.centre ? `, ${labels.centre} at the centre` : ''}; ${caption}`,
+  );
 }

@@ -10,7 +10,17 @@ import { PositionIndex } from './positions.js';
 import { openSampleView, wireSampleView } from './sample-view.js';
 import { EmbeddingPlot, type Tool } from './scatter.js';
 import { renderClusters, renderEigenvalues } from './side.js';
-import { EMPTY_STATE, exportFileName, stateFromExport, stateFromQuery, stateToExport, stateToQuery, THEMES, type DisplayMode, type ViewState } from './state.js';
+import {
+  EMPTY_STATE,
+  exportFileName,
+  stateFromExport,
+  stateFromQuery,
+  stateToExport,
+  stateToQuery,
+  THEMES,
+  type DisplayMode,
+  type ViewState,
+} from './state.js';
 import { describeSample, pageCount, renderStrip } from './strip.js';
 import { evaluationColors, evaluationText, installEvaluation } from './evaluation.js';
 import { installImagePlaceholders } from './placeholder.js';
@@ -50,16 +60,27 @@ async function load(requested: ViewState, current: () => boolean): Promise<Loade
   const none = new PositionIndex();
   if (!s.project) return { state: s, positionOf: none, message: 'No project could be loaded; see the server output for the reasons.' };
   const project = await api.project(s.project);
-  await installEvaluation(s.project, () => void apply({ ...state() }), () => (page.shown = { ...page.shown, points: undefined }));
+  await installEvaluation(
+    s.project,
+    () => void apply({ ...state() }),
+    () => (page.shown = { ...page.shown, points: undefined }),
+  );
   if (!current()) return undefined;
   s = resolveCategory(s, project);
   const entry = project.analyses.find((a) => a.name === s.analysis)?.categories.find((c) => c.name === s.category);
-  if (!entry) return { state: s, project, positionOf: none, message: `Project “${project.name}” has no analyses to show. Run \`xai-tools spray\` and add the analysis file to the project.` };
+  if (!entry)
+    return {
+      state: s,
+      project,
+      positionOf: none,
+      message: `Project “${project.name}” has no analyses to show. Run \`xai-tools spray\` and add the analysis file to the project.`,
+    };
   const category = await api.category(s.project, s.analysis, s.category);
   if (!current()) return undefined;
   s = resolveView(s, category, entry.suspicion);
   const embedding = category.embeddings.find((e) => e.name === s.embedding);
-  if (!embedding || !s.clustering) return { state: s, project, category, positionOf: none, message: `Category ${s.category} has no ${embedding ? 'clustering' : 'embedding'}.` };
+  if (!embedding || !s.clustering)
+    return { state: s, project, category, positionOf: none, message: `Category ${s.category} has no ${embedding ? 'clustering' : 'embedding'}.` };
   const points = await api.points(s.project, s.analysis, s.category, s.embedding, s.clustering, s.x, s.y);
   if (!current()) return undefined;
   const positionOf = page.shown.points === points ? page.shown.positionOf : new PositionIndex(points.index);
@@ -101,7 +122,11 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
     const slot = new Int32Array(loaded.points.index.length);
     for (let i = 0; i < slot.length; i++) slot[i] = slotOf.get(loaded.points.cluster[i]) ?? 0;
     const byAopc = evaluationColors(loaded.points.index);
-    await plot.show({ x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot }, byAopc?.colors ?? clusters.map((c) => colors.get(c.id) ?? '#888'), positions);
+    await plot.show(
+      { x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot },
+      byAopc?.colors ?? clusters.map((c) => colors.get(c.id) ?? '#888'),
+      positions,
+    );
     if (!current()) return;
   } else if (loaded.points) plot.select(positions);
   page.shown = loaded;
@@ -112,7 +137,9 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
   renderControls();
   renderStatus(s);
   syncUrl();
-  $('plot-info').textContent = loaded.points ? `${loaded.points.index.length.toLocaleString('en')} points · ${s.embedding} [${s.x}, ${s.y}] · ${s.clustering}` : '';
+  $('plot-info').textContent = loaded.points
+    ? `${loaded.points.index.length.toLocaleString('en')} points · ${s.embedding} [${s.x}, ${s.y}] · ${s.clustering}`
+    : '';
   const categories = loaded.project?.analyses.find((a) => a.name === s.analysis)?.categories ?? [];
   renderOverview(categories, s.category, (name) => void apply(requests.category(state(), name, true)));
   if (loaded.category) renderEigenvalues(loaded.category, s.embedding);
@@ -126,10 +153,22 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
 function renderSelects({ state: s, project, category }: Loaded): void {
   const select = (id: string) => $(id) as HTMLSelectElement;
   const analysis = project?.analyses.find((a) => a.name === s.analysis);
-  fillSelect(select('analysis'), (project?.analyses ?? []).map((a) => ({ value: a.name, label: a.name })), s.analysis);
+  fillSelect(
+    select('analysis'),
+    (project?.analyses ?? []).map((a) => ({ value: a.name, label: a.name })),
+    s.analysis,
+  );
   fillSelect(select('category'), categoryOptions(analysis?.categories ?? []), s.category);
-  fillSelect(select('clustering'), (category?.clusterings ?? []).map((c) => ({ value: c.name, label: `${c.name} (${c.clusters.length})` })), s.clustering);
-  fillSelect(select('embedding'), (category?.embeddings ?? []).map((e) => ({ value: e.name, label: `${e.name} (${e.dims}-D)` })), s.embedding);
+  fillSelect(
+    select('clustering'),
+    (category?.clusterings ?? []).map((c) => ({ value: c.name, label: `${c.name} (${c.clusters.length})` })),
+    s.clustering,
+  );
+  fillSelect(
+    select('embedding'),
+    (category?.embeddings ?? []).map((e) => ({ value: e.name, label: `${e.name} (${e.dims}-D)` })),
+    s.embedding,
+  );
   const dims = category?.embeddings.find((e) => e.name === s.embedding)?.dims ?? 2;
   const columns = Array.from({ length: dims }, (_, i) => ({ value: String(i), label: String(i) }));
   $('axes').hidden = dims <= 2;
@@ -290,8 +329,9 @@ function selectedIn(id: number): number {
 function pickCluster(id: number, how: Modifier): void {
   const current = new Set(state().selection.map((i) => page.shown.positionOf.get(i) as number));
   if (how === 'replace') current.clear();
-  for (const m of clusterMembers(id)) if (how === 'remove') current.delete(m);
-  else current.add(m);
+  for (const m of clusterMembers(id))
+    if (how === 'remove') current.delete(m);
+    else current.add(m);
   selectPositions(current, false);
 }
 

@@ -1,11 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import type { CategoryDetails, CategoryEntry, ProjectDetails, ProjectSummary } from './api.js';
-import { bestSeparatingClustering, preferredClustering, rankBySuspicion, requests, resolveCategory, resolveProject, resolveSelection, resolveView } from './resolve.js';
+import {
+  bestSeparatingClustering,
+  preferredClustering,
+  rankBySuspicion,
+  requests,
+  resolveCategory,
+  resolveProject,
+  resolveSelection,
+  resolveView,
+} from './resolve.js';
 import { EMPTY_STATE, type ViewState } from './state.js';
 
-const summary = (id: string): ProjectSummary => ({ id, name: id.toUpperCase(), model: 'm', dataset: { name: 'd', type: 'hdf5', count: 10 }, attribution: null, analyses: ['a'] });
-const entry = (name: string, score?: number, groups = 2): CategoryEntry => ({ name, label: '', count: 5, suspicion: score === undefined ? null : { score, groups } });
-const project = (categories: CategoryEntry[]): ProjectDetails => ({ ...summary('p'), labels: [], analyses: [{ name: 'spectral', categories }, { name: 'raw', categories: [entry('r0')] }] });
+const summary = (id: string): ProjectSummary => ({
+  id,
+  name: id.toUpperCase(),
+  model: 'm',
+  dataset: { name: 'd', type: 'hdf5', count: 10 },
+  attribution: null,
+  analyses: ['a'],
+});
+const entry = (name: string, score?: number, groups = 2): CategoryEntry => ({
+  name,
+  label: '',
+  count: 5,
+  suspicion: score === undefined ? null : { score, groups },
+});
+const project = (categories: CategoryEntry[]): ProjectDetails => ({
+  ...summary('p'),
+  labels: [],
+  analyses: [
+    { name: 'spectral', categories },
+    { name: 'raw', categories: [entry('r0')] },
+  ],
+});
 const clustering = (name: string, ids: number[]) => ({ name, clusters: ids.map((id) => ({ id, count: 3 })) });
 const category: CategoryDetails = {
   name: 'c',
@@ -15,14 +43,23 @@ const category: CategoryDetails = {
     { name: 'spectral', dims: 4, eigenvalues: [1, 0.5, 0.1, 0] },
     { name: 'tsne', dims: 2, eigenvalues: null },
   ],
-  clusterings: [clustering('agglomerative-02', [0, 1]), clustering('dbscan', [-1, 0, 1, 2]), clustering('kmeans-02', [0, 1]), clustering('kmeans-03', [0, 1, 2]), clustering('kmeans-10', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])],
+  clusterings: [
+    clustering('agglomerative-02', [0, 1]),
+    clustering('dbscan', [-1, 0, 1, 2]),
+    clustering('kmeans-02', [0, 1]),
+    clustering('kmeans-03', [0, 1, 2]),
+    clustering('kmeans-10', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+  ],
 };
 const s = (fields: Partial<ViewState>): ViewState => ({ ...EMPTY_STATE, ...fields });
 
 describe('resolving a requested state', () => {
   it('falls back to the first project and the default colour map, keeping known ones', () => {
     const projects = [summary('a'), summary('b')];
-    const maps = [{ name: 'jet', family: 'virelay' as const, signed: true }, { name: 'hot', family: 'zennit' as const, signed: false }];
+    const maps = [
+      { name: 'jet', family: 'virelay' as const, signed: true },
+      { name: 'hot', family: 'zennit' as const, signed: false },
+    ];
     expect(resolveProject(s({ project: 'b', colormap: 'hot' }), projects, maps, 'jet')).toMatchObject({ project: 'b', colormap: 'hot' });
     expect(resolveProject(s({ project: 'zzz', colormap: 'nope' }), projects, maps, 'jet')).toMatchObject({ project: 'a', colormap: 'jet' });
     expect(resolveProject(s({ project: 'a' }), [], maps, 'jet').project).toBe('');
@@ -61,13 +98,36 @@ describe('resolving a requested state', () => {
   });
 
   it('keeps only selected samples that are points of the view and clamps the page', () => {
-    const out = resolveSelection(s({ selection: [1, 4, 7, 30], page: 5 }), (i) => i < 10, (n) => Math.max(1, Math.ceil(n / 2)));
+    const out = resolveSelection(
+      s({ selection: [1, 4, 7, 30], page: 5 }),
+      (i) => i < 10,
+      (n) => Math.max(1, Math.ceil(n / 2)),
+    );
     expect(out).toMatchObject({ selection: [1, 4, 7], page: 1 });
   });
 
   it('clears what depends on a changed control', () => {
-    const before = s({ project: 'p', analysis: 'spectral', category: 'three', clustering: 'kmeans-02', embedding: 'tsne', x: 2, y: 3, selection: [1], page: 2, colormap: 'jet', mode: 'overlay' });
-    expect(requests.category(before, 'zero', true)).toMatchObject({ category: 'zero', clustering: '', embedding: 'tsne', selection: [], page: 0, colormap: 'jet' });
+    const before = s({
+      project: 'p',
+      analysis: 'spectral',
+      category: 'three',
+      clustering: 'kmeans-02',
+      embedding: 'tsne',
+      x: 2,
+      y: 3,
+      selection: [1],
+      page: 2,
+      colormap: 'jet',
+      mode: 'overlay',
+    });
+    expect(requests.category(before, 'zero', true)).toMatchObject({
+      category: 'zero',
+      clustering: '',
+      embedding: 'tsne',
+      selection: [],
+      page: 0,
+      colormap: 'jet',
+    });
     expect(requests.category(before, 'zero', false)).toMatchObject({ category: 'zero', clustering: 'kmeans-02' });
     expect(requests.analysis(before, 'raw')).toMatchObject({ analysis: 'raw', category: '', clustering: '', embedding: '', x: 0, y: 1, selection: [] });
     expect(requests.project(before, 'q')).toMatchObject({ project: 'q', analysis: '', category: '', mode: 'overlay', colormap: 'jet' });

@@ -71,7 +71,8 @@ export function preferredEmbedding(category: CategoryDetails): string {
  */
 export function resolveView(s: ViewState, category: CategoryDetails, suspicion: CategoryEntry['suspicion']): ViewState {
   const out = { ...s };
-  if (!category.clusterings.some((c) => c.name === out.clustering)) out.clustering = suspicion ? bestSeparatingClustering(category, suspicion.groups) : preferredClustering(category);
+  if (!category.clusterings.some((c) => c.name === out.clustering))
+    out.clustering = suspicion ? bestSeparatingClustering(category, suspicion.groups) : preferredClustering(category);
   if (!category.embeddings.some((e) => e.name === out.embedding)) out.embedding = preferredEmbedding(category);
   const dims = category.embeddings.find((e) => e.name === out.embedding)?.dims ?? 2;
   if (out.x >= dims) out.x = 0;
@@ -87,8 +88,29 @@ export function resolveSelection(s: ViewState, isPoint: (sample: number) => bool
 
 /** What changing one control asks for: fields that depend on it are cleared so they resolve afresh. */
 export const requests = {
-  analysis: (s: ViewState, analysis: string): ViewState => ({ ...s, analysis, category: '', clustering: '', embedding: '', x: 0, y: 1, selection: [], page: 0 }),
+  analysis: (s: ViewState, analysis: string): ViewState => ({
+    ...s,
+    analysis,
+    category: '',
+    clustering: '',
+    embedding: '',
+    x: 0,
+    y: 1,
+    selection: [],
+    page: 0,
+  }),
   /** A scored category opens on its best-separating clustering; otherwise the clustering is kept when the category has it. */
   category: (s: ViewState, category: string, scored: boolean): ViewState => ({ ...s, category, ...(scored ? { clustering: '' } : {}), selection: [], page: 0 }),
-  project: (s: ViewState, project: string): ViewState => ({ ...s, project, analysis: '', category: '', clustering: '', embedding: '', x: 0, y: 1, selection: [], page: 0 }),
+  project: (s: ViewState, project: string): ViewState => ({
+    ...s,
+    project,
+    analysis: '',
+    category: '',
+    clustering: '',
+    embedding: '',
+    x: 0,
+    y: 1,
+    selection: [],
+    page: 0,
+  }),
 };

@@ -66,7 +66,14 @@ export class EmbeddingPlot {
     // regl-scatterplot starts a rectangle at the first pointer move after the press, so a slow drag
     // misses the points between the press and that move; our rectangle runs from the press itself.
     canvas.addEventListener('pointerdown', (e) => {
-      if (this.tool === 'rectangle') this.rectangle = { from: [e.offsetX, e.offsetY], to: [e.offsetX, e.offsetY], before: [...(this.plot.get('selectedPoints') as number[])], shift: e.shiftKey, alt: e.altKey };
+      if (this.tool === 'rectangle')
+        this.rectangle = {
+          from: [e.offsetX, e.offsetY],
+          to: [e.offsetX, e.offsetY],
+          before: [...(this.plot.get('selectedPoints') as number[])],
+          shift: e.shiftKey,
+          alt: e.altKey,
+        };
     });
     window.addEventListener('pointermove', (e) => this.track(e), true);
     window.addEventListener('pointerup', (e) => this.track(e), true);
@@ -77,7 +84,11 @@ export class EmbeddingPlot {
       this.rectangle = undefined;
       if (this.tool !== 'rectangle' || !rectangle) return;
       const chosen = this.pointsIn(rectangle.from, rectangle.to);
-      const merged = rectangle.shift ? [...new Set([...rectangle.before, ...chosen])] : rectangle.alt ? rectangle.before.filter((p) => !chosen.includes(p)) : chosen;
+      const merged = rectangle.shift
+        ? [...new Set([...rectangle.before, ...chosen])]
+        : rectangle.alt
+          ? rectangle.before.filter((p) => !chosen.includes(p))
+          : chosen;
       this.select(merged);
       handlers.onSelect(merged);
     });
@@ -146,7 +157,13 @@ export class EmbeddingPlot {
     const size = n < 500 ? 9 : n < 5000 ? 6 : n < 30000 ? 4 : 2.5;
     // Dense plots stack many translucent points: dim harder so a selection still stands out.
     const inactive = n < 20000 ? 0.5 : 0.12;
-    this.plot.set({ pointColor: colors.length ? colors : ['#3b7dd8'], pointSize: size, pointSizeSelected: 2, opacityInactiveMax: inactive, opacityInactiveScale: inactive } as never);
+    this.plot.set({
+      pointColor: colors.length ? colors : ['#3b7dd8'],
+      pointSize: size,
+      pointSizeSelected: 2,
+      opacityInactiveMax: inactive,
+      opacityInactiveScale: inactive,
+    } as never);
     await this.plot.draw({ x, y, z } as never, { zDataType: 'categorical', select: selected } as never);
     this.count = n;
     this.drawn = true;

@@ -55,7 +55,12 @@ export function renderEigenvalues(category: CategoryDetails, embedding: string):
  * The cluster list: swatch, id and member count. A listbox with roving focus: clicking or Enter /
  * Space selects the cluster, Shift adds it, Alt removes it (keyboard.ts wires the keys once).
  */
-export function renderClusters(clusters: Array<{ id: number; count: number }>, colors: Map<number, string>, selectedIn: (id: number) => number, onPick: (id: number, how: Modifier) => void): void {
+export function renderClusters(
+  clusters: Array<{ id: number; count: number }>,
+  colors: Map<number, string>,
+  selectedIn: (id: number) => number,
+  onPick: (id: number, how: Modifier) => void,
+): void {
   const list = $('clusters');
   $('cluster-count').textContent = `(${clusters.length})`;
   const focused = (document.activeElement as HTMLElement | null)?.dataset.cluster;
@@ -66,7 +71,10 @@ export function renderClusters(clusters: Array<{ id: number; count: number }>, c
       const item = el('li', { title: `Select the ${count} ${count === 1 ? 'sample' : 'samples'} of ${name} (Shift adds, Alt removes)` }, [
         el('span', { className: 'swatch' }),
         el('span', { textContent: name }),
-        el('span', { className: 'count', textContent: selected && selected < count ? `${selected.toLocaleString('en')} of ${count.toLocaleString('en')}` : count.toLocaleString('en') }),
+        el('span', {
+          className: 'count',
+          textContent: selected && selected < count ? `${selected.toLocaleString('en')} of ${count.toLocaleString('en')}` : count.toLocaleString('en'),
+        }),
       ]);
       item.setAttribute('role', 'option');
       item.setAttribute('aria-selected', String(selected === count && count > 0));

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decodeIndices, encodeIndices, EMPTY_STATE, exportFileName, stateFromExport, stateFromQuery, stateToExport, stateToQuery, type ViewState } from './state.js';
+import {
+  decodeIndices,
+  encodeIndices,
+  EMPTY_STATE,
+  exportFileName,
+  stateFromExport,
+  stateFromQuery,
+  stateToExport,
+  stateToQuery,
+  type ViewState,
+} from './state.js';
 
 const full: ViewState = {
   project: 'alpha',
@@ -37,7 +47,7 @@ describe('view state', () => {
     expect(stateFromExport({ ...full, mode: 'bogus', x: -1 })).toMatchObject({ mode: EMPTY_STATE.mode, x: 0 });
   });
 
-  it('imports a ViRelAy export file: project by name, then by position; seismic is ViRelAy\'s', () => {
+  it("imports a ViRelAy export file: project by name, then by position; seismic is ViRelAy's", () => {
     const projects = [
       { id: 'alpha', name: 'Alpha' },
       { id: 'beta', name: 'Beta' },

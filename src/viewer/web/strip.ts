@@ -17,7 +17,12 @@ export function describeSample(info: SampleInfo): { text: string; correct: boole
   if (info.predictions?.length) {
     const top = info.predictions[0];
     correct = info.labels.some((l) => l.index === top.index);
-    lines.push(`predicted: ${info.predictions.slice(0, 3).map((p) => `${p.name || '?'} (${p.index}) ${p.score.toPrecision(3)}`).join(', ')}`);
+    lines.push(
+      `predicted: ${info.predictions
+        .slice(0, 3)
+        .map((p) => `${p.name || '?'} (${p.index}) ${p.score.toPrecision(3)}`)
+        .join(', ')}`,
+    );
   } else if (!info.hasAttribution) lines.push('no attribution');
   return { text: lines.join('\n'), correct };
 }
@@ -29,7 +34,12 @@ export const samplesText = (n: number) => `${n.toLocaleString('en')} ${n === 1 ?
  * per the display mode, framed in its cluster colour, with true and predicted labels. Tiles are
  * buttons with roving focus (Left/Right); Enter or a click opens the larger view.
  */
-export async function renderStrip(state: ViewState, clusterColor: (sample: number) => string, isCurrent: () => boolean, onOpen: (info: SampleInfo) => void): Promise<void> {
+export async function renderStrip(
+  state: ViewState,
+  clusterColor: (sample: number) => string,
+  isCurrent: () => boolean,
+  onOpen: (info: SampleInfo) => void,
+): Promise<void> {
   const strip = $('strip');
   const total = state.selection.length;
   const pages = pageCount(total);
@@ -40,7 +50,12 @@ export async function renderStrip(state: ViewState, clusterColor: (sample: numbe
   ($('page-next') as HTMLButtonElement).disabled = page >= pages - 1;
   if (!total) {
     strip.removeAttribute('role');
-    strip.replaceChildren(el('div', { className: 'empty', textContent: 'Select points in the plot (rectangle or lasso tool) or pick a cluster in the list to see its samples here.' }));
+    strip.replaceChildren(
+      el('div', {
+        className: 'empty',
+        textContent: 'Select points in the plot (rectangle or lasso tool) or pick a cluster in the list to see its samples here.',
+      }),
+    );
     return;
   }
   const indices = state.selection.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
