@@ -32,9 +32,10 @@ describe('project init / check', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ name: 'hans', output: join(work, 'p.yaml'), sampleShape: [3, 28, 28] });
     const both = await runCli([...init, '--json', '-o', '-']);
-    expect(both.code).toBe(1);
+    // A usage error: exit 2 and the hint, as for every option problem.
+    expect(both.code).toBe(2);
     expect(both.stdout).toBe('');
-    expect(both.stderr).toBe('xai-tools: --json: cannot be combined with -o - (stdout already carries the output)\n');
+    expect(both.stderr).toBe('xai-tools: --json: cannot be combined with -o - (stdout already carries the output) (see xai-tools project init --help)\n');
   });
 });
 
