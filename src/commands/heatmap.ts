@@ -165,8 +165,9 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     }
     if (toStdout(options)) {
       // Known before any work: one file per sample, or per sheet of a grid.
-      const images =
-        reader.sampleShape.length === 1 ? 2 : grid === undefined ? rows.length : grid === 'auto' ? 1 : Math.ceil(rows.length / (grid.cols * grid.rows));
+      if (reader.sampleShape.length === 1)
+        throw new UserError('-o', '- writes one image to stdout; token attributions go to an HTML file or, with --format ansi, to stdout');
+      const images = grid === undefined ? rows.length : grid === 'auto' ? 1 : Math.ceil(rows.length / (grid.cols * grid.rows));
       refuseSeveralOnStdout(images, 'images', 'select one sample (--indices), put them on one sheet (--grid auto), or give a directory');
     }
     if (reader.sampleShape.length === 1) {
