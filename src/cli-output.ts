@@ -3,6 +3,9 @@
  * `-` as the output name for stdout where the output is one stream. Commands call these with a few lines
  * so each behaves the same way.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Option } from 'commander';
 import { UserError } from './errors.js';
 
@@ -26,4 +29,36 @@ export function report(options: { json?: boolean; outputOnStdout?: boolean }, va
 /** Writes text to stdout, waiting until it is flushed (so a following exit loses nothing). */
 export function writeStdout(text: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
+}
+
+/** Whether `-o` names standard output. `-` is never a file, so the output guard and --overwrite do not apply to it. */
+export function toStdout(options: { output?: string }): boolean {
+  return options.output === STDIO;
+}
+
+/** Refuses `--json` with `-o -` before any work starts (the same error `report` gives at the end). */
+export function checkJsonWithStdout(options: { json?: boolean; output?: string }): void {
+  if (options.json && toStdout(options)) report({ json: true, outputOnStdout: true }, null, []);
+}
+
+/** `-o -` carries one file: refuses, before any work, a run that would write `count` of them. */
+export function refuseSeveralOnStdout(count: number, what: string, hint: string): void {
+  if (count !== 1) throw new UserError('-o', `- writes one file to stdout, but this run would write ${count} ${what}; ${hint}`);
+}
+
+/**
+ * For a command that writes a directory of files: with `-o -`, renders into a temporary directory and
+ * sends its one file to stdout, so the engine keeps writing files and knows nothing about stdout.
+ */
+export async function oneFileToStdout<T>(render: (dir: string) => Promise<T>, fileOf: (result: T) => string[]): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'xai-tools-stdout-'));
+  try {
+    const result = await render(dir);
+    const files = fileOf(result);
+    refuseSeveralOnStdout(files.length, 'files', 'give a directory');
+    await writeStdout(readFileSync(files[0]!));
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

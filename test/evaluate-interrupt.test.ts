@@ -140,8 +140,10 @@ describe('evaluate: interrupt and resume', () => {
     const output = join(dir, 'whole.h5');
     const table = await runCli(['evaluate', '--plot-only', output, '-o', join(dir, 'curves.svg'), '--per-class']);
     expect(table.code, table.stderr).toBe(0);
-    const doc = await runCli(['evaluate', '--plot-only', output, '-o', join(dir, 'curves.svg'), '--per-class', '--json']);
+    // Run from the file's directory with a relative name: the document still gives the absolute path.
+    const doc = await runCli(['evaluate', '--plot-only', 'whole.h5', '-o', 'curves.svg', '--per-class', '--json'], { cwd: dir });
     expect(doc.code, doc.stderr).toBe(0);
+    expect(JSON.parse(doc.stdout).output).toBe(output);
     const methods = (JSON.parse(doc.stdout) as { methods: Array<{ name: string; perClass?: Record<string, { aopc: { mean: number; n: number } }> }> }).methods;
     const group = whole.groups[0]!;
     const classes = [...new Set(group.target)].sort((a, b) => a - b);

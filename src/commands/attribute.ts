@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { jsonOption, report } from '../cli-output.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';
@@ -38,6 +40,7 @@ interface AttributeOptions extends RunOptionValues {
   batchSize: number;
   canonize: boolean;
   quiet: boolean;
+  json?: boolean;
 }
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
@@ -127,7 +130,7 @@ async function run(options: AttributeOptions): Promise<void> {
   checkLowHigh(options.low, options.high);
   const method = methodOf(options);
   ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
-  await attributeDataset({
+  const summary = await attributeDataset({
     modelPath: options.model,
     datasetPath: options.dataset,
     output: options.output,
@@ -140,6 +143,14 @@ async function run(options: AttributeOptions): Promise<void> {
       rules: options.rules ? readFileSync(options.rules, 'utf8') : null,
     },
   });
+  // The text report is the engine's last progress line (stderr); --json gives the same as data.
+  const described = {
+    attributor: options.attributor,
+    composite: options.composite ?? (options.rules ? 'none' : DEFAULT_COMPOSITE),
+    rules: options.rules ?? null,
+  };
+  const done = summary ? { ...summary, output: resolve(summary.output), alreadyComplete: false } : { output: resolve(options.output), alreadyComplete: true };
+  report(options, { ...done, target, ...described }, []);
 }
 
 export function register(program: Command): void {
@@ -209,7 +220,8 @@ export function register(program: Command): void {
     )
     .option('--batch-size <n>', 'samples per onnxruntime run (1 to 65536)', integerOption({ min: 1, max: 65536 }), 16)
     .option('--no-canonize', 'do not canonize the model first (default: canonize: fold batch norms, fuse dense layers, …)')
-    .option('-q, --quiet', 'no progress or summary output', false);
+    .option('-q, --quiet', 'no progress or summary output', false)
+    .addOption(jsonOption());
   addRunOptions(command).action(async (options: AttributeOptions) => {
     await run(options);
   });

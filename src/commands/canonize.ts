@@ -1,7 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { resolve } from 'node:path';
+import { checkJsonWithStdout, jsonOption, report, toStdout, writeStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
 import { canonize, lowerMarkers } from '../lrp/canonize/index.js';
-import { readModel, writeModel } from '../onnx/codec.js';
+import { encodeModel, readModel, writeModel } from '../onnx/codec.js';
 
 interface CanonizeCommandOptions {
   output: string;
@@ -9,6 +11,17 @@ interface CanonizeCommandOptions {
   keepSoftmax?: boolean;
   inputShape?: number[];
   quiet?: boolean;
+  json?: boolean;
+}
+
+/** `merge-batchnorm: merged …` lines counted by their pass name: { "merge-batchnorm": 3 }. */
+function countByPass(changes: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of changes) {
+    const pass = line.split(':')[0]!;
+    counts[pass] = (counts[pass] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** `1,3,224,224` → [1, 3, 224, 224]. */
@@ -29,7 +42,7 @@ export function register(program: Command): void {
         'recognise x*Sigmoid(x) as SiLU, strip a trailing Softmax; prints what it changed',
     )
     .argument('<model>', 'ONNX model to canonize (opset 11 to 18)')
-    .requiredOption('-o, --output <file>', 'where to write the canonical model (written atomically; required)')
+    .requiredOption('-o, --output <file>', 'where to write the canonical model (written atomically; - for stdout) (required)')
     .option('--no-merge-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding layer (default: fold)')
     .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)')
     .option(
@@ -38,7 +51,9 @@ export function register(program: Command): void {
       parseShape,
     )
     .option('-q, --quiet', 'do not print the list of changes (default: print it)')
+    .addOption(jsonOption())
     .action(async (modelPath: string, options: CanonizeCommandOptions) => {
+      checkJsonWithStdout(options);
       const model = readModel(modelPath);
       const { model: canonical, changes } = canonize(model, {
         mergeBatchNorm: options.mergeBatchnorm,
@@ -49,14 +64,19 @@ export function register(program: Command): void {
       // SiLU markers are for the relevance compiler only; the written model must run anywhere.
       lowerMarkers(canonical);
       try {
-        await writeModel(options.output, canonical);
+        if (toStdout(options)) await writeStdout(encodeModel(canonical));
+        else await writeModel(options.output, canonical);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         throw new UserError(options.output, `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`);
       }
-      if (!options.quiet) {
-        const lines = changes.length > 0 ? changes : ['nothing to change: the model is already canonical'];
-        process.stdout.write(`${lines.join('\n')}\nwrote ${options.output} (${canonical.graph.nodes.length} nodes, was ${model.graph.nodes.length})\n`);
-      }
+      const nodes = canonical.graph.nodes.length;
+      const lines = changes.length > 0 ? changes : ['nothing to change: the model is already canonical'];
+      const output = toStdout(options) ? null : resolve(options.output);
+      report(
+        { json: options.json, outputOnStdout: toStdout(options) },
+        { input: resolve(modelPath), output, changes, passes: countByPass(changes), nodes, nodesBefore: model.graph.nodes.length },
+        options.quiet ? [] : [...lines, `wrote ${output === null ? 'stdout' : options.output} (${nodes} nodes, was ${model.graph.nodes.length})`],
+      );
     });
 }

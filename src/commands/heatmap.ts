@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { checkJsonWithStdout, jsonOption, oneFileToStdout, refuseSeveralOnStdout, report, toStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
 import { openAttributionSet } from '../io/attribution.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
@@ -39,6 +40,7 @@ interface HeatmapOptions {
   colorbar?: string;
   recolor?: string;
   quiet: boolean;
+  json?: boolean;
   nanPolicy: NanPolicy;
 }
 
@@ -147,6 +149,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     throw new UserError('--vmin', `must be smaller than --vmax (got ${options.vmin} and ${options.vmax})`);
   }
   const grid = options.grid === undefined ? undefined : parseGrid(options.grid);
+  checkJsonWithStdout(options);
 
   const reader = await openAttributionSet(attributions);
   let dataset: Dataset | undefined;
@@ -159,6 +162,13 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
         '--grid',
         `auto puts all ${rows.length} selected samples on one sheet (limit ${MAX_AUTO_GRID}); use COLSxROWS for several sheets or narrow --indices/--labels`,
       );
+    }
+    if (toStdout(options)) {
+      // Known before any work: one file per sample, or per sheet of a grid.
+      if (reader.sampleShape.length === 1)
+        throw new UserError('-o', '- writes one image to stdout; token attributions go to an HTML file or, with --format ansi, to stdout');
+      const images = grid === undefined ? rows.length : grid === 'auto' ? 1 : Math.ceil(rows.length / (grid.cols * grid.rows));
+      refuseSeveralOnStdout(images, 'images', 'select one sample (--indices), put them on one sheet (--grid auto), or give a directory');
     }
     if (reader.sampleShape.length === 1) {
       // Token attributions [N, T]: coloured text (src/render/tokens.ts); token ids from --dataset.
@@ -188,7 +198,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
         `--format ${options.format} is for token attributions [N, T]; this file holds samples of shape (${reader.sampleShape.join(', ')})`,
       );
     const output = options.output!;
-    prepareOutputDir(output);
+    if (!toStdout(options)) prepareOutputDir(output);
     if (options.overlay) {
       dataset = await openDataset(datasetSpecFor(options.dataset!, options.datasetType));
       // Check every sample up front rather than failing half-way through the images.
@@ -202,24 +212,32 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       }
     }
     const progress = await createProgress({ quiet: options.quiet });
-    const files = await renderHeatmaps(reader, {
-      outDir: output,
-      cmap,
-      level: options.level,
-      symmetric: options.symmetric,
-      vmin: options.vmin,
-      vmax: options.vmax,
-      rows,
-      format: options.format as ImageFormat,
-      encode: { png: { level: options.compression }, quality: options.quality },
-      grid,
-      gridFill: options.gridFill,
-      overlay: dataset,
-      batchSize: options.batchSize,
-      nanPolicy: options.nanPolicy,
-      progress,
-    });
-    if (!options.quiet) process.stderr.write(`wrote ${files.length} image${files.length === 1 ? '' : 's'} and heatmaps.csv to ${output}\n`);
+    const render = (outDir: string) =>
+      renderHeatmaps(reader, {
+        outDir,
+        cmap,
+        level: options.level,
+        symmetric: options.symmetric,
+        vmin: options.vmin,
+        vmax: options.vmax,
+        rows,
+        format: options.format as ImageFormat,
+        encode: { png: { level: options.compression }, quality: options.quality },
+        grid,
+        gridFill: options.gridFill,
+        overlay: dataset,
+        batchSize: options.batchSize,
+        nanPolicy: options.nanPolicy,
+        progress,
+      });
+    const files = toStdout(options) ? await oneFileToStdout(render, (written) => written.map((w) => w.file)) : await render(output);
+    const images = `${files.length} image${files.length === 1 ? '' : 's'}`;
+    if (toStdout(options)) {
+      if (!options.quiet) process.stderr.write(`wrote ${images} to stdout\n`);
+    } else if (options.json) {
+      const manifest = join(resolve(output), 'heatmaps.csv');
+      report(options, { output: resolve(output), images: files.length, manifest, files: files.map((f) => ({ ...f, file: resolve(f.file) })) }, []);
+    } else if (!options.quiet) process.stderr.write(`wrote ${images} and heatmaps.csv to ${output}\n`);
   } finally {
     dataset?.close();
     reader.close();
@@ -235,7 +253,10 @@ export function register(program: Command): void {
         '<index>-label<label>.png, or grid sheets; heatmaps.csv lists what was written.',
     )
     .argument('[attributions...]', 'attribution HDF5 file(s) (several files are read as one, rows in file order)')
-    .option('-o, --output <path>', 'output directory (or, with --recolor, the output file or directory; default: in place)')
+    .option(
+      '-o, --output <path>',
+      'output directory, or - for stdout when the run writes one image (or, with --recolor, the output file or directory; default: in place)',
+    )
     .option('--cmap <name|cmsl>', 'colour map: a name from --list-cmaps or a CMSL source such as "00f,80:fff,f00"', 'coldnhot')
     .option(
       '--level <x>',
@@ -283,6 +304,7 @@ export function register(program: Command): void {
         .default('error'),
     )
     .option('-q, --quiet', 'no progress output', false)
+    .addOption(jsonOption())
     .action(async (attributions: string[], options: HeatmapOptions) => {
       await run(attributions, options);
     });

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { jsonOption, report } from '../cli-output.js';
 import { UserError } from '../errors.js';
 import { RunStats } from '../processors/processor.js';
-import { runSpray, suspicionTable } from '../processors/run-spray.js';
+import { runSpray, suspicionRanking, suspicionTable } from '../processors/run-spray.js';
 import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
@@ -51,6 +53,7 @@ interface SprayCliOptions extends SprayOptions {
   cache?: string;
   name: string;
   quiet?: boolean;
+  json?: boolean;
   nanPolicy?: NanPolicy;
 }
 
@@ -108,6 +111,7 @@ export function register(program: Command): void {
         .default('error'),
     )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
+    .addOption(jsonOption())
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
       const progress = await createProgress({ quiet: options.quiet });
@@ -137,6 +141,7 @@ export function register(program: Command): void {
         progress.log(`cache: ${result.stats.totalHits} hits, ${result.stats.totalComputed} misses`);
         progress.log(`  computed: ${RunStats.summary(result.stats.computed)}`);
       }
-      if (!options.quiet) process.stdout.write(suspicionTable(result.categories));
+      const lines = options.quiet ? [] : [suspicionTable(result.categories).trimEnd()];
+      report(options, { output: resolve(options.output), categories: suspicionRanking(result.categories) }, lines);
     });
 }

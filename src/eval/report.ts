@@ -1,6 +1,7 @@
 /**
  * What `evaluate` shows of an evaluation file: the perturbation-curve chart and the JSON document.
  */
+import { resolve } from 'node:path';
 import type { EvaluationFile, StoredCascade } from '../io/evaluation.js';
 import { meanCurve, rankMethods, type MethodSummary } from './metrics.js';
 import type { Chart } from './plot.js';
@@ -47,7 +48,8 @@ export function cascadeChart(cascade: StoredCascade): Chart {
 /** The summaries and settings as one JSON-able document (what --json prints). */
 export function reportDocument(file: EvaluationFile, summaries: MethodSummary[]): unknown {
   return {
-    output: file.path,
+    // Absolute, as in every command's --json (src/cli-output.ts).
+    output: resolve(file.path),
     settings: file.attrs,
     methods: rankMethods(summaries).map((s, i) => ({ rank: i + 1, ...s })),
     cascade: file.cascade

@@ -210,6 +210,25 @@ export async function runSpray(options: RunSprayOptions, progress: Progress): Pr
   return { categories: reports, stats };
 }
 
+/**
+ * Every category, ranked: analysed ones by suspicion (largest eigengap first, rank 1), then the others
+ * (no spectral embedding: rank null). `groups` is the k of that eigengap. The data of `spray --json`.
+ */
+export function suspicionRanking(reports: CategoryReport[]) {
+  const ranked = (r: CategoryReport) => r.status === 'analysed' && r.suspicion !== undefined;
+  const order = [...reports].sort((a, b) => Number(ranked(b)) - Number(ranked(a)) || (b.suspicion ?? 0) - (a.suspicion ?? 0) || a.name.localeCompare(b.name));
+  return order.map((r, i) => ({
+    rank: ranked(r) ? i + 1 : null,
+    category: r.name,
+    classIndex: r.classIndex,
+    label: r.label,
+    samples: r.samples,
+    status: r.status,
+    suspicion: r.suspicion ?? null,
+    groups: r.suspicionK ?? null,
+  }));
+}
+
 /** The ranked suspicion table printed at the end (most suspicious first). */
 export function suspicionTable(reports: CategoryReport[]): string {
   const rows = reports

@@ -118,8 +118,11 @@ function targetsFor(choice: TargetChoice, batch: SampleBatch, numClasses: number
   return new Int32Array(batch.classes.length).fill(choice);
 }
 
+/** The engine's summary plus what the run wrote: the output path (shard expanded), samples planned, classes. */
+export type AttributionSummary = EngineSummary & { output: string; samples: number; numClasses: number };
+
 /** Runs the whole thing; resolves to the engine's summary, or undefined when `--resume` found the run finished. */
-export async function attributeDataset(request: DatasetAttributionRequest): Promise<EngineSummary | undefined> {
+export async function attributeDataset(request: DatasetAttributionRequest): Promise<AttributionSummary | undefined> {
   const config = parseRunConfig(request.values, request.datasetPath);
   const worker = await openModelWorker(request.modelPath);
   try {
@@ -129,7 +132,7 @@ export async function attributeDataset(request: DatasetAttributionRequest): Prom
   }
 }
 
-async function attributeWith(worker: ModelWorker, config: RunConfig, request: DatasetAttributionRequest): Promise<EngineSummary | undefined> {
+async function attributeWith(worker: ModelWorker, config: RunConfig, request: DatasetAttributionRequest): Promise<AttributionSummary | undefined> {
   const image = imageInput(worker.inputShape);
   if (!image && config.datasetType !== 'hdf5') {
     throw new UserError(request.modelPath, 'image datasets need an image model with input (N, C, H, W)');
@@ -202,7 +205,7 @@ async function attributeWith(worker: ModelWorker, config: RunConfig, request: Da
     });
     const skipped = summary.skipped.length > 0 ? `; skipped ${summary.skipped.length} unreadable sample(s)` : '';
     progress.log(`wrote ${summary.rows} rows to ${output} in ${summary.seconds.toFixed(1)} s${skipped}`);
-    return summary;
+    return { ...summary, output, samples: planned.length, numClasses };
   } finally {
     progress.finish();
     input.close();
