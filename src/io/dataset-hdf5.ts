@@ -29,6 +29,7 @@ import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisO
 import { sampleToRgb, type RgbImage } from './pixels.js';
 import type { Batch, Dataset } from './dataset.js';
 import { batchesOf, checkIndices } from './dataset-common.js';
+import { checkDeclaredAgainstFile } from './declared-size.js';
 
 interface SampleStore {
   count: number;
@@ -69,6 +70,7 @@ function arrayStore(path: string, file: H5File): SampleStore {
   const stored = shape.slice(1);
   checkSampleShape(path, stored, 'data');
   const isUint8 = checkPixelDtype(path, data, 'data');
+  checkDeclaredAgainstFile(path, data);
   const order: AxisOrder = guessAxisOrder(stored);
   const sampleShape = chwShape(stored, order);
   const rowSize = sizeOf(stored);
