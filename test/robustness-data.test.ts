@@ -1,13 +1,17 @@
 /**
  * Issue 12 (items 4 and 5) through the real CLI on files made by h5py: sizes an HDF5 file declares
- * are checked against the file before anything is allocated.
+ * are checked against the file before anything is allocated; non-finite input pixels are refused;
+ * integer pixel dtypes are read as docs/formats.md §3.3 says.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath } from './helpers/cli.js';
+import { readAttribution } from './attribute-data.js';
+import { cliPath, repoRoot, runCli } from './helpers/cli.js';
+
+const fixture = join(repoRoot, 'fixtures', 'clever-hans');
 
 let dir: string;
 
@@ -40,6 +44,23 @@ with h5py.File('huge-gzip.h5', 'w') as f:
     f.create_dataset('attribution', shape=(10**8, 3, 28, 28), dtype='f4', chunks=(1, 3, 28, 28), compression='gzip')
     f.create_dataset('label', shape=(10**8,), dtype='u2', chunks=(4096,), compression='gzip')
     f.create_dataset('prediction', shape=(10**8, 10), dtype='f4', chunks=(4096, 10), compression='gzip')
+# 40 samples of the fixture: float32 with NaN/Inf, and the same uint8 pixels stored as other integer dtypes.
+import numpy as np
+with h5py.File('${join(fixture, 'dataset.h5')}', 'r') as f:
+    pixels = f['data'][:40]
+    label = f['label'][:40]
+def write(name, data):
+    with h5py.File(name, 'w') as f:
+        f['data'] = data
+        f['label'] = label
+bad = pixels.astype('f4') / 255
+bad[5, 0, 0, :3] = np.nan
+bad[7, 1, 2, 3] = np.inf
+write('nan.h5', bad)
+for dtype in ['u1', 'i2', 'u2', 'i4', 'i8']:
+    write(f'{dtype}.h5', pixels.astype(dtype))
+signed = pixels.astype('i2') - 128
+write('i1.h5', signed.astype('i1'))
 `);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,5 +81,40 @@ describe('sizes declared by an HDF5 file are checked before anything is allocate
     // Before the check, heatmap reached 1.7 GB and spray 3.7 GB; the CLI alone takes about 130 MB.
     expect(run.peakKb).toBeLessThan(400_000);
     expect(run.seconds).toBeLessThan(15);
+  });
+});
+
+const attribute = (input: string, output: string) =>
+  runCli(['attribute', '--model', join(fixture, 'model.onnx'), '--dataset', join(dir, input), '-o', join(dir, output), '--batch-size', '16', '--quiet']);
+
+describe('model input', () => {
+  it('non-finite pixels are refused by default with the file, the first sample and the count; nothing is written', async () => {
+    const r = await attribute('nan.h5', 'nan-attr.h5');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr.trim()).toBe(
+      `xai-tools: ${join(dir, 'nan.h5')}: input data holds 4 non-finite values (NaN or ±Inf) in 2 samples of the batch read, the first at sample 5; their attributions would be NaN`,
+    );
+    expect(existsSync(join(dir, 'nan-attr.h5'))).toBe(false);
+  });
+
+  it('int16, uint16, int32 and int64 pixels in 0..255 are read like uint8 (scaled by 1/255): the same attributions', async () => {
+    expect((await attribute('u1.h5', 'u1-attr.h5')).stderr).toBe('');
+    const reference = await readAttribution(join(dir, 'u1-attr.h5'));
+    for (const dtype of ['i2', 'u2', 'i4', 'i8']) {
+      const r = await attribute(`${dtype}.h5`, `${dtype}-attr.h5`);
+      expect(r.stderr, dtype).toBe('');
+      const a = await readAttribution(join(dir, `${dtype}-attr.h5`));
+      expect(a.shape, dtype).toEqual(reference.shape);
+      expect(Buffer.from(a.attribution.buffer).equals(Buffer.from(reference.attribution.buffer)), dtype).toBe(true);
+    }
+  }, 120_000);
+
+  it('int8 pixels with negative values are refused with the sample and its range, never read as raw values', async () => {
+    const r = await attribute('i1.h5', 'i1-attr.h5');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^xai-tools: .*i1\.h5: 'data' is int8 and sample 0 holds values in \[-\d+, \d+\], not pixels in 0\.\.255/);
+    expect(existsSync(join(dir, 'i1-attr.h5'))).toBe(false);
   });
 });
