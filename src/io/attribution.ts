@@ -30,6 +30,7 @@ import {
 import { UserError } from '../errors.js';
 import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
+import { checkDeclaredAgainstFile } from './declared-size.js';
 
 export interface AttributionWriterOptions {
   /** Shape of one attribution, normally [C, H, W] with the input's channels (C > 1, see docs/formats.md §4.1). */
@@ -311,6 +312,7 @@ function arrayStore(path: string, file: H5File): RowStore {
   if (numericKind(attribution.metadata) === undefined || numericKind(attribution.metadata) === 'bool') {
     throw new UserError(path, `'attribution' has dtype ${dtypeName(attribution.metadata)}, expected float32`);
   }
+  for (const ds of [attribution, label, prediction]) checkDeclaredAgainstFile(path, ds);
   const count = aShape[0]!;
   const labelShape = checkLabelDataset(path, label, count, 'label');
   const pShape = shapeOf(prediction);

@@ -29,6 +29,9 @@ import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisO
 import { sampleToRgb, type RgbImage } from './pixels.js';
 import type { Batch, Dataset } from './dataset.js';
 import { batchesOf, checkIndices } from './dataset-common.js';
+import { checkDeclaredAgainstFile } from './declared-size.js';
+import { refuseNonFiniteInput } from './non-finite.js';
+import { integerPixelScale } from './integer-pixels.js';
 
 interface SampleStore {
   count: number;
@@ -44,6 +47,22 @@ function checkPixelDtype(path: string, ds: H5Dataset, where: string): boolean {
   const kind = numericKind(ds.metadata);
   if (kind === undefined || kind === 'bool') throw new UserError(path, `'${where}' has dtype ${dtypeName(ds.metadata)}, expected float32 or uint8 pixels`);
   return kind === 'uint' && ds.metadata.size === 1;
+}
+
+/** Integer pixels other than uint8 are scaled per sample as docs/formats.md §3.3 says (src/io/integer-pixels.ts). */
+function pixelScale(
+  path: string,
+  ds: H5Dataset,
+  where: string,
+  values: ArrayLike<number>,
+  count: number,
+  rowSize: number,
+  sampleOf: (r: number) => number,
+): number {
+  const kind = numericKind(ds.metadata);
+  if (kind === 'float') return 1;
+  if (kind === 'uint' && ds.metadata.size === 1) return 1 / 255;
+  return integerPixelScale(path, where, dtypeName(ds.metadata), values, count, rowSize, sampleOf);
 }
 
 function checkSampleShape(path: string, shape: number[], where: string): void {
@@ -69,10 +88,10 @@ function arrayStore(path: string, file: H5File): SampleStore {
   const stored = shape.slice(1);
   checkSampleShape(path, stored, 'data');
   const isUint8 = checkPixelDtype(path, data, 'data');
+  checkDeclaredAgainstFile(path, data);
   const order: AxisOrder = guessAxisOrder(stored);
   const sampleShape = chwShape(stored, order);
   const rowSize = sizeOf(stored);
-  const scale = isUint8 ? 1 / 255 : 1;
   return {
     count: shape[0]!,
     sampleShape,
@@ -83,6 +102,7 @@ function arrayStore(path: string, file: H5File): SampleStore {
       let filled = 0;
       for (const [start, end] of runs(sorted)) {
         const values = readRaw(path, data, [[start, end]]);
+        const scale = pixelScale(path, data, 'data', values, end - start, rowSize, (r) => start + r);
         const chw = toChwFloat(values, end - start, stored, order, scale);
         buffer.set(chw, filled * rowSize);
         for (let i = start; i < end; i++) rows.set(i, filled++);
@@ -123,7 +143,7 @@ function groupStore(path: string, file: H5File, keys: string[]): SampleStore {
     read(indices) {
       let shape: [number, number, number] | undefined;
       const pieces = indices.map((index) => {
-        const { ds, stored, isUint8 } = member(index);
+        const { ds, stored } = member(index);
         const chw = chwShape(stored, guessAxisOrder(stored));
         if (shape && chw.some((d, j) => d !== shape![j])) {
           throw new UserError(
@@ -132,7 +152,9 @@ function groupStore(path: string, file: H5File, keys: string[]): SampleStore {
           );
         }
         shape = chw;
-        return toChwFloat(readRaw(path, ds), 1, stored, guessAxisOrder(stored), isUint8 ? 1 / 255 : 1);
+        const values = readRaw(path, ds);
+        const scale = pixelScale(path, ds, `data/${keys[index]}`, values, 1, values.length, () => index);
+        return toChwFloat(values, 1, stored, guessAxisOrder(stored), scale);
       });
       const size = shape ? sizeOf(shape) : 0;
       const out = new Float32Array(indices.length * size);
@@ -239,6 +261,7 @@ class Hdf5Dataset implements Dataset {
   async read(indices: number[]): Promise<Batch> {
     checkIndices(this.path, indices, this.count);
     const { data, shape } = h5Call(this.path, 'corrupt HDF5 file', () => this.samples.read(indices));
+    refuseNonFiniteInput(this.path, data, sizeOf(shape), (r) => indices[r]!);
     const batch: Batch = {
       indices: Int32Array.from(indices),
       data,

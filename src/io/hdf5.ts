@@ -4,6 +4,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
 import { commitTemporary, untrackTemporary } from '../util/atomic.js';
+import { checkRead } from './declared-size.js';
 
 export type { Dataset, Group, H5File };
 
@@ -207,6 +208,7 @@ export type Ranges = Array<[] | [number, number]>;
 
 /** Reads a numeric dataset (or a hyperslab of it) as float32. */
 export function readFloat32(file: string, dataset: Dataset, ranges?: Ranges): Float32Array {
+  checkRead(file, dataset, ranges);
   const raw = h5Call(file, `cannot read '${dataset.path}'`, () => (ranges ? dataset.slice(ranges) : dataset.value));
   if (raw instanceof Float32Array) return raw;
   const values = asNumbers(file, raw);
@@ -215,6 +217,7 @@ export function readFloat32(file: string, dataset: Dataset, ranges?: Ranges): Fl
 
 /** Reads a numeric dataset (or a hyperslab of it) as int32 (integers are checked to fit). */
 export function readInt32(file: string, dataset: Dataset, ranges?: Ranges): Int32Array {
+  checkRead(file, dataset, ranges);
   const raw = h5Call(file, `cannot read '${dataset.path}'`, () => (ranges ? dataset.slice(ranges) : dataset.value));
   if (raw instanceof Int32Array) return raw;
   const values = asNumbers(file, raw);
@@ -229,6 +232,7 @@ export function readInt32(file: string, dataset: Dataset, ranges?: Ranges): Int3
 
 /** Reads raw element values with their native typed array (uint8 stays Uint8Array, and so on). */
 export function readRaw(file: string, dataset: Dataset, ranges?: Ranges): NumericArray {
+  checkRead(file, dataset, ranges);
   const raw = h5Call(file, `cannot read '${dataset.path}'`, () => (ranges ? dataset.slice(ranges) : dataset.value));
   return asNumbers(file, raw);
 }

@@ -51,3 +51,18 @@ export function applyNanPolicy(file: string, data: Float32Array, rowSize: number
   }
   return new Set(found.rows);
 }
+
+/**
+ * Refuses model input holding NaN/±Inf (`attribute`, `evaluate`): every relevance of such a sample
+ * would be NaN, written without a word. The count is of the batch that found them (the whole file is
+ * not scanned first), so the first sample named is the first of that batch.
+ */
+export function refuseNonFiniteInput(file: string, data: Float32Array, rowSize: number, sampleOf: (r: number) => number): void {
+  const found = findNonFinite(data, rowSize);
+  if (found.rows.length === 0) return;
+  const first = Math.min(...found.rows.map(sampleOf));
+  throw new UserError(
+    file,
+    `input data holds ${found.values} non-finite value${found.values === 1 ? '' : 's'} (NaN or ±Inf) in ${found.rows.length} sample${found.rows.length === 1 ? '' : 's'} of the batch read, the first at sample ${first}; their attributions would be NaN`,
+  );
+}

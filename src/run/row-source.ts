@@ -5,6 +5,7 @@
  */
 import { UserError } from '../errors.js';
 import { openDataset } from '../io/dataset.js';
+import { refuseNonFiniteInput } from '../io/non-finite.js';
 import { h5Call, kindOf, openH5, readFloat32, readInt32, requireDataset, shapeOf, type H5File } from '../io/hdf5.js';
 
 /** Rows start..end of a stored dataset (not the engine's SampleBatch, which carries sample indices). */
@@ -44,6 +45,7 @@ async function openFeatureArrays(path: string, file: H5File): Promise<RowRangeSo
     labelShape: labelShape.slice(1),
     async read(start, end) {
       const rows = readFloat32(path, data, [[start, end], []]);
+      refuseNonFiniteInput(path, rows, features, (r) => start + r);
       const raw = readInt32(path, labelSet, labelShape.length === 1 ? [[start, end]] : [[start, end], []]);
       if (width === 1) return { data: rows, labels: raw };
       const labels = new Int32Array(end - start).fill(-1);
