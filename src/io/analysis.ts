@@ -8,13 +8,13 @@
  * One file holds one analysis method (ViRelAy has no analysis level inside the file); the method
  * name is kept as the root attribute `analysis_method`, which ViRelAy never reads (it lists keys only).
  */
-import { rmSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
   commitTemporaryH5,
+  createTemporaryH5,
   discardTemporaryH5,
   compareBytes,
   dtypeName,
@@ -30,7 +30,7 @@ import {
   sortedKeys,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
-import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
+import { temporaryPathFor } from '../util/atomic.js';
 
 export type AttrValue = number | string | number[];
 export type Attrs = Record<string, AttrValue>;
@@ -103,14 +103,7 @@ export class AnalysisWriter {
   static async create(path: string): Promise<AnalysisWriter> {
     checkOutputPath(path);
     const tmp = temporaryPathFor(path);
-    trackTemporary(tmp);
-    try {
-      return new AnalysisWriter(path, tmp, await openH5(tmp, 'w'));
-    } catch (error) {
-      rmSync(tmp, { force: true });
-      untrackTemporary(tmp);
-      throw error;
-    }
+    return createTemporaryH5(tmp, true, (file) => new AnalysisWriter(path, tmp, file));
   }
 
   /** Writes one category group now (memory: this category only). */

@@ -6,12 +6,12 @@
  * batch, so writing N samples needs memory for one batch. It writes a temporary file beside the target
  * and renames it into place on `commit`, so a crash never leaves a half-written file under the final name.
  */
-import { rmSync } from 'node:fs';
 import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
   commitTemporaryH5,
+  createTemporaryH5,
   discardTemporaryH5,
   dtypeName,
   h5Call,
@@ -28,7 +28,7 @@ import {
   sortedKeys,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
-import { temporaryPathFor, trackTemporary, untrackTemporary } from '../util/atomic.js';
+import { temporaryPathFor } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, toChwFloat, type AxisOrder } from './layout.js';
 import { checkDeclaredAgainstFile } from './declared-size.js';
 
@@ -104,11 +104,7 @@ export class AttributionWriter {
     checkOutputPath(path);
     const resumable = options.partialPath !== undefined;
     const tmp = options.partialPath ?? temporaryPathFor(path);
-    if (!resumable) trackTemporary(tmp);
-    let file: H5File | undefined;
-    try {
-      file = await openH5(tmp, 'w');
-      const h5 = file;
+    return createTemporaryH5(tmp, !resumable, (h5) => {
       // Keys are created in byte order so listing order and creation order agree (docs/formats.md §7, item 6).
       const datasets = h5Call(path, 'cannot create datasets', () => {
         const attribution = createGrowable(h5, 'attribution', options.sampleShape, '<f4', 4);
@@ -118,16 +114,7 @@ export class AttributionWriter {
         return { attribution, label, prediction, index };
       });
       return new AttributionWriter(path, tmp, h5, { ...options, labelShape, partialPath: options.partialPath ?? '' }, datasets);
-    } catch (error) {
-      try {
-        file?.close();
-      } catch {
-        // already failing; the temporary is removed below
-      }
-      rmSync(tmp, { force: true });
-      untrackTemporary(tmp);
-      throw error;
-    }
+    });
   }
 
   /** Appends one batch of rows (memory: the batch only). */

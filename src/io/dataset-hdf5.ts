@@ -4,12 +4,12 @@
  *
  * Model input is float32 CHW: float data as stored, uint8 pixels divided by 255.
  */
-import { rmSync } from 'node:fs';
 import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
   commitTemporaryH5,
+  createTemporaryH5,
   discardTemporaryH5,
   dtypeName,
   h5Call,
@@ -24,7 +24,7 @@ import {
   sortedKeys,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
-import { temporaryPathFor, trackTemporary, untrackTemporary, writeAtomically } from '../util/atomic.js';
+import { temporaryPathFor, writeAtomically } from '../util/atomic.js';
 import { chwShape, firstLabels, guessAxisOrder, labelSet, toChwFloat, type AxisOrder } from './layout.js';
 import { sampleToRgb, type RgbImage } from './pixels.js';
 import type { Batch, Dataset } from './dataset.js';
@@ -321,11 +321,7 @@ export class Hdf5DatasetWriter {
     const full = { dtype: 'float32' as const, labelShape: [] as number[], ...options };
     checkOutputPath(path);
     const tmp = temporaryPathFor(path);
-    trackTemporary(tmp);
-    let file: H5File | undefined;
-    try {
-      file = await openH5(tmp, 'w');
-      const h5 = file;
+    return createTemporaryH5(tmp, true, (h5) => {
       const bytes = full.dtype === 'uint8' ? 1 : 4;
       const chunkRows = Math.max(1, Math.min(4096, Math.floor((1 << 20) / (sizeOf(full.sampleShape) * bytes))));
       const { data, label } = h5Call(path, 'cannot create datasets', () => ({
@@ -347,16 +343,7 @@ export class Hdf5DatasetWriter {
         }),
       }));
       return new Hdf5DatasetWriter(path, tmp, h5, data, label, full);
-    } catch (error) {
-      try {
-        file?.close();
-      } catch {
-        // removed below
-      }
-      rmSync(tmp, { force: true });
-      untrackTemporary(tmp);
-      throw error;
-    }
+    });
   }
 
   /** Appends B samples: `data` B×C×H×W (float32 values or uint8 pixels), `labels` B class indices or B×K n-hot values. */

@@ -18,6 +18,7 @@ import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   checkOutputPath,
   commitTemporaryH5,
+  createTemporaryH5,
   h5Call,
   kindOf,
   openH5,
@@ -160,8 +161,7 @@ export class EvaluationWriter {
       if (plan.name === CASCADE_GROUP)
         throw new UserError(plan.name, `'${CASCADE_GROUP}' names the sanity check's group; name the attribution file otherwise (NAME=FILE)`);
     }
-    const file = await openH5(partial, 'w');
-    try {
+    return createTemporaryH5(partial, false, (file) => {
       const groups = h5Call(path, 'cannot create datasets', () => {
         file.create_attribute('format', EVALUATION_FORMAT);
         writeAttrs(file, attrs);
@@ -174,10 +174,7 @@ export class EvaluationWriter {
         });
       });
       return new EvaluationWriter(path, partial, file, width, groups);
-    } catch (error) {
-      file.close();
-      throw error;
-    }
+    });
   }
 
   /** Reopens an interrupted run's partial file, keeping its first `rows` rows (groups filled in order). */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
-import { commitTemporary, untrackTemporary } from '../util/atomic.js';
+import { commitTemporary, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { checkRead } from './declared-size.js';
 
 export type { Dataset, Group, H5File };
@@ -245,6 +245,31 @@ export function shapeOf(dataset: Dataset): number[] {
 /** Product of a shape's dimensions. */
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Starts a streaming writer's HDF5 file at `tmpPath` (a temporary beside the output, or a resumable
+ * run's partial file) and lets `setUp` lay it out. A temporary is registered so an interrupt removes
+ * it (`track`; a partial file is kept for `--resume`). When opening or `setUp` fails, the file is
+ * closed and deleted, so a writer that could not start leaves nothing behind. The writer ends with
+ * `commitTemporaryH5` or `discardTemporaryH5`.
+ */
+export async function createTemporaryH5<T>(tmpPath: string, track: boolean, setUp: (file: H5File) => T): Promise<T> {
+  if (track) trackTemporary(tmpPath);
+  let file: H5File | undefined;
+  try {
+    file = await openH5(tmpPath, 'w');
+    return setUp(file);
+  } catch (error) {
+    try {
+      file?.close();
+    } catch {
+      // already failing; the file is removed below
+    }
+    rmSync(tmpPath, { force: true });
+    untrackTemporary(tmpPath);
+    throw error;
+  }
 }
 
 /**

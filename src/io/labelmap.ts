@@ -3,10 +3,12 @@
  * ViRelAy resolves lookups linearly with the first match winning, so a duplicate `index` would
  * silently shadow a class: we refuse it. `word_net_id` values may repeat (dummies are allowed).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../util/atomic.js';
+import { readTextFile } from '../util/text-file.js';
+import { describeZodIssue } from '../util/zod-issue.js';
 
 export interface LabelEntry {
   index: number;
@@ -52,12 +54,10 @@ export function paddedWordNetId(index: number): string {
   return String(index).padStart(8, '0');
 }
 
-/** Describes the first zod issue as "entry 3: index: expected a number". */
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const [position, ...rest] = issue.path;
-  const where = typeof position === 'number' ? `entry ${position}${rest.length ? `: ${rest.join('.')}` : ''}` : issue.path.join('.') || 'top level';
-  return `${where}: ${issue.message}`;
+/** "entry 3: index", "top level": where a label-map issue points. */
+function entryWhere(path: readonly PropertyKey[]): string {
+  const [position, ...rest] = path;
+  return typeof position === 'number' ? `entry ${position}${rest.length ? `: ${rest.join('.')}` : ''}` : path.join('.') || 'top level';
 }
 
 /** Parses label-map JSON text; `file` names the source in errors. */
@@ -70,7 +70,7 @@ export function parseLabelMap(text: string, file: string): LabelMap {
     throw new UserError(file, `invalid JSON: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   }
   const parsed = labelMapSchema.safeParse(json);
-  if (!parsed.success) throw new UserError(file, `not a label map (${describeIssue(parsed.error)})`);
+  if (!parsed.success) throw new UserError(file, `not a label map (${describeZodIssue(parsed.error, entryWhere)})`);
   const seen = new Map<number, number>();
   const entries = parsed.data.map((raw, position) => {
     const earlier = seen.get(raw.index);
@@ -82,14 +82,7 @@ export function parseLabelMap(text: string, file: string): LabelMap {
 }
 
 export function readLabelMap(path: string): LabelMap {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a label map' : `cannot read (${code})`);
-  }
-  return parseLabelMap(text, path);
+  return parseLabelMap(readTextFile(path, 'a label map'), path);
 }
 
 /** Writes a label map (entries sorted by index) atomically. */

@@ -2,12 +2,14 @@
  * ViRelAy project file (docs/formats.md §1): YAML with one top-level `project` mapping. Read with zod
  * (unknown keys ignored, as ViRelAy does), every path resolved against the project file's directory.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../util/atomic.js';
+import { readTextFile } from '../util/text-file.js';
+import { describeZodIssue } from '../util/zod-issue.js';
 import { validatedDocument } from './project-document.js';
 import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from './dataset.js';
 
@@ -118,11 +120,12 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
 }
 
 /** "missing required key 'project.dataset.path'", "'project.dataset.type' must be one of …", … */
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown, prefix: string[] = []): string {
+function describeIssue(error: z.ZodError, raw: unknown, prefix: string[] = []): string {
+  const issue = error.issues[0]!;
   const where = [...prefix, ...issue.path.map(String)].join('.');
   if (valueAt(raw, issue.path) === undefined && issue.code !== 'custom') return `missing required key '${where}'`;
   if (issue.code === 'invalid_value' && 'values' in issue) return `'${where}' must be one of ${issue.values.map(String).join(', ')}`;
-  return `'${where}': ${issue.message}`;
+  return describeZodIssue(error, () => `'${where}'`);
 }
 
 function resolveFrom(base: string, value: string): string {
@@ -136,13 +139,13 @@ export function parseProject(source: string, file: string): Project {
   const { raw, warnings } = validatedDocument(document, file);
   if (raw === null || typeof raw !== 'object' || !('project' in raw)) throw new UserError(file, "missing required key 'project'");
   const parsed = projectSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(file, describeIssue(parsed.error.issues[0]!, raw));
+  if (!parsed.success) throw new UserError(file, describeIssue(parsed.error, raw));
   const p = parsed.data.project;
   const base = dirname(resolve(file));
   const dataset: ProjectDataset = { name: p.dataset.name, type: p.dataset.type, path: resolveFrom(base, p.dataset.path) };
   if (p.dataset.type === 'image_directory') {
     const keys = imageDirectoryKeys.safeParse(p.dataset);
-    if (!keys.success) throw new UserError(file, describeIssue(keys.error.issues[0]!, p.dataset, ['project', 'dataset']));
+    if (!keys.success) throw new UserError(file, describeIssue(keys.error, p.dataset, ['project', 'dataset']));
     const k = keys.data;
     if ((k.label_index_regex === null) === (k.label_word_net_id_regex === null)) {
       throw new UserError(file, "exactly one of 'project.dataset.label_index_regex' and 'project.dataset.label_word_net_id_regex' must be non-null");
@@ -185,14 +188,7 @@ export function parseProject(source: string, file: string): Project {
 }
 
 export function readProject(file: string): Project {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a project file' : `cannot read (${code})`);
-  }
-  return parseProject(source, file);
+  return parseProject(readTextFile(file, 'a project file'), file);
 }
 
 /** A path as written into a project file: relative to the project's directory, '/'-separated (docs/formats.md §1). */

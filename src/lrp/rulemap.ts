@@ -10,10 +10,11 @@
  *       rule: z-box
  *       params: {low: -3, high: 3}
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../util/text-file.js';
+import { describeZodIssue } from '../util/zod-issue.js';
 import type { Matcher, RuleEntry, RuleSpec } from './composites.js';
 import { MATCHABLE_KINDS } from './kinds.js';
 import { makeRule } from './rules.js';
@@ -54,8 +55,7 @@ export function parseMatcher(text: string, source?: string): Matcher {
 export function ruleSpecFromObject(doc: unknown, source?: string): RuleSpec {
   const parsed = fileSchema.safeParse(doc);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UserError(source, `malformed rule map: ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+    throw new UserError(source, `malformed rule map: ${describeZodIssue(parsed.error)}`);
   }
   const toEntries = (list: Array<z.infer<typeof entrySchema>> | undefined, section: string): RuleEntry[] =>
     (list ?? []).map((e, i) => {
@@ -74,12 +74,7 @@ export function ruleSpecFromObject(doc: unknown, source?: string): RuleSpec {
 
 /** Reads and validates a YAML rule map. */
 export function readRuleMap(path: string): RuleSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UserError(path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read (${(error as Error).message})`);
-  }
+  const text = readTextFile(path, 'a rule map');
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { describeZodIssue } from '../util/zod-issue.js';
 import type { Node } from '../onnx/ir.js';
 import { attr } from '../onnx/builder.js';
 import type { Emitter } from './emitter.js';
@@ -486,9 +487,7 @@ export function makeRule(name: string, params: Record<string, unknown> = {}, sou
   if (!def) throw new UserError(source, `unknown rule "${name}" (known: ${RULE_NAMES.join(', ')})`);
   const parsed = def.schema.safeParse(params);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new UserError(source, `rule ${name}: ${where}${issue.message}`);
+    throw new UserError(source, `rule ${name}: ${describeZodIssue(parsed.error)}`);
   }
   const problem = def.validate?.(parsed.data);
   if (problem) throw new UserError(source, `rule ${name}: ${problem}`);

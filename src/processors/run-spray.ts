@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { AnalysisWriter, type CategoryAnalysis } from '../io/analysis.js';
 import { openAttributionSet, type AttributionReader } from '../io/attribution.js';
 import { type LabelMap, paddedWordNetId, readLabelMap } from '../io/labelmap.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
+import { readTextFile } from '../util/text-file.js';
 import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
 import { H5Cache } from './cache.js';
@@ -100,15 +100,7 @@ function checkClusterCounts(ks: readonly number[], sizes: readonly number[]): vo
 export async function runSpray(options: RunSprayOptions, progress: Progress): Promise<RunSprayResult> {
   const labelMap: LabelMap | undefined = options.labelMap ? readLabelMap(options.labelMap) : undefined;
   const pipeline = sprayPipeline(options);
-  if (options.config) {
-    let text: string;
-    try {
-      text = readFileSync(options.config, 'utf8');
-    } catch {
-      throw new UserError(options.config, 'cannot read the pipeline configuration');
-    }
-    applyPipelineConfig(pipeline, text, options.config);
-  }
+  if (options.config) applyPipelineConfig(pipeline, readTextFile(options.config, 'a pipeline configuration'), options.config);
   const reader = await openAttributionSet(options.inputs);
   const cache = options.cache ? await H5Cache.open(options.cache) : undefined;
   const stats = new RunStats();
