@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openAttributionReader, openAttributionSet } from '../src/io/attribution.js';
 import { cliPath, runCli, sharedDir } from './helpers/cli.js';
+import { journalRows } from './helpers/journal.js';
 
 const model = join(sharedDir, 'conformance', 'lrp', 'cnn_bn.onnx'); // 3×32×32 → 10 classes
 const SIZE = 32;
@@ -163,24 +164,6 @@ describe('attribute on image folders', () => {
     expect(relativeError(rows.attribution, full.attribution.subarray(expected[0]! * sample, (expected.at(-1)! + 1) * sample))).toBeLessThan(1e-6);
   });
 });
-
-/**
- * Waits until the run's journal records at least `min` finished rows (or the child exits) and
- * returns the count it read. Polls the file: the journal is the run's own signal of progress.
- */
-async function journalRows(journal: string, min: number, child: { exitCode: number | null }): Promise<number> {
-  for (let waited = 0; waited < 120_000 && child.exitCode === null; waited += 20) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (!existsSync(journal)) continue;
-    try {
-      const rows = JSON.parse(readFileSync(journal, 'utf8')).rows as number;
-      if (rows >= min) return rows;
-    } catch {
-      // replaced while being read
-    }
-  }
-  return 0;
-}
 
 describe('resume', () => {
   it('continues after a SIGKILL and ends with the rows of an uninterrupted run', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvaluation, type EvaluationFile } from '../src/io/evaluation.js';
 import { cliPath, repoRoot, runCli } from './helpers/cli.js';
+import { journalRows } from './helpers/journal.js';
 
 const fixture = join(repoRoot, 'fixtures', 'clever-hans');
 const SAMPLES = 900;
@@ -56,21 +57,6 @@ const args = (output: string): string[] => [
   '-o',
   output,
 ];
-
-/** Waits until the run's journal records at least `min` finished rows (an event, not a guess at a duration). */
-async function journalRows(journal: string, min: number, child: { exitCode: number | null }): Promise<number> {
-  for (let waited = 0; waited < 120_000 && child.exitCode === null; waited += 10) {
-    await new Promise((r) => setTimeout(r, 10));
-    if (!existsSync(journal)) continue;
-    try {
-      const rows = JSON.parse(readFileSync(journal, 'utf8')).rows as number;
-      if (rows >= min) return rows;
-    } catch {
-      // replaced while being read
-    }
-  }
-  return 0;
-}
 
 function expectSameRows(a: EvaluationFile, b: EvaluationFile): void {
   expect(a.groups.map((g) => g.name)).toEqual(b.groups.map((g) => g.name));
