@@ -15,7 +15,7 @@
  * Both are deterministic (ties broken by index) and O(n·k·d·log n)-ish with O(n·k) memory.
  */
 import { type ReachabilityTree, type NeighbourLists, UnionFind } from './density.js';
-import { type Dendrogram, wardTree } from './ward.js';
+import { type Dendrogram, wardMergeCost, wardTree } from './ward.js';
 
 /**
  * n²·d multiply-adds up to which the exact trees are used (n = 20 000 at d = 32, about 25 s each).
@@ -215,16 +215,7 @@ export function connectivityWardTree(
     adjacency[i]![degree[i]!++] = j;
     adjacency[j]![degree[j]!++] = i;
   }
-  const cost = (a: number, b: number): number => {
-    let s = 0;
-    const ao = a * d;
-    const bo = b * d;
-    for (let t = 0; t < d; t++) {
-      const v = centroid[ao + t]! - centroid[bo + t]!;
-      s += v * v;
-    }
-    return ((2 * size[a]! * size[b]!) / (size[a]! + size[b]!)) * s;
-  };
+  const cost = (a: number, b: number): number => wardMergeCost(centroid, size, d, a, b);
   const heap = new MergeHeap();
   for (let i = 0; i < n; i++) for (const j of adjacency[i]!) if (i < j) heap.push(cost(i, j), i, j, 0, 0);
   const mergeA = new Int32Array(Math.max(0, n - 1));

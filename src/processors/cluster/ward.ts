@@ -12,6 +12,21 @@ export interface Dendrogram {
   height: Float64Array;
 }
 
+/**
+ * Ward's merge cost of clusters a and b (rows of `centroid`, d columns): the increase in within-cluster
+ * sum of squares, 2·|a|·|b|/(|a|+|b|)·‖c_a − c_b‖² in the scale the trees use as heights.
+ */
+export function wardMergeCost(centroid: Float64Array, size: ArrayLike<number>, d: number, a: number, b: number): number {
+  let s = 0;
+  const ao = a * d;
+  const bo = b * d;
+  for (let t = 0; t < d; t++) {
+    const v = centroid[ao + t]! - centroid[bo + t]!;
+    s += v * v;
+  }
+  return ((2 * size[a]! * size[b]!) / (size[a]! + size[b]!)) * s;
+}
+
 /** `sizes`: the number of points each row stands for (a cluster's centroid; default 1 each). */
 export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () => void = () => {}, sizes?: ArrayLike<number>): Dendrogram {
   const centroid = Float64Array.from(x.subarray(0, n * d));
@@ -23,16 +38,7 @@ export function wardTree(x: Float64Array, n: number, d: number, checkpoint: () =
   const mergeA = new Int32Array(Math.max(0, n - 1));
   const mergeB = new Int32Array(Math.max(0, n - 1));
   const height = new Float64Array(Math.max(0, n - 1));
-  const cost = (a: number, b: number): number => {
-    let s = 0;
-    const ao = a * d;
-    const bo = b * d;
-    for (let t = 0; t < d; t++) {
-      const v = centroid[ao + t]! - centroid[bo + t]!;
-      s += v * v;
-    }
-    return ((2 * size[a]! * size[b]!) / (size[a]! + size[b]!)) * s;
-  };
+  const cost = (a: number, b: number): number => wardMergeCost(centroid, size, d, a, b);
   const chain: number[] = [];
   let merges = 0;
   while (merges < n - 1) {
