@@ -19,7 +19,7 @@ import { encodeIndexedPng, gridify, heatmapIndices, type PngFilter } from '../sr
 import { writeAtomically } from '../src/util/atomic.js';
 import { AttributionWriter, openAttributionReader } from '../src/io/attribution.js';
 import { getColorMap } from '../src/render/cmap.js';
-import { renderHeatmaps } from '../src/render/job.js';
+import { runHeatmapJob } from '../src/jobs/heatmap.js';
 import { silentProgress } from '../src/util/progress.js';
 import { mulberry32 } from '../src/util/mulberry32.js';
 
@@ -154,7 +154,7 @@ try {
     perSheet,
   );
 
-  console.log("\n-- the command's engine: HDF5 attribution file → heatmap files (renderHeatmaps) --");
+  console.log("\n-- the command's engine: HDF5 attribution file → heatmap files (runHeatmapJob) --");
   const fileRows = Math.min(SAMPLES, 192);
   const attrFile = join(dir, 'attribution.h5');
   const writer = await AttributionWriter.create(attrFile, { sampleShape: [C, H, W], numClasses: 10, withIndex: false });
@@ -171,7 +171,7 @@ try {
   const job = (grid?: { cols: number; rows: number }) => async (): Promise<void> => {
     const outDir = join(dir, `job${run++}`);
     (await import('node:fs')).mkdirSync(outDir);
-    await renderHeatmaps(reader, {
+    await runHeatmapJob(reader, {
       outDir,
       cmap: getColorMap('coldnhot'),
       level: 1,

@@ -33,9 +33,9 @@ export { buildComposite, COMPOSITE_NAMES, type CompositeParams, type RuleSpec } 
 export { attributeBatches, createAttributor, type AttributeDatasetOptions, type AttributedBatch } from './api/attribute.js';
 export type { Device } from './onnx/ort.js';
 
-// SpRAy: the pipeline on arrays (`analyseCategory`) or on attribution files (`runSpray`), with its cache.
+// SpRAy: the pipeline on arrays (`analyseCategory`) or on attribution files (`runSprayJob`), with its cache.
 export { DEFAULT_SPRAY, analyseCategory, sprayPipeline, suspicionScore, type SprayOptions } from './processors/spray.js';
-export { runSpray, type CategoryReport, type RunSprayOptions, type RunSprayResult } from './processors/run-spray.js';
+export { runSprayJob, type CategoryReport, type RunSprayOptions, type RunSprayResult } from './jobs/spray.js';
 export { H5Cache, MemoryStorage } from './processors/cache.js';
 export { silentProgress, type Progress } from './util/progress.js';
 

@@ -5,7 +5,7 @@ import { jsonOption, report } from '../cli-output.js';
 import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { readRuleMap } from '../lrp/rulemap.js';
-import { attributeDataset } from '../run/attribute-dataset.js';
+import { runAttributeJob } from '../jobs/attribute.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 import { checkLowHigh, integerOption, numberOption } from '../util/options.js';
 
@@ -130,7 +130,7 @@ async function run(options: AttributeOptions): Promise<void> {
   checkLowHigh(options.low, options.high);
   const method = methodOf(options);
   ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
-  const summary = await attributeDataset({
+  const summary = await runAttributeJob({
     modelPath: options.model,
     datasetPath: options.dataset,
     output: options.output,

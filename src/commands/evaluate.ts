@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { formatCascade, type CascadeMethod } from '../eval/cascade.js';
-import { evaluateDataset, summariesOf, type EvaluationTarget, type PerturbationSettings } from '../eval/evaluate-dataset.js';
+import { runEvaluateJob, summariesOf, type EvaluationTarget, type PerturbationSettings } from '../jobs/evaluate.js';
 import { buildComposite, COMPOSITE_NAMES } from '../lrp/composites.js';
 import { ORDERS } from '../eval/evaluator.js';
 import { BASELINES } from '../eval/graphs.js';
@@ -94,7 +94,7 @@ async function run(command: Command, files: string[], options: EvaluateOptions):
   if (!options.model || !options.dataset || !options.output)
     command.error('error: evaluate needs --model, --dataset and -o (or --plot-only FILE -o PLOT)', { exitCode: 2 });
   if (files.length === 0) command.error('error: give at least one attribution file', { exitCode: 2 });
-  const result = await evaluateDataset({
+  const result = await runEvaluateJob({
     modelPath: options.model,
     datasetPath: options.dataset,
     attributions: files.map(namedFile),

@@ -7,11 +7,11 @@ import { openAttributionSet } from '../io/attribution.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { getColorMap, palette } from '../render/cmap.js';
 import { IMAGE_FORMATS, type ImageFormat } from '../render/encode.js';
-import { renderHeatmaps, writeColorbar } from '../render/job.js';
+import { runHeatmapJob, writeColorbar } from '../jobs/heatmap.js';
 import { replacePngPalette } from '../render/png.js';
 import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
-import { tokenAnsi, writeTokenHtml } from '../render/token-job.js';
+import { tokenAnsi, writeTokenHtml } from '../jobs/token-heatmap.js';
 import { writeAtomically } from '../util/atomic.js';
 import { integerOption, numberOption, type Range } from '../util/options.js';
 import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
@@ -213,7 +213,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     }
     const progress = await createProgress({ quiet: options.quiet });
     const render = (outDir: string) =>
-      renderHeatmaps(reader, {
+      runHeatmapJob(reader, {
         outDir,
         cmap,
         level: options.level,

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { jsonOption, report } from '../cli-output.js';
 import { UserError } from '../errors.js';
 import { RunStats } from '../processors/processor.js';
-import { runSpray, suspicionRanking, suspicionTable } from '../processors/run-spray.js';
+import { runSprayJob, suspicionRanking, suspicionTable } from '../jobs/spray.js';
 import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
@@ -115,7 +115,7 @@ export function register(program: Command): void {
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
       const progress = await createProgress({ quiet: options.quiet });
-      const result = await runSpray(
+      const result = await runSprayJob(
         {
           inputs,
           output: options.output,

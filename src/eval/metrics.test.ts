@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { curveScores, formatTable, meanCurve, meanSe, rankMethods, summarize } from './metrics.js';
-import { defaultSteps, samplesPerBatch, VALUES_PER_BATCH } from './evaluate-dataset.js';
+import { defaultSteps, samplesPerBatch, VALUES_PER_BATCH } from '../jobs/evaluate.js';
 import { gaussianKernel, patchGrid } from './graphs.js';
 import { stepThresholds } from './evaluator.js';
 import { ticks } from './plot.js';

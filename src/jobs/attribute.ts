@@ -9,19 +9,19 @@ import { UserError } from '../errors.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { openImageDirectory, openImageFolder } from '../io/dataset-images.js';
 import type { AttributorOptions } from '../lrp/engine.js';
-import { openRowRangeSource, type RowRangeSource as RangeSource } from './row-source.js';
+import { openRowRangeSource, type RowRangeSource as RangeSource } from '../run/row-source.js';
 import type { Dim } from '../onnx/ir.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
-import { runAttribution, type EngineSummary, type SampleBatch } from './engine.js';
-import { defaultZBoxBounds, hasPreprocessOptions, parseModelPreprocess, parseRunConfig, type RunConfig, type RunOptionValues } from './options.js';
-import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from './output.js';
-import { describePreprocess, imagePreprocessFor, type PreprocessSpec } from './preprocess.js';
-import { openModelWorker, type ModelWorker } from './remote-attributor.js';
-import { shardSelection } from './shard.js';
-import { openAttributionSink } from './sink.js';
-import { indexedDataset, indexedRanges, sampleSource, type IndexedSamples } from './source.js';
-import { isWholeDataset, selectSamples } from './subset.js';
+import { runAttribution, type EngineSummary, type SampleBatch } from '../run/engine.js';
+import { defaultZBoxBounds, hasPreprocessOptions, parseModelPreprocess, parseRunConfig, type RunConfig, type RunOptionValues } from '../run/options.js';
+import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from '../run/output.js';
+import { describePreprocess, imagePreprocessFor, type PreprocessSpec } from '../run/preprocess.js';
+import { openModelWorker, type ModelWorker } from '../run/remote-attributor.js';
+import { shardSelection } from '../run/shard.js';
+import { openAttributionSink } from '../run/sink.js';
+import { indexedDataset, indexedRanges, sampleSource, type IndexedSamples } from '../run/source.js';
+import { isWholeDataset, selectSamples } from '../run/subset.js';
 
 export type TargetChoice = 'label' | 'prediction' | number;
 
@@ -122,7 +122,7 @@ function targetsFor(choice: TargetChoice, batch: SampleBatch, numClasses: number
 export type AttributionSummary = EngineSummary & { output: string; samples: number; numClasses: number };
 
 /** Runs the whole thing; resolves to the engine's summary, or undefined when `--resume` found the run finished. */
-export async function attributeDataset(request: DatasetAttributionRequest): Promise<AttributionSummary | undefined> {
+export async function runAttributeJob(request: DatasetAttributionRequest): Promise<AttributionSummary | undefined> {
   const config = parseRunConfig(request.values, request.datasetPath);
   const worker = await openModelWorker(request.modelPath);
   try {

@@ -9,8 +9,8 @@ import type { AttributionReader } from '../io/attribution.js';
 import type { File as H5File } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { writeAtomically } from '../util/atomic.js';
-import type { ColorMap } from './cmap.js';
-import { parseVocab, renderTokenAnsi, renderTokenHtml, type TokenRow } from './tokens.js';
+import type { ColorMap } from '../render/cmap.js';
+import { parseVocab, renderTokenAnsi, renderTokenHtml, type TokenRow } from '../render/tokens.js';
 
 export interface TokenJobOptions {
   cmap: ColorMap;

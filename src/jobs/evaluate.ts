@@ -16,18 +16,18 @@ import { EvaluationWriter, readEvaluation, type EvaluationFile, type EvaluationG
 import { readModel } from '../onnx/codec.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
-import { imageInput, openInput } from '../run/attribute-dataset.js';
+import { imageInput, openInput } from './attribute.js';
 import { runAttribution, type RowSink, type SampleBatch, type SampleSource } from '../run/engine.js';
 import { defaultZBoxBounds, parseModelPreprocess, parseRunConfig, type RunOptionValues } from '../run/options.js';
 import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from '../run/output.js';
 import { shardSelection } from '../run/shard.js';
 import { consecutiveRuns, sampleSource } from '../run/source.js';
 import { selectSamples } from '../run/subset.js';
-import { runCascade, type CascadeMethod, type CascadeResult } from './cascade.js';
-import { compileEvaluator, type Order } from './evaluator.js';
-import type { Baseline } from './graphs.js';
-import { patchGrid } from './graphs.js';
-import { curveScores, summarize, type MethodSummary } from './metrics.js';
+import { runCascade, type CascadeMethod, type CascadeResult } from '../eval/cascade.js';
+import { compileEvaluator, type Order } from '../eval/evaluator.js';
+import type { Baseline } from '../eval/graphs.js';
+import { patchGrid } from '../eval/graphs.js';
+import { curveScores, summarize, type MethodSummary } from '../eval/metrics.js';
 
 export type EvaluationTarget = 'label' | 'prediction' | number;
 
@@ -158,7 +158,7 @@ function fileStamp(path: string): { path: string; size: number; modified: number
   return { path: resolve(path), size: stat.size, modified: stat.mtimeMs };
 }
 
-export async function evaluateDataset(request: EvaluationRequest): Promise<EvaluationResult | undefined> {
+export async function runEvaluateJob(request: EvaluationRequest): Promise<EvaluationResult | undefined> {
   const config = parseRunConfig(request.values, request.datasetPath);
   if (config.skipBad) throw new UserError('--skip-bad', 'evaluate needs every sample its attribution files hold; it does not skip samples');
   if (request.attributions.length === 0) throw new UserError(undefined, 'give at least one attribution file to evaluate');

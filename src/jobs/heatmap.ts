@@ -7,10 +7,10 @@ import { writeAtomically } from '../util/atomic.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
-import { palette as paletteOf, type ColorMap } from './cmap.js';
-import { encodeIndices, encodeRgb, EXTENSION, type EncodeOptions, type ImageFormat } from './encode.js';
-import { colorbarIndices, defaultGridShape, gridify, indicesToRgb, normalizeToIndices, overlayOnGrey, reduceChannels } from './heatmap.js';
-import { batchRuns } from './selection.js';
+import { palette as paletteOf, type ColorMap } from '../render/cmap.js';
+import { encodeIndices, encodeRgb, EXTENSION, type EncodeOptions, type ImageFormat } from '../render/encode.js';
+import { colorbarIndices, defaultGridShape, gridify, indicesToRgb, normalizeToIndices, overlayOnGrey, reduceChannels } from '../render/heatmap.js';
+import { batchRuns } from '../render/selection.js';
 
 /**
  * Streams an attribution file into heatmap images: rows are read in batches (never the whole
@@ -69,7 +69,7 @@ async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /** Renders every selected row; returns what was written (also saved as `heatmaps.csv`). */
-export async function renderHeatmaps(reader: AttributionReader, job: RenderJob): Promise<RenderedFile[]> {
+export async function runHeatmapJob(reader: AttributionReader, job: RenderJob): Promise<RenderedFile[]> {
   const [channels, height, width] = chwOf(reader);
   const pal = paletteOf(job.cmap, job.level);
   const overlay = job.overlay !== undefined;

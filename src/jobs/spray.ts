@@ -6,12 +6,12 @@ import { throwIfInterrupted } from '../util/interrupt.js';
 import { readTextFile } from '../util/text-file.js';
 import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
-import { H5Cache } from './cache.js';
-import { applyPipelineConfig } from './config.js';
-import { ProcessorError } from './errors.js';
-import { tensor } from './data.js';
-import { createContext, noStorage, RunStats } from './processor.js';
-import { analyseCategory, countSteps, type SprayOptions, sprayPipeline } from './spray.js';
+import { H5Cache } from '../processors/cache.js';
+import { applyPipelineConfig } from '../processors/config.js';
+import { ProcessorError } from '../processors/errors.js';
+import { tensor } from '../processors/data.js';
+import { createContext, noStorage, RunStats } from '../processors/processor.js';
+import { analyseCategory, countSteps, type SprayOptions, sprayPipeline } from '../processors/spray.js';
 
 export interface RunSprayOptions extends SprayOptions {
   inputs: string[];
@@ -97,7 +97,7 @@ function checkClusterCounts(ks: readonly number[], sizes: readonly number[]): vo
  * the SpRAy pipeline (with the cache, when given) and append the category group to the analysis
  * file; then the suspicion ranking. Categories are written in ascending byte order of their names.
  */
-export async function runSpray(options: RunSprayOptions, progress: Progress): Promise<RunSprayResult> {
+export async function runSprayJob(options: RunSprayOptions, progress: Progress): Promise<RunSprayResult> {
   const labelMap: LabelMap | undefined = options.labelMap ? readLabelMap(options.labelMap) : undefined;
   const pipeline = sprayPipeline(options);
   if (options.config) applyPipelineConfig(pipeline, readTextFile(options.config, 'a pipeline configuration'), options.config);
