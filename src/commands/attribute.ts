@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { jsonOption, report } from '../cli-output.js';
-import { buildComposite, COMPOSITE_NAMES, prependRules, type CompositeParams, type RuleSpec } from '../lrp/composites.js';
+import type { CompositeParams, RuleSpec } from '../lrp/composites.js';
+import { COMPOSITE_NAMES } from '../lrp/composite-names.js';
 import type { MethodOptions } from '../lrp/attributors.js';
-import { readRuleMap } from '../lrp/rulemap.js';
-import { runAttributeJob } from '../jobs/attribute.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 import { checkLowHigh, integerOption, numberOption } from '../util/options.js';
 
@@ -63,8 +62,16 @@ function oneOrList(values: number[] | undefined): number | number[] | undefined 
   return values.length === 1 ? values[0] : values;
 }
 
+/** The rule engines, loaded by the action: defining the command (and --help) must not load them. */
+async function loadRuleEngines() {
+  const [{ buildComposite, prependRules }, { readRuleMap }] = await Promise.all([import('../lrp/composites.js'), import('../lrp/rulemap.js')]);
+  return { buildComposite, prependRules, readRuleMap };
+}
+type RuleEngines = Awaited<ReturnType<typeof loadRuleEngines>>;
+
 /** `zBox`: z-box bounds derived from the image preprocessing, used where --low/--high are absent. */
-function ruleSpec(options: AttributeOptions, zBox?: { low: number[]; high: number[] }): RuleSpec | null {
+function ruleSpec(engines: RuleEngines, options: AttributeOptions, zBox?: { low: number[]; high: number[] }): RuleSpec | null {
+  const { buildComposite, prependRules, readRuleMap } = engines;
   const params: CompositeParams = {
     epsilon: options.epsilon,
     stabilizer: options.stabilizer,
@@ -129,7 +136,9 @@ async function run(options: AttributeOptions): Promise<void> {
   const target = parseTarget(options.target);
   checkLowHigh(options.low, options.high);
   const method = methodOf(options);
-  ruleSpec(options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
+  const engines = await loadRuleEngines();
+  ruleSpec(engines, options, { low: [0], high: [1] }); // unknown composites and bad rule maps fail before any work
+  const { runAttributeJob } = await import('../jobs/attribute.js');
   const summary = await runAttributeJob({
     modelPath: options.model,
     datasetPath: options.dataset,
@@ -137,7 +146,7 @@ async function run(options: AttributeOptions): Promise<void> {
     batchSize: options.batchSize,
     target,
     values: options,
-    method: (zBox) => ({ spec: ruleSpec(options, zBox), method, canonize: options.canonize }),
+    method: (zBox) => ({ spec: ruleSpec(engines, options, zBox), method, canonize: options.canonize }),
     methodDescription: {
       ...Object.fromEntries(METHOD_KEYS.map((k) => [k, options[k] ?? null])),
       rules: options.rules ? readFileSync(options.rules, 'utf8') : null,

@@ -2,8 +2,6 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { checkJsonWithStdout, jsonOption, report, toStdout, writeStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
-import { canonize, lowerMarkers } from '../lrp/canonize/index.js';
-import { encodeModel, readModel, writeModel } from '../onnx/codec.js';
 
 interface CanonizeCommandOptions {
   output: string;
@@ -54,6 +52,11 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(async (modelPath: string, options: CanonizeCommandOptions) => {
       checkJsonWithStdout(options);
+      // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
+      const [{ canonize, lowerMarkers }, { encodeModel, readModel, writeModel }] = await Promise.all([
+        import('../lrp/canonize/index.js'),
+        import('../onnx/codec.js'),
+      ]);
       const model = readModel(modelPath);
       const { model: canonical, changes } = canonize(model, {
         mergeBatchNorm: options.mergeBatchnorm,

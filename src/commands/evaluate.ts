@@ -1,15 +1,12 @@
 import { basename, extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
-import { formatCascade, type CascadeMethod } from '../eval/cascade.js';
-import { runEvaluateJob, summariesOf, type EvaluationTarget, type PerturbationSettings } from '../jobs/evaluate.js';
-import { buildComposite, COMPOSITE_NAMES } from '../lrp/composites.js';
-import { ORDERS } from '../eval/evaluator.js';
+import type { CascadeMethod } from '../eval/cascade.js';
+import type { EvaluationTarget, PerturbationSettings } from '../jobs/evaluate.js';
+import type { EvaluationFile } from '../io/evaluation.js';
+import { COMPOSITE_NAMES } from '../lrp/composite-names.js';
+import { ORDERS } from '../eval/orders.js';
 import { BASELINES } from '../eval/graphs.js';
-import { formatTable } from '../eval/metrics.js';
-import { writeChart } from '../eval/plot.js';
-import { cascadeChart, curvesChart, reportDocument } from '../eval/report.js';
-import { readEvaluation } from '../io/evaluation.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 import { integerOption, numberOption } from '../util/options.js';
 
@@ -55,7 +52,12 @@ const numberList = (value: string): number[] =>
   });
 
 /** The method a group's name stands for, for the sanity check: gradient or an LRP composite. */
-function cascadeMethod(options: EvaluateOptions, name: string, zBox: { low: number[]; high: number[] } | undefined): CascadeMethod {
+function cascadeMethod(
+  buildComposite: typeof import('../lrp/composites.js').buildComposite,
+  options: EvaluateOptions,
+  name: string,
+  zBox: { low: number[]; high: number[] } | undefined,
+): CascadeMethod {
   if (name === 'gradient') return { name, spec: null, method: { kind: 'gradient' } };
   if (!COMPOSITE_NAMES.includes(name)) {
     throw new UserError(
@@ -74,7 +76,15 @@ function namedFile(arg: string): { name: string; path: string } {
   return { name: basename(arg, extname(arg)), path: arg };
 }
 
-async function show(output: string | undefined, options: EvaluateOptions, file: Awaited<ReturnType<typeof readEvaluation>>): Promise<void> {
+async function show(output: string | undefined, options: EvaluateOptions, file: EvaluationFile): Promise<void> {
+  // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
+  const [{ summariesOf }, { formatTable }, { formatCascade }, { writeChart }, { cascadeChart, curvesChart, reportDocument }] = await Promise.all([
+    import('../jobs/evaluate.js'),
+    import('../eval/metrics.js'),
+    import('../eval/cascade.js'),
+    import('../eval/plot.js'),
+    import('../eval/report.js'),
+  ]);
   const summaries = summariesOf(file, options.perClass);
   if (options.json) process.stdout.write(`${JSON.stringify(reportDocument(file, summaries), null, 2)}\n`);
   else process.stdout.write(`${formatTable(summaries)}\n${file.cascade ? `\n${formatCascade(file.cascade)}\n` : ''}`);
@@ -88,12 +98,14 @@ async function show(output: string | undefined, options: EvaluateOptions, file: 
 async function run(command: Command, files: string[], options: EvaluateOptions): Promise<void> {
   if (options.plotOnly) {
     if (files.length !== 1 || !options.output) command.error('error: --plot-only takes one evaluation file and -o <curves.svg|png>', { exitCode: 2 });
+    const { readEvaluation } = await import('../io/evaluation.js');
     await show(options.output, options, await readEvaluation(files[0]!));
     return;
   }
   if (!options.model || !options.dataset || !options.output)
     command.error('error: evaluate needs --model, --dataset and -o (or --plot-only FILE -o PLOT)', { exitCode: 2 });
   if (files.length === 0) command.error('error: give at least one attribution file', { exitCode: 2 });
+  const [{ runEvaluateJob }, { buildComposite }] = await Promise.all([import('../jobs/evaluate.js'), import('../lrp/composites.js')]);
   const result = await runEvaluateJob({
     modelPath: options.model,
     datasetPath: options.dataset,
@@ -118,7 +130,7 @@ async function run(command: Command, files: string[], options: EvaluateOptions):
             depth: options.sanityDepth,
             threshold: options.sanityThreshold,
             canonize: options.canonize,
-            methodOf: (name, zBox) => cascadeMethod(options, name, zBox),
+            methodOf: (name, zBox) => cascadeMethod(buildComposite, options, name, zBox),
           }
         : undefined,
   });

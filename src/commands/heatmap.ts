@@ -3,15 +3,12 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { checkJsonWithStdout, jsonOption, oneFileToStdout, refuseSeveralOnStdout, report, toStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
-import { openAttributionSet } from '../io/attribution.js';
-import { openDataset, type Dataset } from '../io/dataset.js';
+import type { Dataset } from '../io/dataset.js';
 import { getColorMap, palette } from '../render/cmap.js';
-import { IMAGE_FORMATS, type ImageFormat } from '../render/encode.js';
-import { runHeatmapJob, writeColorbar } from '../jobs/heatmap.js';
+import { IMAGE_FORMATS, type ImageFormat } from '../render/formats.js';
 import { replacePngPalette } from '../render/png.js';
 import { selectRows } from '../render/selection.js';
 import { formatColorMapList, terminalSupportsColor } from '../render/terminal.js';
-import { tokenAnsi, writeTokenHtml } from '../jobs/token-heatmap.js';
 import { writeAtomically } from '../util/atomic.js';
 import { integerOption, numberOption, type Range } from '../util/options.js';
 import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
@@ -129,6 +126,13 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
   }
   const cmap = resolveColorMap(options.cmap);
   if (options.recolor) return recolor(options);
+  // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
+  const [{ openAttributionSet }, { openDataset }, { runHeatmapJob, writeColorbar }, { tokenAnsi, writeTokenHtml }] = await Promise.all([
+    import('../io/attribution.js'),
+    import('../io/dataset.js'),
+    import('../jobs/heatmap.js'),
+    import('../jobs/token-heatmap.js'),
+  ]);
 
   if (options.colorbar) {
     prepareOutputDir(dirname(resolve(options.colorbar)));

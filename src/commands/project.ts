@@ -2,10 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
-import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, openDataset, type DownSamplingMethod, type UpSamplingMethod } from '../io/dataset.js';
-import { readLabelMap } from '../io/labelmap.js';
+import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from '../io/sampling-methods.js';
 import { jsonOption, report, STDIO, writeStdout } from '../cli-output.js';
-import { checkProject, formatProject, formatSummary, readProject, writeProject, type Project, type ProjectDataset } from '../io/project.js';
+import type { Project, ProjectDataset } from '../io/project.js';
 
 /** ImageFolder convention: the class directory name is looked up as the label map's word_net_id. */
 export const CLASS_DIRECTORY_REGEX = '^.*/([^/]+)/[^/]+$';
@@ -66,6 +65,7 @@ async function datasetBlock(options: InitOptions): Promise<ProjectDataset> {
   // HDF5: input size defaults to the samples' own size (ViRelAy ignores these keys for hdf5).
   let size = options.inputSize;
   if (!size) {
+    const { openDataset } = await import('../io/dataset.js');
     const dataset = await openDataset({ type: 'hdf5', path });
     const shape = dataset.sampleShape;
     dataset.close();
@@ -79,6 +79,11 @@ async function init(options: InitOptions): Promise<void> {
     if (!options.attributionMethod) throw new UserError('--attribution-method', 'is required with --attributions');
     if (!options.attributionStrategy) throw new UserError('--attribution-strategy', 'is required with --attributions');
   }
+  // Loaded here, not at start-up: defining the command (and --help) must not load the readers.
+  const [{ readLabelMap }, { checkProject, formatProject, formatSummary, writeProject }] = await Promise.all([
+    import('../io/labelmap.js'),
+    import('../io/project.js'),
+  ]);
   readLabelMap(options.labelMap);
   const analyses = new Map<string, string[]>();
   for (const a of options.analysis ?? []) analyses.set(a.name, [...(analyses.get(a.name) ?? []), resolve(a.path)]);
@@ -110,6 +115,7 @@ async function init(options: InitOptions): Promise<void> {
 }
 
 async function check(file: string, options: { json?: boolean }): Promise<void> {
+  const { checkProject, formatSummary, readProject } = await import('../io/project.js');
   const project = readProject(file);
   for (const warning of project.warnings ?? []) process.stderr.write(`xai-tools: ${file}: warning: ${warning}\n`);
   const summary = await checkProject(project, file);

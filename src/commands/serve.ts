@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { type Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { loadProjects } from '../viewer/server/load.js';
-import { startViewer } from '../viewer/server/server.js';
+import type { startViewer } from '../viewer/server/server.js';
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected an integer from 0 to 65535');
@@ -43,6 +42,8 @@ export function register(program: Command): void {
       '\nA project that fails to load is reported (file and reason) and the others are still served.\nStop with Ctrl-C (SIGINT) or SIGTERM.',
     )
     .action(async (files: string[], options: { host: string; port: number; open: boolean; cacheMb: number; allowHost?: string[] }) => {
+      // Loaded here, not at start-up: defining the command (and --help) must not load the viewer.
+      const [{ loadProjects }, { startViewer }] = await Promise.all([import('../viewer/server/load.js'), import('../viewer/server/server.js')]);
       const { projects, failures, refusedAnalyses } = await loadProjects(files);
       for (const failure of failures) process.stderr.write(`xai-tools: ${failure.file}: ${failure.reason} (not served)\n`);
       for (const refused of refusedAnalyses) process.stderr.write(`xai-tools: ${refused.file}: ${refused.reason}\n`);

@@ -2,9 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { jsonOption, report } from '../cli-output.js';
 import { UserError } from '../errors.js';
-import { RunStats } from '../processors/processor.js';
-import { runSprayJob, suspicionRanking, suspicionTable } from '../jobs/spray.js';
-import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray.js';
+import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray-options.js';
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
@@ -114,6 +112,11 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
+      // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
+      const [{ runSprayJob, suspicionRanking, suspicionTable }, { RunStats }] = await Promise.all([
+        import('../jobs/spray.js'),
+        import('../processors/processor.js'),
+      ]);
       const progress = await createProgress({ quiet: options.quiet });
       const result = await runSprayJob(
         {

@@ -26,8 +26,8 @@ import {
   type PatchGrid,
 } from './graphs.js';
 
-export const ORDERS = ['morf', 'lerf', 'random'] as const;
-export type Order = (typeof ORDERS)[number];
+export { ORDERS, type Order } from './orders.js';
+import type { Order } from './orders.js';
 
 export interface EvaluatorOptions {
   /** [C, H, W] of one sample. */

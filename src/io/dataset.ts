@@ -9,10 +9,9 @@ import { openImageDirectory, openImageFolder } from './dataset-images.js';
 
 export type { RgbImage } from './pixels.js';
 
-export const UP_SAMPLING_METHODS = ['none', 'fill_zeros', 'fill_ones', 'edge_repeat', 'mirror_edge', 'wrap_around', 'resize'] as const;
-export const DOWN_SAMPLING_METHODS = ['none', 'center_crop', 'resize'] as const;
-export type UpSamplingMethod = (typeof UP_SAMPLING_METHODS)[number];
-export type DownSamplingMethod = (typeof DOWN_SAMPLING_METHODS)[number];
+import type { DownSamplingMethod, UpSamplingMethod } from './sampling-methods.js';
+
+export { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from './sampling-methods.js';
 
 export interface DatasetSpec {
   type: 'hdf5' | 'image_directory' | 'image_folder';

@@ -8,6 +8,9 @@ import { UserError } from '../errors.js';
 import { matchesKind, type LayerKind } from './kinds.js';
 import { makeRule, type RuleInstance } from './rules.js';
 import { DEFAULT_EPSILON } from './stabilizer.js';
+import { COMPOSITE_NAMES, type CompositeName } from './composite-names.js';
+
+export { COMPOSITE_NAMES };
 
 /** `kind` (a layer kind or `linear`), `op:<OpType>`, or `name:/<regex>/` on node or weight names. */
 export interface Matcher {
@@ -108,7 +111,7 @@ const reluOnly = (name: string, params: Record<string, unknown> = {}): RuleSpec 
   layers: [{ match: { op: 'Relu' }, rule: makeRule(name, params) }],
 });
 
-export const COMPOSITES: Record<string, CompositeDefinition> = {
+export const COMPOSITES: Record<CompositeName, CompositeDefinition> = {
   'attn-lrp': {
     description: 'AttnLRP: linear layers epsilon, LayerNorm and activations identity, softmax its gradient, products uniform',
     build: (p) => attention(p, 'uniform'),
@@ -166,10 +169,8 @@ export const COMPOSITES: Record<string, CompositeDefinition> = {
   },
 };
 
-export const COMPOSITE_NAMES = Object.keys(COMPOSITES);
-
 export function buildComposite(name: string, params: CompositeParams): RuleSpec {
-  const def = COMPOSITES[name];
+  const def = (COMPOSITES as Record<string, CompositeDefinition | undefined>)[name];
   if (!def) throw new UserError('--composite', `unknown composite "${name}" (known: ${COMPOSITE_NAMES.join(', ')}, none)`);
   return def.build(params);
 }

@@ -2,41 +2,14 @@
  * Thin onnxruntime-node glue: open a session on an in-memory IR model and run it on Float32 inputs.
  * One intra-op thread: on these machines it is both the fastest and deterministic setting.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { encodeModel } from './codec.js';
 import type { Model } from './ir.js';
 
-/** Where onnxruntime runs: its CPU provider (always installed) or CUDA (an opt-in download). */
-export type Device = 'cpu' | 'cuda';
+import { cudaInstallCommand, sessionOptions, type SessionOptions } from './session-options.js';
 
-export interface SessionOptions {
-  /** Intra-op threads; default 1. */
-  threads?: number;
-  /** Execution provider; default cpu. */
-  device?: Device;
-}
-
-/**
- * The one place session options are made, so `--device` reaches every session. With cuda, the CPU provider
- * follows only for the few ops CUDA lacks; a CUDA provider that cannot load fails session creation.
- */
-export function sessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: options.threads ?? 1,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-    executionProviders: options.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-  };
-}
-
-/** The command that fetches onnxruntime-node's CUDA 12 provider into the copy this process loads. */
-export function cudaInstallCommand(): string {
-  const script = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'script', 'install.js');
-  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${JSON.stringify(script)}`;
-}
+export { cudaInstallCommand, sessionOptions, type Device, type SessionOptions } from './session-options.js';
 
 /** Creates an inference session for `model` (encoded in memory), with ORT's warnings silenced. */
 export async function createSession(model: Model | Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {

@@ -9,12 +9,18 @@ import { outputLeaves, Pipeline, type TaskSpec } from './pipeline.js';
 import { Absolute, Flatten, Histogram, Normalize, SumChannel } from './preprocessing.js';
 import type { Processor, RunContext } from './processor.js';
 
-export const VARIANTS = ['spectral', 'absspectral', 'fullspectral', 'histogram'] as const;
-export type Variant = (typeof VARIANTS)[number];
-export const EMBEDDINGS = ['tsne', 'umap'] as const;
-export type EmbeddingName = (typeof EMBEDDINGS)[number];
-export const CLUSTERINGS = ['kmeans', 'dbscan', 'hdbscan', 'agglomerative'] as const;
-export type ClusteringName = (typeof CLUSTERINGS)[number];
+import type { SprayOptions, Variant } from './spray-options.js';
+
+export {
+  CLUSTERINGS,
+  type ClusteringName,
+  DEFAULT_SPRAY,
+  EMBEDDINGS,
+  type EmbeddingName,
+  type SprayOptions,
+  VARIANTS,
+  type Variant,
+} from './spray-options.js';
 
 /** The pre-processing chain of each variant of CoRelAy's virelay_analysis.py. */
 export function variantPreprocessing(variant: Variant): Processor<any> {
@@ -47,27 +53,6 @@ export const SPECTRAL_TASKS: readonly TaskSpec[] = [
 export function spectralClustering(tasks: Record<string, Processor<any> | undefined> = {}): Pipeline {
   return new Pipeline('SpectralClustering', SPECTRAL_TASKS, tasks);
 }
-
-export interface SprayOptions {
-  variant: Variant;
-  nEigval: number;
-  nNeighbors: number;
-  /** k values for k-means and agglomerative; eps = k/10 for DBSCAN. */
-  clusters: number[];
-  algorithms: ClusteringName[];
-  embeddings: EmbeddingName[];
-  seed: number;
-}
-
-export const DEFAULT_SPRAY: SprayOptions = {
-  variant: 'spectral',
-  nEigval: 32,
-  nNeighbors: 32,
-  clusters: Array.from({ length: 29 }, (_, i) => i + 2),
-  algorithms: ['kmeans', 'dbscan', 'hdbscan', 'agglomerative'],
-  embeddings: ['tsne', 'umap'],
-  seed: 0,
-};
 
 /**
  * The pipeline of CoRelAy's `virelay_analysis.py` (docs/spray.md §2): variant pre-processing, kNN

@@ -2,11 +2,9 @@ import sharp from 'sharp';
 import { encodeIndexedPng, type IndexedPngOptions } from './png.js';
 import { indicesToRgb } from './heatmap.js';
 
-/** Output image formats: `png` keeps indices + palette (re-colourable), the others are plain RGB. */
-export const IMAGE_FORMATS = ['png', 'rgb-png', 'jpeg'] as const;
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+import type { ImageFormat } from './formats.js';
 
-export const EXTENSION: Record<ImageFormat, string> = { png: '.png', 'rgb-png': '.png', jpeg: '.jpg' };
+export { EXTENSION, IMAGE_FORMATS, type ImageFormat } from './formats.js';
 
 export interface EncodeOptions {
   png?: IndexedPngOptions;

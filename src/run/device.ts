@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import type * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { threadsFor } from '../util/options.js';
 
-import { cudaInstallCommand, sessionOptions, type Device } from '../onnx/ort.js';
+import { cudaInstallCommand, sessionOptions, type Device } from '../onnx/session-options.js';
 
 export type { Device };
 
@@ -11,7 +12,9 @@ export type { Device };
 type BackendInfo = { name: string; bundled: boolean };
 
 function installedBackends(): BackendInfo[] {
-  const list = (ort as unknown as { listSupportedBackends?: () => BackendInfo[] }).listSupportedBackends;
+  // Loaded here, not at the top: `--help` and option parsing must not pay for onnxruntime's start-up.
+  const runtime: unknown = createRequire(import.meta.url)('onnxruntime-node');
+  const list = (runtime as { listSupportedBackends?: () => BackendInfo[] }).listSupportedBackends;
   return list ? list() : [{ name: 'cpu', bundled: true }];
 }
 
