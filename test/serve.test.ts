@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAnalysis } from '../src/io/analysis.js';
 import { decodePoints } from '../src/viewer/points-format.js';
 import { writeFixtureProject } from './browser/fixtures.js';
 import { rawGet, startServe, type ServeProcess } from './browser/server-process.js';
@@ -124,6 +125,26 @@ describe('project routes', () => {
     expect(cached.status).toBe(304);
     const defaults = decodePoints(new Uint8Array((await get(`${CAT}/points?embedding=tsne&clustering=kmeans-10`)).body).buffer);
     expect(defaults.x[0]).toBeLessThan(0); // first half sits left
+  });
+
+  it('sends binary points equal, value for value, to what the analysis file holds', async () => {
+    // A wrong column, a swapped axis, a lossy cast or a reordered row would each break this.
+    const res = await get(`${CAT}/points?embedding=spectral&clustering=kmeans-02&x=2&y=0`);
+    const points = decodePoints(new Uint8Array(res.body).buffer);
+    const file = await openAnalysis(join(dir, 'alpha', 'analysis.h5'));
+    try {
+      const category = file.category('00000001');
+      const spectral = category.embeddings.find((e) => e.name === 'spectral')!;
+      const labels = category.clusterings.find((c) => c.name === 'kmeans-02')!.labels;
+      const n = category.index.length;
+      expect(points.x.length).toBe(n);
+      expect([...points.index]).toEqual([...category.index]);
+      expect([...points.cluster]).toEqual([...labels]);
+      expect([...points.x]).toEqual(Array.from({ length: n }, (_, i) => spectral.data[i * 4 + 2]));
+      expect([...points.y]).toEqual(Array.from({ length: n }, (_, i) => spectral.data[i * 4 + 0]));
+    } finally {
+      file.close();
+    }
   });
 
   it('answers sample information with labels and top predictions', async () => {
