@@ -174,15 +174,12 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       const images = grid === undefined ? rows.length : grid === 'auto' ? 1 : Math.ceil(rows.length / (grid.cols * grid.rows));
       refuseSeveralOnStdout(images, 'images', 'select one sample (--indices), put them on one sheet (--grid auto), or give a directory');
     }
+    // What both renderers (pixels and tokens) take: the colour map, its scaling and the rows.
+    const colouring = { cmap, level: options.level, symmetric: options.symmetric, vmin: options.vmin, vmax: options.vmax, rows };
     if (reader.sampleShape.length === 1) {
       // Token attributions [N, T]: coloured text (src/render/tokens.ts); token ids from --dataset.
       const job = {
-        cmap,
-        level: options.level,
-        symmetric: options.symmetric,
-        vmin: options.vmin,
-        vmax: options.vmax,
-        rows,
+        ...colouring,
         datasetPath: options.dataset,
         vocabPath: options.vocab,
         batchSize: options.batchSize,
@@ -219,12 +216,7 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
     const render = (outDir: string) =>
       runHeatmapJob(reader, {
         outDir,
-        cmap,
-        level: options.level,
-        symmetric: options.symmetric,
-        vmin: options.vmin,
-        vmax: options.vmax,
-        rows,
+        ...colouring,
         format: options.format as ImageFormat,
         encode: { png: { level: options.compression }, quality: options.quality },
         grid,

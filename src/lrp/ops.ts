@@ -31,7 +31,7 @@ import {
   routeReshape,
   scatterToIndices,
   sliceWindow,
-  softmaxAxis,
+  softmaxOutput,
   sumLike,
   type VjpHandler,
 } from './vjp.js';
@@ -374,11 +374,8 @@ export const OP_RECORDS: Record<string, OpRecord> = {
     sign: ALWAYS,
     vjp: {
       backward: (ctx, R) => {
-        const { em, node } = ctx;
-        const y = node.outputs[0]!;
-        const shape = em.shape(y);
-        const axis = softmaxAxis(node, shape.length);
-        const kept = shape.map((d, i) => (i === axis ? 1 : d));
+        const { em } = ctx;
+        const { y, axis, kept } = softmaxOutput(ctx);
         const dot = em.op('ReduceSum', [em.mul(only(R), y), em.int64([axis])], { keepdims: attr.int(1) }, kept);
         return first(ctx, em.mul(y, em.sub(only(R), dot)));
       },
@@ -388,11 +385,8 @@ export const OP_RECORDS: Record<string, OpRecord> = {
     kind: 'softmax',
     vjp: {
       backward: (ctx, R) => {
-        const { em, node } = ctx;
-        const y = node.outputs[0]!;
-        const shape = em.shape(y);
-        const axis = softmaxAxis(node, shape.length);
-        const kept = shape.map((d, i) => (i === axis ? 1 : d));
+        const { em } = ctx;
+        const { y, shape, axis, kept } = softmaxOutput(ctx);
         const total = em.op('ReduceSum', [only(R), em.int64([axis])], { keepdims: attr.int(1) }, kept);
         const softmax = em.op('Exp', [y], {}, shape);
         return first(ctx, em.sub(only(R), em.mul(softmax, total)));

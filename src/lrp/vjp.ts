@@ -212,3 +212,11 @@ export function reduceBackward(mean: boolean): VjpHandler {
 export function softmaxAxis(node: Node, rank: number): number {
   return normAxis(attrInt(node, 'axis', -1), rank);
 }
+
+/** A (Log)Softmax node's output with its shape, normalised axis and that shape reduced over the axis. */
+export function softmaxOutput(ctx: VjpContext): { y: string; shape: number[]; axis: number; kept: number[] } {
+  const y = ctx.node.outputs[0]!;
+  const shape = ctx.em.shape(y);
+  const axis = softmaxAxis(ctx.node, shape.length);
+  return { y, shape, axis, kept: shape.map((d, i) => (i === axis ? 1 : d)) };
+}
