@@ -12,15 +12,8 @@ import { encodeIndices, encodeRgb, EXTENSION, type EncodeOptions, type ImageForm
 import { colorbarIndices, defaultGridShape, gridify, indicesToRgb, normalizeToIndices, overlayOnGrey, reduceChannels } from '../render/heatmap.js';
 import { batchRuns } from '../render/selection.js';
 
-/**
- * Streams an attribution file into heatmap images: rows are read in batches (never the whole
- * file), each sample is normalised on its own (imgify; per sample in grids too, as Zennit's grid
- * mode does), and every output goes through a temporary file so nothing half-written is left.
- */
-export interface RenderJob {
-  /** Rows with NaN/±Inf: refused (default), not drawn, or drawn with those values as 0. */
-  nanPolicy?: NanPolicy;
-  outDir: string;
+/** How relevance becomes colour, shared by the pixel and the token renderers. */
+export interface Colouring {
   cmap: ColorMap;
   level: number;
   symmetric: boolean;
@@ -28,6 +21,17 @@ export interface RenderJob {
   vmax?: number;
   /** Rows of the attribution file to render, in output order. */
   rows: number[];
+}
+
+/**
+ * Streams an attribution file into heatmap images: rows are read in batches (never the whole
+ * file), each sample is normalised on its own (imgify; per sample in grids too, as Zennit's grid
+ * mode does), and every output goes through a temporary file so nothing half-written is left.
+ */
+export interface RenderJob extends Colouring {
+  /** Rows with NaN/±Inf: refused (default), not drawn, or drawn with those values as 0. */
+  nanPolicy?: NanPolicy;
+  outDir: string;
   format: ImageFormat;
   encode?: EncodeOptions;
   /** One sheet of `cols × rows` cells per chunk of samples, or 'auto' for Zennit's default shape over all. */

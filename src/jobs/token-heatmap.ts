@@ -9,17 +9,10 @@ import type { AttributionReader } from '../io/attribution.js';
 import type { File as H5File } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { writeAtomically } from '../util/atomic.js';
-import type { ColorMap } from '../render/cmap.js';
+import type { Colouring } from './heatmap.js';
 import { parseVocab, renderTokenAnsi, renderTokenHtml, type TokenRow } from '../render/tokens.js';
 
-export interface TokenJobOptions {
-  cmap: ColorMap;
-  level: number;
-  symmetric: boolean;
-  vmin?: number;
-  vmax?: number;
-  /** Reader rows to show. */
-  rows: number[];
+export interface TokenJobOptions extends Colouring {
   /** HDF5 dataset whose `data` [N, T] holds the token ids (else tokens are shown by position). */
   datasetPath?: string;
   vocabPath?: string;
