@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { checkJsonWithStdout, jsonOption, report, toStdout, writeStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
+import { isStdin, readStdin, STDIN_NAME } from '../util/stdin.js';
 
 interface CanonizeCommandOptions {
   output: string;
@@ -39,7 +40,7 @@ export function register(program: Command): void {
         'fuse MatMul+Add into Gemm, fold BatchNormalization into the preceding Conv/ConvTranspose/Gemm, ' +
         'recognise x*Sigmoid(x) as SiLU, strip a trailing Softmax; prints what it changed',
     )
-    .argument('<model>', 'ONNX model to canonize (opset 11 to 18)')
+    .argument('<model>', 'ONNX model to canonize, or - to read it from stdin')
     .requiredOption('-o, --output <file>', 'where to write the canonical model (written atomically; - for stdout) (required)')
     .option('--no-merge-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding layer (default: fold)')
     .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)')
@@ -53,16 +54,19 @@ export function register(program: Command): void {
     .action(async (modelPath: string, options: CanonizeCommandOptions) => {
       checkJsonWithStdout(options);
       // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
-      const [{ canonize, lowerMarkers }, { encodeModel, readModel, writeModel }] = await Promise.all([
+      const [{ canonize, lowerMarkers }, { decodeModel, encodeModel, readModel, writeModel }] = await Promise.all([
         import('../lrp/canonize/index.js'),
         import('../onnx/codec.js'),
       ]);
-      const model = readModel(modelPath);
+      const fromStdin = isStdin(modelPath);
+      // From stdin there is no directory for external tensor data, so such a model is refused (decodeModel).
+      const model = fromStdin ? decodeModel(readStdin('an ONNX model'), { source: STDIN_NAME }) : readModel(modelPath);
+      const source = fromStdin ? STDIN_NAME : modelPath;
       const { model: canonical, changes } = canonize(model, {
         mergeBatchNorm: options.mergeBatchnorm,
         keepSoftmax: options.keepSoftmax ?? false,
         inputShape: options.inputShape,
-        source: modelPath,
+        source,
       });
       // SiLU markers are for the relevance compiler only; the written model must run anywhere.
       lowerMarkers(canonical);
@@ -78,7 +82,7 @@ export function register(program: Command): void {
       const output = toStdout(options) ? null : resolve(options.output);
       report(
         { json: options.json, outputOnStdout: toStdout(options) },
-        { input: resolve(modelPath), output, changes, passes: countByPass(changes), nodes, nodesBefore: model.graph.nodes.length },
+        { input: fromStdin ? null : resolve(modelPath), output, changes, passes: countByPass(changes), nodes, nodesBefore: model.graph.nodes.length },
         options.quiet ? [] : [...lines, `wrote ${output === null ? 'stdout' : options.output} (${nodes} nodes, was ${model.graph.nodes.length})`],
       );
     });

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { isStdin, readStdin, STDIN_NAME } from '../util/stdin.js';
 import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from '../io/sampling-methods.js';
 import { jsonOption, report, STDIO, writeStdout } from '../cli-output.js';
 import type { Project, ProjectDataset } from '../io/project.js';
@@ -115,8 +116,10 @@ async function init(options: InitOptions): Promise<void> {
 }
 
 async function check(file: string, options: { json?: boolean }): Promise<void> {
-  const { checkProject, formatSummary, readProject } = await import('../io/project.js');
-  const project = readProject(file);
+  const { checkProject, formatSummary, parseProject, readProject } = await import('../io/project.js');
+  // From stdin, the project's relative paths are taken from the working directory.
+  const project = isStdin(file) ? parseProject(readStdin('a project file').toString('utf8'), STDIN_NAME) : readProject(file);
+  file = isStdin(file) ? STDIN_NAME : file;
   for (const warning of project.warnings ?? []) process.stderr.write(`xai-tools: ${file}: warning: ${warning}\n`);
   const summary = await checkProject(project, file);
   report(options, { ...summary, ok: true, warnings: project.warnings ?? [] }, [...formatSummary(summary), `${file}: OK`]);
@@ -159,7 +162,7 @@ export function register(program: Command): void {
   project
     .command('check')
     .description("run the project init checks on an existing project file (ours or ViRelAy's) and print a summary")
-    .argument('<project.yaml>', 'project file')
+    .argument('<project.yaml>', 'project file, or - to read it from stdin (its relative paths then start at the working directory)')
     .addOption(jsonOption())
     .action(async (file: string, options: { json?: boolean }) => check(file, options));
 }
