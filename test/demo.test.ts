@@ -2,10 +2,11 @@
 // script runs the real chain (canonize → attribute → spray → heatmap → project init) on it, and
 // the chain finds the planted shortcut. Also checks that the Makefile agrees with the script and
 // rebuilds only what a changed input invalidates.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openH5, type Dataset, type Group } from '../src/io/hdf5.js';
@@ -185,4 +186,55 @@ describe('npm run demo (without serve)', () => {
       rmSync(inputs, { recursive: true, force: true });
     }
   });
+
+  it(
+    'Makefile, run for real on a copy of the outputs: a newer label map rebuilds analysis.h5 and project.yaml only, a newer model every output, then nothing is left to do',
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), 'xai-make-'));
+      try {
+        const copy = join(work, 'out');
+        cpSync(out, copy, { recursive: true, preserveTimestamps: true });
+        mkdirSync(join(work, 'inputs'));
+        // A fresh copy is newer than every (copied, timestamp-preserving) output.
+        const newer = (name: string): string => {
+          const file = join(work, 'inputs', name);
+          copyFileSync(join(fixtureDir, name), file);
+          return file;
+        };
+        const outputs = [
+          'model.canonical.onnx',
+          'attribution.h5',
+          'gradient.h5',
+          'epsilon-plus.h5',
+          'analysis.h5',
+          'heatmaps/heatmaps.csv',
+          'evaluation.h5',
+          'project.yaml',
+        ];
+        const mtimes = () => new Map(outputs.map((o) => [o, statSync(join(copy, o)).mtimeMs]));
+        const make = (vars: string[], extra: string[] = []) =>
+          promisify(execFile)('make', ['-C', exampleDir, `OUT=${copy}`, ...vars, ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
+        const rebuilt = (before: Map<string, number>) => {
+          const after = mtimes();
+          return outputs.filter((o) => after.get(o)! > before.get(o)!);
+        };
+
+        const labelMap = `LABELMAP=${newer('label-map.json')}`;
+        let before = mtimes();
+        await make([labelMap]);
+        expect(rebuilt(before)).toEqual(['analysis.h5', 'project.yaml']);
+
+        const model = `MODEL=${newer('model.onnx')}`;
+        before = mtimes();
+        await make([labelMap, model]);
+        expect(rebuilt(before)).toEqual(outputs);
+
+        // Up to date now: `make -q` exits 0 (it exits 1 when something would be rebuilt).
+        await expect(make([labelMap, model], ['-q'])).resolves.toBeDefined();
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    DEMO_CHAIN_TIMEOUT_MS,
+  );
 });
