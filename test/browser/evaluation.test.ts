@@ -164,7 +164,10 @@ describe('viewer: evaluation hooks', () => {
     const target = loneliest(points, points);
     await page.mouse.move(target.x + 40, target.y + 40);
     await page.mouse.move(target.x, target.y, { steps: 5 });
-    await page.waitForSelector('#hover-card:not([hidden])', { timeout: 5000 });
+    // The card may first show a point the pointer crossed on its way; wait for the target's card.
+    await page
+      .waitForFunction((i) => document.querySelector('#hover-card:not([hidden])')?.getAttribute('data-index') === i, String(target.sample), { timeout: 5000 })
+      .catch(() => undefined);
     expect(await page.getAttribute('#hover-card', 'data-index')).toBe(String(target.sample));
     const text = await page.textContent('#hover-card .hover-text');
     expect(text).toContain(`AOPC epsilon-plus ${aopc.get(target.sample)!.toFixed(2)} · random ${randomAopc.get(target.sample)!.toFixed(2)}`);
