@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { jsonOption, report } from '../cli-output.js';
 import { UserError } from '../errors.js';
-import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, type SprayOptions, VARIANTS } from '../processors/spray-options.js';
+import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, VARIANTS } from '../processors/spray-options.js';
 import { integerOption } from '../util/options.js';
-import { NAN_POLICIES, type NanPolicy } from '../io/non-finite.js';
+import { NAN_POLICIES } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
+import type { RunSprayOptions } from '../jobs/spray.js';
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
 const positiveInt = (_name: string) => integerOption({ min: 1, max: MAX_CLUSTER_K });
@@ -41,18 +42,10 @@ function parseClasses(value: string): number[] {
   return [...new Set(value.split(',').map(Number))];
 }
 
-/** The engine's options plus what only the command needs (files, category selection, output). */
-interface SprayCliOptions extends SprayOptions {
-  output: string;
-  labelMap?: string;
-  categories: 'label' | 'prediction';
-  classes?: number[];
-  config?: string;
-  cache?: string;
-  name: string;
+/** The job's options as commander parses them (inputs come as arguments), plus the report switches. */
+interface SprayCliOptions extends Omit<RunSprayOptions, 'inputs' | 'clustersGiven'> {
   quiet?: boolean;
   json?: boolean;
-  nanPolicy?: NanPolicy;
 }
 
 export function register(program: Command): void {
