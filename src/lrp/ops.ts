@@ -30,6 +30,8 @@ import {
   routeIdentity,
   routeReshape,
   scatterToIndices,
+  sliceAdjoint,
+  type SliceAxis,
   sliceWindow,
   softmaxAxis,
   sumLike,
@@ -165,10 +167,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
       },
       backward: (ctx, R) => {
         const inShape = ctx.em.shape(ctx.node.inputs[0]!);
-        const window = sliceWindow(ctx.node, ctx, inShape) as Array<[number, number]>;
-        const pads = [...window.map(([b]) => b), ...window.map(([, e], i) => inShape[i]! - e)];
-        if (pads.every((p) => p === 0)) return first(ctx, only(R));
-        return first(ctx, ctx.em.op('Pad', [only(R), ctx.em.int64(pads)], { mode: attr.string('constant') }, inShape));
+        return first(ctx, sliceAdjoint(ctx.em, only(R), sliceWindow(ctx.node, ctx, inShape) as SliceAxis[], inShape));
       },
     },
   },

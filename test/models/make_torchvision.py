@@ -43,7 +43,9 @@ def vgg11_bn():
     return small_classifier(m.vgg11_bn(num_classes=10), 512)
 
 
-# name: (constructor, input size, has an lrp_reference.py reference)
+# name: (constructor, input size, has an lrp_reference.py reference). The transformers (no reference)
+# also get NAME.zeroed.onnx: every bias, LayerNorm β, class token, position embedding and relative
+# position bias zeroed, where CP-LRP must conserve relevance (../shared/spec/transformer-lrp.md).
 SPECS = {
     'squeezenet1_1': (lambda: m.squeezenet1_1(num_classes=10), 64, True),
     'resnet18': (lambda: m.resnet18(num_classes=10), 32, True),
@@ -94,6 +96,14 @@ def calibrate(net, size):
             last.bias /= std
 
 
+ZEROED = ('class_token', 'pos_embedding', 'relative_position_bias_table')
+
+
+def export(net, x, path):
+    torch.onnx.export(net, x, path, opset_version=13, input_names=['input'], output_names=['logits'],
+                      dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
+
+
 def main(out, names):
     for name in names:
         torch.manual_seed(0)
@@ -101,12 +111,18 @@ def main(out, names):
         net = make()
         calibrate(net, size)
         x = torch.rand(2, 3, size, size)
-        torch.onnx.export(net, x, os.path.join(out, f'{name}.onnx'), opset_version=13, input_names=['input'], output_names=['logits'],
-                          dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
+        export(net, x, os.path.join(out, f'{name}.onnx'))
         with h5py.File(os.path.join(out, f'{name}.h5'), 'w') as f:
             f['data'] = x.numpy().astype(np.float32)
             f['label'] = np.zeros(2, dtype=np.uint16)
-        if has_reference:
+        if not has_reference:
+            with torch.no_grad():
+                for key, p in net.named_parameters():
+                    last = key.split('.')[-1]
+                    if last.endswith('bias') or last in ZEROED:  # bias, in_proj_bias, …
+                        p.zero_()
+            export(net, x, os.path.join(out, f'{name}.zeroed.onnx'))
+        else:
             relevance = lrp_reference.epsilon_plus_reference(net, x, [0, 0])
             with h5py.File(os.path.join(out, f'{name}.ref.h5'), 'w') as f:
                 f['relevance'] = relevance.numpy()
