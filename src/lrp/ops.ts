@@ -14,6 +14,7 @@ import type { Node, Tensor } from '../onnx/ir.js';
 import { toFloat32, toNumbers } from '../onnx/tensor.js';
 import { MARKER_DOMAIN } from './canonize/types.js';
 import { layerNormVjp } from './layernorm.js';
+import { lrnVjp } from './lrn.js';
 import { asLinearLayer } from './linear.js';
 import type { LayerKind } from './kinds.js';
 import { resizeAdjoint } from './resize.js';
@@ -521,8 +522,8 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   ReduceMax: { kind: 'other', sign: KEEPS_FIRST },
   /** Resize (nearest, linear; Upsample is upgraded to it when read): its adjoint (resize.ts). */
   Resize: { kind: 'reshape', sign: KEEPS_FIRST, vjp: resizeAdjoint },
-  /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass). */
-  LRN: { kind: 'activation', sign: KEEPS_FIRST },
+  /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass); exact VJP in lrn.ts. */
+  LRN: { kind: 'activation', sign: KEEPS_FIRST, vjp: lrnVjp },
 };
 
 /** The record key of a node: the op type, `domain:Op` outside ai.onnx. */

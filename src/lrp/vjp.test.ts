@@ -159,6 +159,15 @@ const cases: Array<[string, number[], Build]> = [
     },
   ],
   [
+    'LRN, size 3 and size 5 (window past both channel edges), AlexNet-like and strong α, β, bias',
+    [1, 6, 2, 3],
+    (b, x) =>
+      op(b, 'Add', [
+        op(b, 'LRN', [x], { size: attr.int(3), alpha: attr.float(0.6), beta: attr.float(0.75), bias: attr.float(1) }),
+        op(b, 'LRN', [op(b, 'Tanh', [x])], { size: attr.int(5), alpha: attr.float(2), beta: attr.float(1.5), bias: attr.float(0.5) }),
+      ]),
+  ],
+  [
     'Add/Sub/Mul/Div with broadcasting',
     [2, 3],
     (b, x) => {
