@@ -14,6 +14,7 @@ import type { Node, Tensor } from '../onnx/ir.js';
 import { toFloat32, toNumbers } from '../onnx/tensor.js';
 import { MARKER_DOMAIN } from './canonize/types.js';
 import { layerNormVjp } from './layernorm.js';
+import { lrnVjp } from './lrn.js';
 import { asLinearLayer } from './linear.js';
 import type { LayerKind } from './kinds.js';
 import { resizeAdjoint } from './resize.js';
@@ -30,6 +31,8 @@ import {
   routeIdentity,
   routeReshape,
   scatterToIndices,
+  sliceAdjoint,
+  type SliceAxis,
   sliceWindow,
   softmaxOutput,
   sumLike,
@@ -165,10 +168,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
       },
       backward: (ctx, R) => {
         const inShape = ctx.em.shape(ctx.node.inputs[0]!);
-        const window = sliceWindow(ctx.node, ctx, inShape) as Array<[number, number]>;
-        const pads = [...window.map(([b]) => b), ...window.map(([, e], i) => inShape[i]! - e)];
-        if (pads.every((p) => p === 0)) return first(ctx, only(R));
-        return first(ctx, ctx.em.op('Pad', [only(R), ctx.em.int64(pads)], { mode: attr.string('constant') }, inShape));
+        return first(ctx, sliceAdjoint(ctx.em, only(R), sliceWindow(ctx.node, ctx, inShape) as SliceAxis[], inShape));
       },
     },
   },
@@ -516,8 +516,8 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   ReduceMax: { kind: 'other', sign: KEEPS_FIRST },
   /** Resize (nearest, linear; Upsample is upgraded to it when read): its adjoint (resize.ts). */
   Resize: { kind: 'reshape', sign: KEEPS_FIRST, vjp: resizeAdjoint },
-  /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass). */
-  LRN: { kind: 'activation', sign: KEEPS_FIRST },
+  /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass); exact VJP in lrn.ts. */
+  LRN: { kind: 'activation', sign: KEEPS_FIRST, vjp: lrnVjp },
 };
 
 /** The record key of a node: the op type, `domain:Op` outside ai.onnx. */

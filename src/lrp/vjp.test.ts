@@ -150,6 +150,24 @@ const cases: Array<[string, number[], Build]> = [
     },
   ],
   [
+    "Slice with steps 2 and 3 (Swin's PatchMerging x[…, 0::2, 1::2]; a step that runs past the end)",
+    [1, 2, 5, 7],
+    (b, x) => {
+      const even = op(b, 'Slice', [x, b.constantInt64([0, 1]), b.constantInt64([5, 7]), b.constantInt64([2, 3]), b.constantInt64([2, 2])]);
+      const third = op(b, 'Slice', [x, b.constantInt64([1, -6]), b.constantInt64([9, 100]), b.constantInt64([2, -1]), b.constantInt64([3, 3])]);
+      return op(b, 'Concat', [op(b, 'Flatten', [even]), op(b, 'Flatten', [op(b, 'Tanh', [third])])], { axis: attr.int(1) });
+    },
+  ],
+  [
+    'LRN, size 3 and size 5 (window past both channel edges), AlexNet-like and strong α, β, bias',
+    [1, 6, 2, 3],
+    (b, x) =>
+      op(b, 'Add', [
+        op(b, 'LRN', [x], { size: attr.int(3), alpha: attr.float(0.6), beta: attr.float(0.75), bias: attr.float(1) }),
+        op(b, 'LRN', [op(b, 'Tanh', [x])], { size: attr.int(5), alpha: attr.float(2), beta: attr.float(1.5), bias: attr.float(0.5) }),
+      ]),
+  ],
+  [
     'Add/Sub/Mul/Div with broadcasting',
     [2, 3],
     (b, x) => {

@@ -66,21 +66,71 @@ export function constantInts(ctx: Pick<VjpContext, 'constant'>, name: string | u
 }
 
 /** Slice parameters resolved to per-axis [begin, end) with unit steps; a string when unsupported. */
-export function sliceWindow(node: Node, ctx: Pick<VjpContext, 'constant'>, inShape: number[]): Array<[number, number]> | string {
+/** What a Slice keeps of one axis: elements begin, begin + step, … below end (step ≥ 1); count of them. */
+export interface SliceAxis {
+  begin: number;
+  end: number;
+  step: number;
+  count: number;
+}
+
+/** The kept window of every axis of a Slice with constant bounds and positive steps, or why not. */
+export function sliceWindow(node: Node, ctx: Pick<VjpContext, 'constant'>, inShape: number[]): SliceAxis[] | string {
   const starts = constantInts(ctx, node.inputs[1]) ?? attrInts(node, 'starts');
   const ends = constantInts(ctx, node.inputs[2]) ?? attrInts(node, 'ends');
   const axes = constantInts(ctx, node.inputs[3]) ?? attrInts(node, 'axes') ?? starts?.map((_, i) => i);
   const steps = constantInts(ctx, node.inputs[4]) ?? starts?.map(() => 1);
   if (!starts || !ends || !axes || !steps) return 'its starts/ends/axes/steps are not constants';
-  if (steps.some((s) => s !== 1)) return 'slices with steps other than 1 are not supported';
-  const window: Array<[number, number]> = inShape.map((d) => [0, d]);
+  if (steps.some((s) => s < 1)) return 'slices with negative steps are not supported';
+  const window: SliceAxis[] = inShape.map((d) => ({ begin: 0, end: d, step: 1, count: d }));
   axes.forEach((a, i) => {
     const axis = normAxis(a, inShape.length);
     const d = inShape[axis]!;
     const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-    window[axis] = [clampIndex(starts[i]!), Math.max(clampIndex(starts[i]!), clampIndex(ends[i]!))];
+    const begin = clampIndex(starts[i]!);
+    const end = Math.max(begin, clampIndex(ends[i]!));
+    const step = steps[i]!;
+    window[axis] = { begin, end, step, count: Math.ceil((end - begin) / step) };
   });
   return window;
+}
+
+/**
+ * The adjoint of a Slice: R (the kept elements) back in place in a zero tensor of the input's shape.
+ * A strided axis is first spread out — each element followed by step − 1 zeros (reshape to
+ * [… count, 1 …], pad to [… count, step …], reshape to [… count·step …]) — then cropped to what fits
+ * from `begin`; one Pad then puts every axis at its offset.
+ */
+export function sliceAdjoint(em: Emitter, r: string, window: SliceAxis[], inShape: number[]): string {
+  let out = r;
+  window.forEach((w, axis) => {
+    if (w.step === 1 || w.count === 0) return;
+    const shape = em.shape(out);
+    const spread = [...shape.slice(0, axis + 1), 1, ...shape.slice(axis + 1)];
+    const pads = new Array<number>(2 * spread.length).fill(0);
+    pads[spread.length + axis + 1] = w.step - 1;
+    const padded = em.op(
+      'Pad',
+      [em.reshape(out, spread), em.int64(pads)],
+      { mode: attr.string('constant') },
+      spread.map((d, i) => (i === axis + 1 ? w.step : d)),
+    );
+    const flat = shape.map((d, i) => (i === axis ? w.count * w.step : d));
+    out = em.reshape(padded, flat);
+    const fits = inShape[axis]! - w.begin;
+    if (w.count * w.step > fits) {
+      out = em.op(
+        'Slice',
+        [out, em.int64([0]), em.int64([fits]), em.int64([axis])],
+        {},
+        flat.map((d, i) => (i === axis ? fits : d)),
+      );
+    }
+  });
+  const covered = em.shape(out);
+  const pads = [...window.map((w) => w.begin), ...window.map((w, i) => inShape[i]! - w.begin - covered[i]!)];
+  if (pads.every((p) => p === 0)) return out;
+  return em.op('Pad', [out, em.int64(pads)], { mode: attr.string('constant') }, inShape);
 }
 
 export function padAmounts(node: Node, ctx: Pick<VjpContext, 'constant'>): number[] | undefined {

@@ -373,6 +373,11 @@ function dropoutKernel(node: Node, [x]: Array<Tensor | undefined>): Tensor[] {
 }
 
 const truncDiv = (a: number, b: number, intMath: boolean): number => (intMath ? Math.trunc(a / b) : a / b);
+/** ONNX Mod: fmod = 0 (integers only) takes the divisor's sign, like Python's %; fmod = 1 the dividend's, like C's fmod. */
+const modKernel: Kernel = (node, inputs, opset) => {
+  const cStyle = attrInt(node, 'fmod', 0) === 1;
+  return binary((a, b) => (cStyle ? a % b : a - b * Math.floor(a / b)))(node, inputs, opset);
+};
 
 /** Kernels keyed by op type (default domain only). */
 export const kernels: Record<string, Kernel> = {
@@ -405,6 +410,7 @@ export const kernels: Record<string, Kernel> = {
   Sub: binary((a, b) => a - b),
   Mul: binary((a, b) => a * b),
   Div: binary(truncDiv),
+  Mod: modKernel,
   Min: elementwise(sameType, (v) => Math.min(...v)),
   Max: elementwise(sameType, (v) => Math.max(...v)),
   Equal: compare((a, b) => a === b),

@@ -127,6 +127,27 @@ describe('inferShapes', () => {
   });
 });
 
+describe('constant Mod', () => {
+  it("folds Swin's window-padding arithmetic (Mod of shape values, both sign conventions) as onnxruntime computes it", async () => {
+    const b = new GraphBuilder();
+    const x = b.addInput('x', 'float32', [1, 2, 5, 7]);
+    const width = b.addNode('Gather', [b.addNode('Shape', [x])[0]!, b.constantInt64([3], [])])[0]!;
+    const short = b.addNode('Sub', [b.constantInt64([4], []), width])[0]!; // −3
+    const pythonMod = b.addNode('Mod', [short, b.constantInt64([4], [])], {}, 1, { name: 'python_mod' })[0]!;
+    const floats = b.constant([-7.5, 7.5, -2, 3], [4]);
+    const cMod = b.addNode('Mod', [floats, b.constant([2, -2, 3, -2], [4])], { fmod: attr.int(1) }, 1, { name: 'c_mod' })[0]!;
+    b.addOutput(pythonMod, 'int64');
+    b.addOutput(cMod, 'float32');
+    const model = modelOf(b.graph, 13);
+    const facts = inferValues(model, [1, 2, 5, 7]);
+    const ours = [pythonMod, cMod].map((name) => Array.from(facts.get(name)!.value!.data as ArrayLike<number | bigint>, Number));
+    expect(ours[0]).toEqual([1]);
+    const run = await runModel(model, { x: { data: new Float32Array(70), dims: [1, 2, 5, 7] } });
+    expect(ours[1]).toEqual(Array.from(run.get(cMod)!.data as Float32Array));
+    expect(ours[0]).toEqual(Array.from(run.get(pythonMod)!.data as BigInt64Array, Number));
+  });
+});
+
 describe('foldConstants', () => {
   for (const name of ['view_net_op11', 'view_net_op13', 'zoo_op17']) {
     it(`folds the x.view(x.size(0), -1) chain of ${name} for a fixed input shape, outputs unchanged`, async () => {
