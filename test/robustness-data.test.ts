@@ -61,6 +61,24 @@ for dtype in ['u1', 'i2', 'u2', 'i4', 'i8']:
     write(f'{dtype}.h5', pixels.astype(dtype))
 signed = pixels.astype('i2') - 128
 write('i1.h5', signed.astype('i1'))
+# Compression filters: LZF (h5py's own plugin filter, not in HDF5 itself), the same file with the
+# filter id patched to Blosc's (no Python plugin needed), and the built-in filters h5wasm decodes.
+attr = np.round(np.random.default_rng(0).random((8, 1, 28, 28)), 1).astype('f4')  # compressible
+def attribution_file(name, **filters):
+    with h5py.File(name, 'w') as f:
+        f.create_dataset('attribution', data=attr, chunks=(1, 1, 28, 28), **filters)
+        f['label'] = np.arange(8) % 2
+        f['prediction'] = np.eye(2, dtype='f4')[np.arange(8) % 2]
+attribution_file('lzf.h5', compression='lzf')
+blob = bytearray(open('lzf.h5', 'rb').read())
+at = blob.find(b'lzf\\0')  # the pipeline message: id (2 bytes), name length, flags, #values, name
+assert blob[at - 8:at - 6] == (32000).to_bytes(2, 'little')
+blob[at - 8:at - 6] = (32001).to_bytes(2, 'little')
+open('blosc.h5', 'wb').write(blob)
+attribution_file('builtin-filters.h5', compression='szip', shuffle=True, fletcher32=True)
+with h5py.File('lzf-data.h5', 'w') as f:
+    f.create_dataset('data', data=pixels, chunks=(1,) + pixels.shape[1:], compression='lzf')
+    f['label'] = label
 `);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +99,38 @@ describe('sizes declared by an HDF5 file are checked before anything is allocate
     // Before the check, heatmap reached 1.7 GB and spray 3.7 GB; the CLI alone takes about 130 MB.
     expect(run.peakKb).toBeLessThan(400_000);
     expect(run.seconds).toBeLessThan(15);
+  });
+});
+
+describe('compression filters this build cannot decode are named, never read as garbage', () => {
+  it.each([
+    ['spray', 'lzf.h5', 'LZF', 32000, ['spray', 'lzf.h5', '-o', 'lzf-analysis.h5']],
+    ['heatmap', 'lzf.h5', 'LZF', 32000, ['heatmap', 'lzf.h5', '--indices', '0:2', '-o', 'lzf-maps']],
+    ['spray', 'blosc.h5', 'Blosc', 32001, ['spray', 'blosc.h5', '-o', 'blosc-analysis.h5']],
+    ['heatmap', 'blosc.h5', 'Blosc', 32001, ['heatmap', 'blosc.h5', '--indices', '0:2', '-o', 'blosc-maps']],
+  ])('%s on %s: one line naming the dataset, the filter and the fix; nothing written', async (_cmd, file, filter, id, args) => {
+    const r = await runCli(args as string[], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `xai-tools: ${file}: 'attribution' uses the ${filter} compression filter (HDF5 filter ${id}), which xai-tools cannot decode; re-save it with gzip or no compression (h5py: compression='gzip')`,
+    );
+    expect(existsSync(join(dir, (args as string[]).at(-1)!))).toBe(false);
+  });
+
+  it('an LZF-compressed input dataset is refused by attribute before any work', async () => {
+    const r = await attribute('lzf-data.h5', 'lzf-attr.h5');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^xai-tools: .*lzf-data\.h5: 'data' uses the LZF compression filter \(HDF5 filter 32000\)/);
+    expect(existsSync(join(dir, 'lzf-attr.h5'))).toBe(false);
+  });
+
+  it('the built-in filters (szip, shuffle, fletcher32) are read exactly', async () => {
+    const r = await runCli(['heatmap', 'builtin-filters.h5', '--indices', '0:2', '-o', 'builtin-maps', '--quiet'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const a = await readAttribution(join(dir, 'builtin-filters.h5'));
+    // The fixture's values are multiples of 0.1 in [0, 1]: garbage from a skipped filter would not be.
+    expect(a.attribution.length).toBe(8 * 28 * 28);
+    expect(a.attribution.every((v) => v >= 0 && v <= 1 && Math.abs(v * 10 - Math.round(v * 10)) < 1e-5)).toBe(true);
   });
 });
 

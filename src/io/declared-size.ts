@@ -4,8 +4,8 @@
  * whole would take gigabytes before failing. Two bounds:
  * - against the file: an unfiltered dataset cannot hold more bytes than the file has; a dataset
  *   compressed with deflate (optionally shuffled and checksummed) cannot expand more than deflate's
- *   maximum ratio (about 1032:1). Other filters (LZF, Blosc, …) have no such bound and are left to
- *   the second check. Unwritten chunks that read as the fill value count as missing data: a
+ *   maximum ratio (about 1032:1). The other built-in filters (szip, nbit, scale-offset) have no
+ *   such bound and are left to the second check; plugin filters are refused (hdf5-filters.ts). Unwritten chunks that read as the fill value count as missing data: a
  *   dataset file whose rows were never written is not one the formats describe.
  * - against memory: one read never asks for more than the memory that is available now.
  */
@@ -13,6 +13,7 @@ import { freemem } from 'node:os';
 import { statSync } from 'node:fs';
 import type { Dataset } from 'h5wasm';
 import { UserError } from '../errors.js';
+import { checkFiltersDecodable } from './hdf5-filters.js';
 
 /** Deflate's largest possible expansion (RFC 1951: 258 bytes from about 2 bits) with some margin. */
 const DEFLATE_MAX_RATIO = 1100;
@@ -42,8 +43,9 @@ export function availableMemory(): number {
   return Math.min(freemem(), limit);
 }
 
-/** Refuses a dataset that declares more data than the file `path` can hold (see above). */
+/** Refuses a dataset that declares more data than the file `path` can hold (see above), or that no filter here can decode. */
 export function checkDeclaredAgainstFile(path: string, dataset: Dataset): void {
+  checkFiltersDecodable(path, dataset);
   const declared = declaredElements(dataset) * dataset.metadata.size;
   if (declared <= 0) return;
   const filters = (() => {
