@@ -26,9 +26,42 @@ export function report(options: { json?: boolean; outputOnStdout?: boolean }, va
   else (options.outputOnStdout ? process.stderr : process.stdout).write(lines.map((l) => `${l}\n`).join(''));
 }
 
+/** How an error on stdout is named in messages. */
+export const STDOUT_NAME = '<stdout>';
+
+/** Errors already handed to a caller of `writeStdout` (the stream emits them again as 'error'). */
+const reportedStdoutErrors = new WeakSet<object>();
+
 /** Writes text to stdout, waiting until it is flushed (so a following exit loses nothing). */
 export function writeStdout(text: string | Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    process.stdout.write(text, (error) => {
+      if (!error) return resolve();
+      reportedStdoutErrors.add(error);
+      const errno = error as NodeJS.ErrnoException;
+      if (!errno.path) errno.path = STDOUT_NAME;
+      reject(error);
+    }),
+  );
+}
+
+/**
+ * What happens when stdout fails (Node would print a stack trace for the unhandled 'error' event):
+ * the reader went away (EPIPE, `xai-tools … | head`) → stop at once and quietly with 141, as a Unix
+ * tool killed by SIGPIPE does; anything else (ENOSPC on a full disk) → one line and exit 1. Pending
+ * temporaries are removed first (`cleanUp`).
+ */
+export function handleStdoutErrors(cleanUp: () => void, describe: (error: NodeJS.ErrnoException) => string): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      cleanUp();
+      process.exit(141);
+    }
+    if (reportedStdoutErrors.has(error)) return;
+    cleanUp();
+    process.stderr.write(`xai-tools: ${STDOUT_NAME}: ${describe(error)}\n`);
+    process.exit(1);
+  });
 }
 
 /** Whether `-o` names standard output. `-` is never a file, so the output guard and --overwrite do not apply to it. */

@@ -4,7 +4,8 @@ import { configureUsageErrors, errnoWords, optionErrorLine, systemErrorLine, usa
 import { commandPath, guardOutputs, OVERWRITE_GUARDED } from './io/output-guard.js';
 import { removePendingTemporaries } from './util/atomic.js';
 import { installInterruptHandlers } from './util/interrupt.js';
-import { runSupervised, shouldSupervise } from './util/supervise.js';
+import { handleStdoutErrors } from './cli-output.js';
+import { runSupervised, shouldSupervise, watchParentIfSupervised } from './util/supervise.js';
 import { commands } from './commands/index.js';
 
 /** Adds `--overwrite` to the commands whose output policy the preAction hook enforces. */
@@ -42,6 +43,8 @@ function commandOf(argv: string[]): string {
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   if (shouldSupervise(argv)) return runSupervised(argv);
+  watchParentIfSupervised(argv);
+  handleStdoutErrors(removePendingTemporaries, (error) => errnoWords(error.code) ?? error.message);
   installInterruptHandlers(removePendingTemporaries);
   const program = buildProgram();
   try {

@@ -5,7 +5,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,9 +58,15 @@ async function bigAttributions(path: string, rows: number, shape: number[]): Pro
   writer.commit();
 }
 
+/** 3000 Conv/BatchNorm/ReLU layers (test/models/deep_convbn.py): canonize runs for about 2 s. */
+let deepModel: string;
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'xai-robust-'));
-});
+  deepModel = join(dir, 'deep.onnx');
+  const made = spawnSync('/usr/bin/python3', [join(repoRoot, 'test', 'models', 'deep_convbn.py'), deepModel, '3000'], { encoding: 'utf8' });
+  expect(made.status, made.stderr).toBe(0);
+}, 60_000);
 
 describe('no command writes over one of its inputs', () => {
   it.each([
@@ -253,6 +271,44 @@ describe('SIGINT and SIGTERM stop within a second, keep the previous output, lea
     expect(r.ms).toBeLessThan(1000);
     expect(readFileSync(join(out, 'heatmaps.csv'), 'utf8')).toBe('previous manifest');
     expect(temporariesIn(out)).toEqual([]);
+    // Every PNG under its final name is whole (each is renamed into place only when written).
+    const pngs = readdirSync(out).filter((n) => n.endsWith('.png'));
+    expect(pngs.length).toBeGreaterThan(0);
+    const iend = Buffer.from([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+    for (const png of pngs) expect(readFileSync(join(out, png)).subarray(-8).equals(iend), png).toBe(true);
+  }, 180_000);
+
+  it('canonize on SIGINT in the middle of folding 3000 BatchNorms: exit 130, previous model intact, no temporary', async () => {
+    const d = mkdtempSync(join(dir, 'canonize-'));
+    const out = join(d, 'canonical.onnx');
+    writeFileSync(out, 'previous model');
+    const started = Date.now();
+    const r = await interrupt(['canonize', deepModel, '-q', '--overwrite', '-o', out], () => Date.now() - started > 800, ['SIGINT']);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.ms).toBeLessThan(1000);
+    expect(readFileSync(out, 'utf8')).toBe('previous model');
+    expect(temporariesIn(d)).toEqual([]);
+  }, 120_000);
+
+  it('spray: when the supervising parent is SIGKILLed, its child stops within a second and removes its temporary', async () => {
+    const d = mkdtempSync(join(dir, 'orphan-'));
+    const out = join(d, 'analysis.h5');
+    writeFileSync(out, 'previous output');
+    const parent = spawn(process.execPath, [cliPath, 'spray', big, '-q', '--overwrite', '-o', out], { stdio: 'ignore' });
+    const deadline = Date.now() + 120_000;
+    while (temporariesIn(d).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // The temporary is named after the process writing it: the supervised child, not the parent.
+    const childPid = Number(/\.tmp-(\d+)$/.exec(temporariesIn(d)[0]!)![1]);
+    expect(childPid).not.toBe(parent.pid);
+    parent.kill('SIGKILL');
+    const killed = Date.now();
+    // Gone, or a zombie waiting for a reaper (a container's pid 1 may never reap it): either way stopped.
+    const running = () => existsSync(`/proc/${childPid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${childPid}/status`, 'utf8'));
+    while (running() && Date.now() - killed < 5000) await new Promise((r) => setTimeout(r, 10));
+    expect(running()).toBe(false);
+    expect(Date.now() - killed).toBeLessThan(1000);
+    expect(temporariesIn(d)).toEqual([]);
+    expect(readFileSync(out, 'utf8')).toBe('previous output');
   }, 180_000);
 
   it('project init leaves the previous YAML whole when it fails half-way (atomic write)', async () => {
@@ -360,6 +416,52 @@ describe('system errors are named in words, never an internal error', () => {
     expect(recolor.code).toBe(1);
     expect(recolor.stderr.trim()).toBe(`xai-tools: ${d}: is a directory, not a heatmap PNG`);
   });
+
+  // /dev/full accepts the open and fails every write with ENOSPC: a full disk without filling one.
+  const projectInit = ['project', 'init', '--name', 'p', '--model', 'm', '--dataset', dataset, '--label-map', labelMap];
+  it.each([
+    ['canonize', () => ['canonize', model, '-q', '-o', '/dev/full']],
+    ['attribute', () => ['attribute', '--model', model, '--dataset', dataset, '--indices', '0:8', '-q', '--overwrite', '-o', '/dev/full']],
+    ['spray', () => ['spray', sprayAttributions, '-q', '--overwrite', '-o', '/dev/full']],
+    ['project init', () => [...projectInit, '-o', '/dev/full']],
+  ])('a full disk: %s -o /dev/full says "no space left on device" and names the output', async (_name, args) => {
+    const r = await runCli(args());
+    expect(r.code, r.stderr).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr.trim()).toMatch(/^xai-tools: \/dev\/full: (cannot write the model \()?no space left on device\)?$/);
+    // The temporary of a device output is made in the temporary directory (users cannot write /dev).
+    for (const d of ['/dev', tmpdir()]) expect(readdirSync(d).filter((n) => /^\.full\.tmp-/.test(n))).toEqual([]);
+  });
+
+  it.each([
+    ['canonize -o -', () => ['canonize', model, '-q', '-o', '-'], 'xai-tools: <stdout>: cannot write the model (no space left on device)'],
+    ['heatmap -o -', () => ['heatmap', sprayAttributions, '--indices', '0:1', '-q', '-o', '-'], 'xai-tools: <stdout>: no space left on device'],
+    ['project init -o -', () => [...projectInit, '-o', '-'], 'xai-tools: <stdout>: no space left on device'],
+    ['canonize --json', () => ['canonize', model, '-q', '--json', '--overwrite', '-o', join(dir, 'json.onnx')], 'xai-tools: <stdout>: no space left on device'],
+  ])('a full disk behind stdout: %s fails with one line, never a stack trace', (_name, args, message) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [cliPath, ...args()], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr.trim()).toBe(message);
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it('a reader that goes away (| head): exit 141 as after SIGPIPE, quietly, no temporary left', async () => {
+    const d = mkdtempSync(join(dir, 'epipe-'));
+    const out = join(d, 'model.onnx');
+    const child = spawn(process.execPath, [cliPath, 'canonize', deepModel, '--json', '-q', '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    // The JSON report lists 6000 changes (over a pipe's 64 KB): close after its first bytes.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code, stderr).toBe(141);
+    expect(stderr).toBe('');
+    expect(temporariesIn(d)).toEqual([]);
+  }, 120_000);
 
   it('--threads above the cores is lowered with a warning', async () => {
     const r = await runCli(['attribute', '--model', model, '--dataset', dataset, '--indices', '0:2', '--threads', '1000', '-q', '-o', join(dir, 'threads.h5')]);

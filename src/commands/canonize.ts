@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { checkJsonWithStdout, jsonOption, report, toStdout, writeStdout } from '../cli-output.js';
+import { checkJsonWithStdout, jsonOption, report, STDOUT_NAME, toStdout, writeStdout } from '../cli-output.js';
 import { UserError } from '../errors.js';
 import { isStdin, readStdin, STDIN_NAME } from '../util/stdin.js';
 
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         else await writeModel(options.output, canonical);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        throw new UserError(options.output, `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`);
+        throw new UserError(toStdout(options) ? STDOUT_NAME : options.output, `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`);
       }
       const nodes = canonical.graph.nodes.length;
       const lines = changes.length > 0 ? changes : ['nothing to change: the model is already canonical'];

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /** Temporary paths that are still being written; removed if the process is interrupted. */
@@ -11,7 +12,16 @@ const pending = new Set<string>();
  */
 export function temporaryPathFor(finalPath: string): string {
   removeStaleTemporaries(finalPath);
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}`);
+  return join(temporaryDirFor(finalPath), `.${basename(finalPath)}.tmp-${process.pid}`);
+}
+
+/**
+ * Where the temporary of `finalPath` lives: beside it, so the rename is atomic; for a FIFO or a
+ * device (written into, never renamed over) in the system's temporary directory, since /dev is
+ * not writable by users.
+ */
+function temporaryDirFor(finalPath: string): string {
+  return isSpecialOutput(finalPath) ? tmpdir() : dirname(finalPath);
 }
 
 function processIsAlive(pid: number): boolean {
@@ -26,7 +36,7 @@ function processIsAlive(pid: number): boolean {
 
 /** Removes `.<name>.tmp-<pid>` beside `finalPath` for every pid that is not running. */
 export function removeStaleTemporaries(finalPath: string): void {
-  const dir = dirname(finalPath);
+  const dir = temporaryDirFor(finalPath);
   const prefix = `.${basename(finalPath)}.tmp-`;
   let names: string[];
   try {
@@ -40,6 +50,18 @@ export function removeStaleTemporaries(finalPath: string): void {
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processIsAlive(pid)) continue;
     rmSync(join(dir, name), { force: true, recursive: true });
   }
+}
+
+/** Removes the temporaries process `pid` writes for `finalPath`: beside it, and inside it when it is a directory. */
+export function removeTemporariesOf(pid: number, finalPath: string): void {
+  rmSync(join(temporaryDirFor(finalPath), `.${basename(finalPath)}.tmp-${pid}`), { force: true, recursive: true });
+  let names: string[];
+  try {
+    names = statSync(finalPath).isDirectory() ? readdirSync(finalPath) : [];
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith('.') && name.endsWith(`.tmp-${pid}`)) rmSync(join(finalPath, name), { force: true, recursive: true });
 }
 
 /** Removes every `.<name>.tmp-<pid>` in `dir` whose pid is not running (heatmap's output directory). */
@@ -99,6 +121,11 @@ export function commitTemporary(tmp: string, finalPath: string): void {
   if (isSpecialOutput(finalPath)) {
     try {
       copyInto(tmp, finalPath);
+    } catch (error) {
+      // writeSync's errors (ENOSPC on /dev/full, EPIPE) carry no path: they are about the output.
+      const errno = error as NodeJS.ErrnoException;
+      if (errno && typeof errno === 'object' && errno.code && !errno.path) errno.path = finalPath;
+      throw error;
     } finally {
       rmSync(tmp, { force: true });
     }

@@ -8,13 +8,16 @@
  *   temporaries removed); if it has not exited after GRACE_MS, it is killed;
  * - second signal: the child is killed at once;
  * - after a kill, the child's temporaries (`.<name>.tmp-<childpid>` beside each output) are removed
- *   here, so the previous output stays and no temporary is left; the exit code is 130.
+ *   here, so the previous output stays and no temporary is left; the exit code is 130;
+ * - if this parent is killed outright (SIGKILL), the child notices within PARENT_POLL_MS (a watch
+ *   thread, parent-watch.ts), removes its temporaries and exits.
  *
- * Decision recorded in docs/robustness.md: one extra Node process (about 40 ms) for these commands,
+ * Decision (README, "Outputs, interruption and errors"): one extra Node process (about 40 ms) for these commands,
  * instead of moving the SpRAy pipeline into a worker thread (its cache and progress live in the
  * main thread).
  */
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,7 @@ import { removeStaleTemporaries, removeStaleTemporariesIn } from './atomic.js';
 export const SUPERVISED_COMMANDS = new Set(['spray', 'heatmap', 'canonize']);
 const CHILD_ENV = 'XAI_TOOLS_SUPERVISED_CHILD';
 const GRACE_MS = 400;
+const PARENT_POLL_MS = 200;
 
 /** The subcommand named by argv (after node and the script), skipping global options. */
 function subcommandOf(argv: readonly string[]): string | undefined {
@@ -59,6 +63,18 @@ function cleanUpAfter(argv: readonly string[]): void {
       // nothing to clean
     }
   }
+}
+
+/**
+ * In the supervised child: starts the thread that ends this process when its parent dies. The
+ * thread is unreferenced, so it never keeps the process alive.
+ */
+export function watchParentIfSupervised(argv: readonly string[]): void {
+  if (process.env[CHILD_ENV] !== '1') return;
+  const worker = new Worker(new URL('./parent-watch.js', import.meta.url), {
+    workerData: { parentPid: process.ppid, outputs: outputsOf(argv), intervalMs: PARENT_POLL_MS },
+  });
+  worker.unref();
 }
 
 /** Runs the CLI again as a child with the same arguments; resolves to the exit code to use. */

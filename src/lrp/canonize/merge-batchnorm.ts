@@ -26,32 +26,41 @@ export const mergeBatchNormPass: CanonizePass = {
     if (!options.mergeBatchNorm) return [];
     const graph = model.graph;
     const builder = new GraphBuilder(graph);
+    // The value maps are built once and kept current by each fold (rebuilding them per BN made
+    // canonize quadratic: 3000 Conv/BN pairs took 30 s).
+    const index: ValueIndex = { producerOf: producers(graph), readersOf: consumers(graph), removed: new Set() };
     const changes: string[] = [];
     for (const bn of [...graph.nodes]) {
       if (bn.opType !== 'BatchNormalization' || bn.domain !== '') continue;
-      const problem = tryFold(graph, builder, bn);
+      const folded = tryFold(graph, builder, index, bn);
       changes.push(
-        problem
-          ? `kept BatchNormalization ${bn.name}: ${problem}`
-          : `merged BatchNormalization ${bn.name} into ${producers(graph).get(bn.outputs[0]!)?.opType} ${producers(graph).get(bn.outputs[0]!)?.name}`,
+        typeof folded === 'string' ? `kept BatchNormalization ${bn.name}: ${folded}` : `merged BatchNormalization ${bn.name} into ${folded.opType} ${folded.name}`,
       );
     }
+    if (index.removed.size > 0) graph.nodes = graph.nodes.filter((n) => !index.removed.has(n));
     return changes;
   },
 };
 
+/** Who produces and who reads each value, and the BN nodes folded away so far. */
+interface ValueIndex {
+  producerOf: Map<string, Node>;
+  readersOf: Map<string, Node[]>;
+  removed: Set<Node>;
+}
+
 const LINEAR = new Set(['Conv', 'ConvTranspose', 'Gemm']);
 
-/** Folds `bn` into its producer; returns why not when it cannot. */
-function tryFold(graph: Graph, builder: GraphBuilder, bn: Node): string | undefined {
+/** Folds `bn` into its producer and returns that layer; returns why not when it cannot. */
+function tryFold(graph: Graph, builder: GraphBuilder, index: ValueIndex, bn: Node): Node | string {
   if (bn.outputs.filter(Boolean).length > 1 || attrInt(bn, 'training_mode', 0) !== 0) return 'it is in training mode';
   const [x, scaleName, shiftName, meanName, varName] = bn.inputs;
   const stats = [scaleName, shiftName, meanName, varName].map((n) => (n ? graph.initializers.get(n) : undefined));
   if (stats.some((t) => t === undefined)) return 'its statistics are not constant';
-  const linear = producers(graph).get(x!);
+  const linear = index.producerOf.get(x!);
   if (!linear || !LINEAR.has(linear.opType) || linear.domain !== '')
     return `it does not follow a Conv, ConvTranspose or dense layer (input from ${linear ? `${linear.opType} ${linear.name}` : 'a graph input'})`;
-  const readers = consumers(graph).get(x!) ?? [];
+  const readers = index.readersOf.get(x!) ?? [];
   if (readers.length !== 1 || isGraphOutput(graph, x!)) return `the output of ${linear.opType} ${linear.name} is also used elsewhere`;
   const weight = graph.initializers.get(linear.inputs[1]!);
   const biasName = linear.inputs[2];
@@ -80,9 +89,12 @@ function tryFold(graph: Graph, builder: GraphBuilder, bn: Node): string | undefi
   ];
   // The layer now produces the BN's output name; the BN disappears.
   linear.outputs = [bn.outputs[0]!];
-  graph.nodes = graph.nodes.filter((n) => n !== bn);
+  index.removed.add(bn);
+  index.producerOf.set(bn.outputs[0]!, linear);
+  index.producerOf.delete(x!);
+  index.readersOf.delete(x!);
   graph.valueInfo.delete(x!);
-  return undefined;
+  return linear;
 }
 
 /** Number of output channels and, per flat weight index, its output channel. */
