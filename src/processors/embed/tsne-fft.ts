@@ -240,17 +240,20 @@ export class FftRepulsion {
     let z = 0;
     for (let kx = 0; kx < size; kx++) {
       const row = kx * size;
-      let zRow = 0;
+      // k_y = 0 and size/2 are their own mirrors; the k_y between count twice.
+      let edges = 0;
+      let inner = 0;
       for (let ky = 0; ky <= halfSize; ky++) {
         const e = row + ky;
         const a = tRe[e]!;
         const b = tIm[e]!;
-        const power = (a * a + b * b) * kz[e]!;
-        zRow += ky === 0 || ky === halfSize ? power : 2 * power;
         tRe[e] = a * kr[e]! - b * ki[e]!;
         tIm[e] = a * ki[e]! + b * kr[e]!;
+        const power = (a * a + b * b) * kz[e]!;
+        if (ky === 0 || ky === halfSize) edges += power;
+        else inner += power;
       }
-      z += zRow;
+      z += edges + 2 * inner;
     }
     return z;
   }

@@ -1,6 +1,7 @@
 import type { KnnGraph } from '../linalg/knn.js';
 import { Random } from '../random.js';
 import { type Csr, csrFromTriplets } from '../linalg/sparse.js';
+import { breadthFirstRank, renumberPairs } from './locality.js';
 import { FftRepulsion, type FftRepulsionOptions } from './tsne-fft.js';
 
 /** How the repulsive forces are summed: a quadtree, FFT interpolation, or by size ('auto'). */
@@ -542,7 +543,20 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const y = new Float64Array(2 * n);
   for (let i = 0; i < 2 * n; i++) y[i] = 1e-4 * random.gaussian();
   if (n < 2) return y;
-  const p = jointProbabilities(graph, perplexity);
+  const method = options.method === undefined || options.method === 'auto' ? (n >= FFT_MIN_POINTS ? 'fft' : 'barnes-hut') : options.method;
+  // The FFT path works on the points in breadth-first order over P (neighbours close in memory;
+  // see locality.ts) and hands the embedding back in input order. Barnes–Hut keeps input order,
+  // so its results are those of before.
+  const joint = jointProbabilities(graph, perplexity);
+  const rank = method === 'fft' ? breadthFirstRank(n, joint) : undefined;
+  const p = rank ? renumberPairs(n, joint, rank) : joint;
+  if (rank) {
+    const start = y.slice();
+    for (let i = 0; i < n; i++) {
+      y[2 * rank[i]!] = start[2 * i]!;
+      y[2 * rank[i]! + 1] = start[2 * i + 1]!;
+    }
+  }
   const rowStart = new Int32Array(n + 1);
   for (let e = 0; e < p.rows.length; e++) rowStart[p.rows[e]! + 1]!++;
   for (let i = 0; i < n; i++) rowStart[i + 1]! += rowStart[i]!;
@@ -551,7 +565,6 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const grad = new Float64Array(2 * n);
   const negX = new Float64Array(n);
   const negY = new Float64Array(n);
-  const method = options.method === undefined || options.method === 'auto' ? (n >= FFT_MIN_POINTS ? 'fft' : 'barnes-hut') : options.method;
   const fft = method === 'fft' ? new FftRepulsion(n, options.fft) : undefined;
   const tree = fft ? undefined : new QuadTree(4 * n + 16);
   const lists = new InteractionLists();
@@ -585,5 +598,11 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     }
     if (iter >= exploration && Math.sqrt(gradNorm) < 1e-7) break;
   }
-  return y;
+  if (!rank) return y;
+  const out = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = y[2 * rank[i]!]!;
+    out[2 * i + 1] = y[2 * rank[i]! + 1]!;
+  }
+  return out;
 }
