@@ -47,6 +47,14 @@ describe('processor registry', () => {
   });
 });
 
+describe('t-SNE method from YAML', () => {
+  it("takes TSNEEmbedding's method (fft, barnes-hut, auto) and refuses any other", () => {
+    const p = applyPipelineConfig(tasks(), 'tasks:\n  embedding: {TSNEEmbedding: {method: fft}}\n', 'p.yaml');
+    expect(p.task('embedding').get('method' as never)).toBe('fft');
+    expect(() => applyPipelineConfig(tasks(), 'tasks:\n  embedding: {TSNEEmbedding: {method: exact}}\n', 'p.yaml')).toThrow(/one of auto, fft, barnes-hut/);
+  });
+});
+
 describe('group hook', () => {
   // A flow the engine has never heard of: it must be handled by its hook alone, not by its name.
   const ZipType = defineProcessor<{ steps: Processor<any>[] }>({

@@ -5,7 +5,7 @@ import { type Data, type Tensor, asFloat32, asFloat64, expectTensor, tensor } fr
 import { asSparseMatrix } from './graph.js';
 import { fixSign, sparseEigs } from './linalg/eigs.js';
 import { knnSearch } from './linalg/knn.js';
-import { tsne } from './embed/tsne.js';
+import { TSNE_METHODS, type TsneMethod, tsne } from './embed/tsne.js';
 import { sharedKnn } from './shared-knn.js';
 import { param } from './param.js';
 import { type BaseOptions, defineProcessor, Processor } from './processor.js';
@@ -73,22 +73,28 @@ export interface TsneParams {
   earlyExaggeration: number;
   maxIter: number;
   angle: number;
+  method: TsneMethod;
   seed: number;
 }
 
 /**
- * t-SNE into 2-D (sklearn's TSNE with init='random', learning_rate='auto', Barnes–Hut), on a sparse
- * kNN P with 3·perplexity neighbours. The perplexity shrinks to (N−1)/3 for small inputs.
+ * t-SNE into 2-D (sklearn's TSNE with init='random', learning_rate='auto'), on a sparse kNN P with
+ * 3·perplexity neighbours; repulsion by Barnes–Hut or, from 10 000 samples on, FFT interpolation
+ * (FIt-SNE's method). The perplexity shrinks to (N−1)/3 for small inputs.
  */
 export const TsneType = defineProcessor<TsneParams>({
   name: 'TSNEEmbedding',
-  description: 'Barnes–Hut t-SNE (2-D)',
+  description: 't-SNE (2-D; Barnes–Hut or FFT-interpolated repulsion)',
   params: {
     nComponents: param.int({ description: 'output dimensions (only 2 is supported)', default: 2, min: 2, max: 2 }),
     perplexity: param.number({ description: 'perplexity (shrunk to (N−1)/3 for small inputs)', default: 30, min: 0, exclusiveMin: true }),
     earlyExaggeration: param.number({ description: 'early exaggeration', default: 12, min: 1 }),
     maxIter: param.int({ description: 'gradient-descent iterations', default: 1000, min: 1 }),
     angle: param.number({ description: 'Barnes–Hut opening angle', default: 0.5, min: 0, max: 1 }),
+    method: param.oneOf(TSNE_METHODS, {
+      description: "repulsion: 'barnes-hut' (quadtree), 'fft' (FFT-accelerated interpolation, FIt-SNE) or 'auto' (fft from 10 000 samples)",
+      default: 'auto',
+    }),
     seed: param.int({ description: 'seed of the random start', default: 0 }),
   },
   label: () => 'tsne',
@@ -104,6 +110,7 @@ export const TsneType = defineProcessor<TsneParams>({
       earlyExaggeration: p.earlyExaggeration,
       maxIter: p.maxIter,
       angle: p.angle,
+      method: p.method,
       seed: p.seed,
       checkpoint: context.checkpoint,
     });

@@ -1,6 +1,18 @@
 import type { KnnGraph } from '../linalg/knn.js';
 import { Random } from '../random.js';
 import { type Csr, csrFromTriplets } from '../linalg/sparse.js';
+import { breadthFirstRank, renumberPairs } from './locality.js';
+import { FftRepulsion, type FftRepulsionOptions } from './tsne-fft.js';
+
+/** How the repulsive forces are summed: a quadtree, FFT interpolation, or by size ('auto'). */
+export const TSNE_METHODS = ['auto', 'fft', 'barnes-hut'] as const;
+export type TsneMethod = (typeof TSNE_METHODS)[number];
+
+/**
+ * From this many points 'auto' uses FFT interpolation: its cost per iteration is mostly the grid's
+ * (fixed by the embedding's extent), Barnes–Hut's grows as n log n; see docs/spray.md §2.
+ */
+export const FFT_MIN_POINTS = 10_000;
 
 export interface TsneOptions {
   perplexity?: number;
@@ -11,6 +23,10 @@ export interface TsneOptions {
   /** Barnes–Hut opening angle (0 = exact sums, slow). */
   angle?: number;
   seed?: number;
+  /** Repulsion: 'auto' (default) = 'fft' from FFT_MIN_POINTS points on, else 'barnes-hut'. */
+  method?: TsneMethod;
+  /** Grid of the FFT repulsion (tests; defaults in tsne-fft.ts). */
+  fft?: FftRepulsionOptions;
   checkpoint?: () => void;
 }
 
@@ -510,10 +526,11 @@ function step(idx: number, g: number, momentum: number, learningRate: number, up
 }
 
 /**
- * Barnes–Hut t-SNE (van der Maaten 2014) into two dimensions, with sklearn's optimiser: random
+ * t-SNE (van der Maaten 2014) into two dimensions, with sklearn's optimiser: random
  * N(0, 1e-4²) start, early exaggeration for 250 iterations at momentum 0.5, then momentum 0.8,
  * per-coordinate gains (+0.2 / ×0.8, ≥ 0.01). Attractive forces use the sparse kNN P, repulsive
- * forces the quadtree: O(n log n) per iteration, O(n·k) memory.
+ * forces the Barnes–Hut quadtree (O(n log n) per iteration) or, for large n, FFT interpolation on a
+ * grid (`tsne-fft.ts`: O(n) plus the grid's FFT); O(n·k) memory.
  */
 export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const n = graph.n;
@@ -526,7 +543,20 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const y = new Float64Array(2 * n);
   for (let i = 0; i < 2 * n; i++) y[i] = 1e-4 * random.gaussian();
   if (n < 2) return y;
-  const p = jointProbabilities(graph, perplexity);
+  const method = options.method === undefined || options.method === 'auto' ? (n >= FFT_MIN_POINTS ? 'fft' : 'barnes-hut') : options.method;
+  // The FFT path works on the points in breadth-first order over P (neighbours close in memory;
+  // see locality.ts) and hands the embedding back in input order. Barnes–Hut keeps input order,
+  // so its results are those of before.
+  const joint = jointProbabilities(graph, perplexity);
+  const rank = method === 'fft' ? breadthFirstRank(n, joint) : undefined;
+  const p = rank ? renumberPairs(n, joint, rank) : joint;
+  if (rank) {
+    const start = y.slice();
+    for (let i = 0; i < n; i++) {
+      y[2 * rank[i]!] = start[2 * i]!;
+      y[2 * rank[i]! + 1] = start[2 * i + 1]!;
+    }
+  }
   const rowStart = new Int32Array(n + 1);
   for (let e = 0; e < p.rows.length; e++) rowStart[p.rows[e]! + 1]!++;
   for (let i = 0; i < n; i++) rowStart[i + 1]! += rowStart[i]!;
@@ -535,7 +565,8 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
   const grad = new Float64Array(2 * n);
   const negX = new Float64Array(n);
   const negY = new Float64Array(n);
-  const tree = new QuadTree(4 * n + 16);
+  const fft = method === 'fft' ? new FftRepulsion(n, options.fft) : undefined;
+  const tree = fft ? undefined : new QuadTree(4 * n + 16);
   const lists = new InteractionLists();
   const pCols = p.cols;
   const pValues = p.values;
@@ -545,9 +576,14 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     if ((iter & 31) === 0) options.checkpoint?.();
     const exag = iter < exploration ? exaggeration : 1;
     const momentum = iter < exploration ? 0.5 : 0.8;
-    // Repulsion: Σ_j q_ij² (y_i − y_j) and Z = Σ_ij q_ij, approximated by the quadtree.
-    tree.build(y, n);
-    const z = repulsion(tree, y, theta, negX, negY, lists) - n; // minus the n self-pairs (q_ii = 1)
+    // Repulsion: Σ_j q_ij² (y_i − y_j) and Z = Σ_ij q_ij, by FFT interpolation or the quadtree;
+    // minus the n self-pairs (q_ii = 1).
+    let z: number;
+    if (fft) z = fft.compute(y, n, negX, negY) - n;
+    else {
+      tree!.build(y, n);
+      z = repulsion(tree!, y, theta, negX, negY, lists) - n;
+    }
     // Attraction over the sparse P (each stored pair once, applied to both ends; rows ascend).
     // `weights` holds exag·p_ij precomputed per phase (the same product the formula needs, so the
     // result is bit-identical); arrays are hoisted into locals for the hot loop.
@@ -562,5 +598,11 @@ export function tsne(graph: KnnGraph, options: TsneOptions = {}): Float64Array {
     }
     if (iter >= exploration && Math.sqrt(gradNorm) < 1e-7) break;
   }
-  return y;
+  if (!rank) return y;
+  const out = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = y[2 * rank[i]!]!;
+    out[2 * i + 1] = y[2 * rank[i]! + 1]!;
+  }
+  return out;
 }
