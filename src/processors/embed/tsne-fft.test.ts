@@ -4,24 +4,7 @@ import { Random } from '../random.js';
 import { GridFft, transpose } from './fft.js';
 import { FFT_MIN_POINTS, repulsiveForces, tsne } from './tsne.js';
 import { FftRepulsion, fftRepulsiveForces } from './tsne-fft.js';
-
-/** Σ_j q_ij² (y_i − y_j) and Σ_ij q_ij (self terms included), directly: O(n²). */
-function exactRepulsion(y: Float64Array, n: number): { negX: Float64Array; negY: Float64Array; z: number } {
-  const negX = new Float64Array(n);
-  const negY = new Float64Array(n);
-  let z = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      const dx = y[2 * i]! - y[2 * j]!;
-      const dy = y[2 * i + 1]! - y[2 * j + 1]!;
-      const q = 1 / (1 + dx * dx + dy * dy);
-      z += q;
-      negX[i]! += q * q * dx;
-      negY[i]! += q * q * dy;
-    }
-  }
-  return { negX, negY, z };
-}
+import { exactRepulsion } from './testing.js';
 
 /** ‖F − F*‖ / ‖F*‖ over all points and both axes, and |Z − Z*| / Z*. */
 function relativeErrors(got: { negX: Float64Array; negY: Float64Array; z: number }, want: ReturnType<typeof exactRepulsion>): { force: number; z: number } {

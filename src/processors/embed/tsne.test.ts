@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { knnSearch } from '../linalg/knn.js';
 import { Random } from '../random.js';
 import { jointProbabilities, repulsiveForces, tsne } from './tsne.js';
+import { exactRepulsion } from './testing.js';
 
 describe('Barnes–Hut t-SNE', () => {
   const random = new Random(4);
@@ -40,24 +41,6 @@ describe('Barnes–Hut t-SNE', () => {
 });
 
 describe('Barnes–Hut repulsion', () => {
-  /** Σ_j q_ij² (y_i − y_j) and Σ_ij q_ij, directly. */
-  function exact(y: Float64Array, n: number): { negX: number[]; negY: number[]; z: number } {
-    const negX = new Array<number>(n).fill(0);
-    const negY = new Array<number>(n).fill(0);
-    let z = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const dx = y[2 * i]! - y[2 * j]!;
-        const dy = y[2 * i + 1]! - y[2 * j + 1]!;
-        const q = 1 / (1 + dx * dx + dy * dy);
-        z += q;
-        negX[i]! += q * q * dx;
-        negY[i]! += q * q * dy;
-      }
-    }
-    return { negX, negY, z };
-  }
-
   it('gives coincident points that are not their leaf’s resident their repulsion too (theta 0 = exact)', () => {
     const random = new Random(9);
     const n = 40;
@@ -78,7 +61,7 @@ describe('Barnes–Hut repulsion', () => {
       y[2 * twin! + 1] = y[2 * of! + 1]!;
     }
     const got = repulsiveForces(y, n, 0);
-    const want = exact(y, n);
+    const want = exactRepulsion(y, n);
     expect(got.z).toBeCloseTo(want.z, 9);
     for (let i = 0; i < n; i++) {
       expect(got.negX[i], `x of ${i}`).toBeCloseTo(want.negX[i]!, 9);
