@@ -75,7 +75,10 @@ export function register(program: Command): void {
         else await writeModel(options.output, canonical);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        throw new UserError(toStdout(options) ? STDOUT_NAME : options.output, `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`);
+        throw new UserError(
+          toStdout(options) ? STDOUT_NAME : options.output,
+          `cannot write the model (${code ?? (error instanceof Error ? error.message : String(error))})`,
+        );
       }
       const nodes = canonical.graph.nodes.length;
       const lines = changes.length > 0 ? changes : ['nothing to change: the model is already canonical'];

@@ -34,7 +34,9 @@ export const mergeBatchNormPass: CanonizePass = {
       if (bn.opType !== 'BatchNormalization' || bn.domain !== '') continue;
       const folded = tryFold(graph, builder, index, bn);
       changes.push(
-        typeof folded === 'string' ? `kept BatchNormalization ${bn.name}: ${folded}` : `merged BatchNormalization ${bn.name} into ${folded.opType} ${folded.name}`,
+        typeof folded === 'string'
+          ? `kept BatchNormalization ${bn.name}: ${folded}`
+          : `merged BatchNormalization ${bn.name} into ${folded.opType} ${folded.name}`,
       );
     }
     if (index.removed.size > 0) graph.nodes = graph.nodes.filter((n) => !index.removed.has(n));
