@@ -13,9 +13,7 @@ import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
-  commitTemporaryH5,
   createTemporaryH5,
-  discardTemporaryH5,
   compareBytes,
   dtypeName,
   h5Call,
@@ -28,6 +26,7 @@ import {
   requireGroup,
   shapeOf,
   sortedKeys,
+  TemporaryH5Writer,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor } from '../util/atomic.js';
@@ -88,17 +87,14 @@ function checkName(file: string, what: string, name: string): void {
   if (name === '' || name === '.' || name.includes('/')) invalid(file, `invalid ${what} name '${name}'`);
 }
 
-export class AnalysisWriter {
-  private closed = false;
+export class AnalysisWriter extends TemporaryH5Writer {
   private analysisName: string | undefined;
   private readonly categories = new Set<string>();
   private memberNames: { embeddings: string[]; clusterings: string[] } | undefined;
 
-  private constructor(
-    readonly path: string,
-    private readonly tmpPath: string,
-    private readonly file: H5File,
-  ) {}
+  private constructor(path: string, tmpPath: string, file: H5File) {
+    super(path, tmpPath, file);
+  }
 
   static async create(path: string): Promise<AnalysisWriter> {
     checkOutputPath(path);
@@ -165,20 +161,12 @@ export class AnalysisWriter {
   }
 
   /** Closes and renames into place. An analysis file without categories is refused (ViRelAy cannot open it). */
-  commit(): void {
-    if (this.closed) throw new Error('commit after commit/abort');
-    if (this.categories.size === 0) {
+  override commit(): void {
+    if (!this.closed && this.categories.size === 0) {
       this.abort();
       invalid(this.path, 'no categories to write');
     }
-    this.closed = true;
-    commitTemporaryH5(this.file, this.tmpPath, this.path);
-  }
-
-  abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    discardTemporaryH5(this.file, this.tmpPath);
+    super.commit();
   }
 }
 

@@ -10,9 +10,7 @@ import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
-  commitTemporaryH5,
   createTemporaryH5,
-  discardTemporaryH5,
   dtypeName,
   h5Call,
   kindOf,
@@ -26,6 +24,7 @@ import {
   shapeOf,
   sizeOf,
   sortedKeys,
+  TemporaryH5Writer,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor } from '../util/atomic.js';
@@ -76,20 +75,20 @@ export function createGrowable(file: H5File, name: string, rowShape: number[], d
   });
 }
 
-export class AttributionWriter {
+export class AttributionWriter extends TemporaryH5Writer {
   /** Rows appended so far. */
   rows = 0;
-  private closed = false;
   private readonly rowSize: number;
   private readonly labelWidth: number;
 
   private constructor(
-    readonly path: string,
-    private readonly tmpPath: string,
-    private readonly file: H5File,
+    path: string,
+    tmpPath: string,
+    file: H5File,
     private readonly options: Required<AttributionWriterOptions>,
     private readonly datasets: { attribution: Dataset; label: Dataset; prediction: Dataset; index?: Dataset },
   ) {
+    super(path, tmpPath, file);
     this.rowSize = sizeOf(options.sampleShape);
     this.labelWidth = sizeOf(options.labelShape);
   }
@@ -207,32 +206,6 @@ export class AttributionWriter {
       file.close();
       throw error;
     }
-  }
-
-  /** Writes every appended row to disk (HDF5 flush), so a kill after this loses none of them. */
-  flush(): void {
-    h5Call(this.path, 'cannot flush', () => this.file.flush());
-  }
-
-  /** Closes a resumable (`partialPath`) file and keeps it for `reopen`. */
-  suspend(): void {
-    if (this.closed) return;
-    this.closed = true;
-    h5Call(this.tmpPath, 'cannot close', () => this.file.close());
-  }
-
-  /** Closes the file and renames it into place. */
-  commit(): void {
-    if (this.closed) throw new Error('commit after commit/abort');
-    this.closed = true;
-    commitTemporaryH5(this.file, this.tmpPath, this.path);
-  }
-
-  /** Closes and deletes the temporary file; the final path is never touched. Safe to call twice. */
-  abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    discardTemporaryH5(this.file, this.tmpPath);
   }
 }
 

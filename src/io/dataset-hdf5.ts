@@ -8,9 +8,7 @@ import type { Dataset as H5Dataset, Group, H5File } from './hdf5.js';
 import {
   asUserError,
   checkOutputPath,
-  commitTemporaryH5,
   createTemporaryH5,
-  discardTemporaryH5,
   dtypeName,
   h5Call,
   kindOf,
@@ -22,6 +20,7 @@ import {
   shapeOf,
   sizeOf,
   sortedKeys,
+  TemporaryH5Writer,
 } from './hdf5.js';
 import { UserError } from '../errors.js';
 import { temporaryPathFor, writeAtomically } from '../util/atomic.js';
@@ -304,18 +303,19 @@ export interface Hdf5DatasetWriterOptions {
 }
 
 /** Streams samples into an array-layout dataset file (temporary file renamed into place on commit). */
-export class Hdf5DatasetWriter {
+export class Hdf5DatasetWriter extends TemporaryH5Writer {
   rows = 0;
-  private closed = false;
 
   private constructor(
-    readonly path: string,
-    private readonly tmp: string,
-    private readonly file: H5File,
+    path: string,
+    tmpPath: string,
+    file: H5File,
     private readonly data: H5Dataset,
     private readonly label: H5Dataset,
     private readonly options: Required<Hdf5DatasetWriterOptions>,
-  ) {}
+  ) {
+    super(path, tmpPath, file);
+  }
 
   static async create(path: string, options: Hdf5DatasetWriterOptions): Promise<Hdf5DatasetWriter> {
     const full = { dtype: 'float32' as const, labelShape: [] as number[], ...options };
@@ -367,18 +367,6 @@ export class Hdf5DatasetWriter {
       this.label.write_slice([[this.rows, end]], encoded);
     });
     this.rows = end;
-  }
-
-  commit(): void {
-    if (this.closed) throw new Error('commit after commit/abort');
-    this.closed = true;
-    commitTemporaryH5(this.file, this.tmp, this.path);
-  }
-
-  abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    discardTemporaryH5(this.file, this.tmp);
   }
 }
 

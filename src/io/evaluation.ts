@@ -17,7 +17,6 @@
 import type { Dataset, Group, H5File } from './hdf5.js';
 import {
   checkOutputPath,
-  commitTemporaryH5,
   createTemporaryH5,
   h5Call,
   kindOf,
@@ -28,6 +27,7 @@ import {
   requireGroup,
   shapeOf,
   sortedKeys,
+  TemporaryH5Writer,
 } from './hdf5.js';
 import { createGrowable } from './attribution.js';
 import { readAttrs, writeAttrs, type Attrs } from './analysis.js';
@@ -131,16 +131,16 @@ function checkGroupName(path: string, name: string): void {
   if (!name || name === '.' || name === '..' || name.includes('/')) throw new UserError(path, `'${name}' cannot name an HDF5 group (no '/', not empty)`);
 }
 
-export class EvaluationWriter {
-  private closed = false;
-
+export class EvaluationWriter extends TemporaryH5Writer {
   private constructor(
-    private readonly path: string,
-    private readonly partial: string,
-    private readonly file: H5File,
+    path: string,
+    partial: string,
+    file: H5File,
     private readonly width: number,
     private readonly groups: GroupDatasets[],
-  ) {}
+  ) {
+    super(path, partial, file);
+  }
 
   /** Rows written so far, over all groups. */
   get rows(): number {
@@ -229,22 +229,6 @@ export class EvaluationWriter {
       group.written = end;
       offset += take;
     }
-  }
-
-  flush(): void {
-    h5Call(this.path, 'cannot flush', () => this.file.flush());
-  }
-
-  suspend(): void {
-    if (this.closed) return;
-    this.closed = true;
-    h5Call(this.partial, 'cannot close', () => this.file.close());
-  }
-
-  commit(): void {
-    if (this.closed) throw new Error('commit after commit');
-    this.closed = true;
-    commitTemporaryH5(this.file, this.partial, this.path);
   }
 }
 

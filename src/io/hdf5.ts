@@ -298,3 +298,44 @@ export function discardTemporaryH5(file: H5File, tmpPath: string): void {
   rmSync(tmpPath, { force: true });
   untrackTemporary(tmpPath);
 }
+
+/**
+ * What every streaming HDF5 writer shares: rows go into a temporary file (`tmpPath`), which `commit`
+ * puts in place under `path` and `abort` deletes; `suspend` closes a resumable one and keeps it.
+ * Subclasses add the datasets and their `append`.
+ */
+export abstract class TemporaryH5Writer {
+  protected closed = false;
+
+  protected constructor(
+    readonly path: string,
+    protected readonly tmpPath: string,
+    protected readonly file: H5File,
+  ) {}
+
+  /** Writes every appended row to disk (HDF5 flush), so a kill after this loses none of them. */
+  flush(): void {
+    h5Call(this.path, 'cannot flush', () => this.file.flush());
+  }
+
+  /** Closes a resumable file and keeps it under its temporary name (for a later reopen). */
+  suspend(): void {
+    if (this.closed) return;
+    this.closed = true;
+    h5Call(this.tmpPath, 'cannot close', () => this.file.close());
+  }
+
+  /** Closes the file and renames it into place. */
+  commit(): void {
+    if (this.closed) throw new Error('commit after commit/abort');
+    this.closed = true;
+    commitTemporaryH5(this.file, this.tmpPath, this.path);
+  }
+
+  /** Closes and deletes the temporary file; the final path is never touched. Safe to call twice. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    discardTemporaryH5(this.file, this.tmpPath);
+  }
+}
