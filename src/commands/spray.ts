@@ -6,6 +6,9 @@ import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, VARIANTS } from '../processors/
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
+import { guardOutputs } from '../io/output-guard.js';
+import { expandOutputPath } from '../run/output.js';
+import { parseShard } from '../run/shard.js';
 import type { RunSprayOptions } from '../jobs/spray.js';
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
@@ -43,7 +46,8 @@ function parseClasses(value: string): number[] {
 }
 
 /** The job's options as commander parses them (inputs come as arguments), plus the report switches. */
-interface SprayCliOptions extends Omit<RunSprayOptions, 'inputs' | 'clustersGiven'> {
+interface SprayCliOptions extends Omit<RunSprayOptions, 'inputs' | 'clustersGiven' | 'shard'> {
+  shard?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -101,10 +105,22 @@ export function register(program: Command): void {
         .choices([...NAN_POLICIES])
         .default('error'),
     )
+    .option(
+      '--shard <I/N>',
+      'analyse shard I of N of the categories (category p of the sorted list goes to shard p mod N); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
+    )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .addOption(jsonOption())
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
+      const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+      const output = expandOutputPath(options.output, shard);
+      if (shard) {
+        command.setOptionValue('output', output);
+        if (options.cache) command.setOptionValue('cache', expandOutputPath(options.cache, shard));
+        guardOutputs(command); // the preAction hook saw the names before {shard} was replaced
+        options = command.opts<SprayCliOptions>();
+      }
       // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
       const [{ runSprayJob, suspicionRanking, suspicionTable }, { RunStats }] = await Promise.all([
         import('../jobs/spray.js'),
@@ -130,6 +146,7 @@ export function register(program: Command): void {
           algorithms: options.algorithms,
           embeddings: options.embeddings,
           seed: options.seed,
+          shard,
         },
         progress,
       );

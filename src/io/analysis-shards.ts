@@ -1,0 +1,46 @@
+/**
+ * The files of one analysis method must not contradict each other: no category may sit in two
+ * files (ViRelAy would show the first and silently hide the other), and `spray --shard` files must
+ * be the complete, non-repeating set of shards of one run (same fingerprint, same N).
+ */
+import { UserError } from '../errors.js';
+import type { AnalysisFileReader } from './analysis.js';
+
+/** Throws a one-line UserError naming the files at the first overlap, mismatch or missing shard. */
+export function checkShardSet(method: string, readers: readonly AnalysisFileReader[]): void {
+  const owner = new Map<string, string>();
+  for (const reader of readers) {
+    for (const category of reader.categories) {
+      const other = owner.get(category);
+      if (other !== undefined) {
+        throw new UserError(
+          reader.path,
+          other === reader.path
+            ? `is listed twice in analysis '${method}'`
+            : `category '${category}' is also in ${other}; the files of analysis '${method}' must not overlap`,
+        );
+      }
+      owner.set(category, reader.path);
+    }
+  }
+  const shards = readers.filter((r) => r.provenance?.shard);
+  const first = shards[0];
+  if (!first) return;
+  const count = first.provenance!.shard!.count;
+  const byIndex = new Map<number, string>();
+  for (const reader of shards) {
+    const { shard, fingerprint } = reader.provenance!;
+    if (fingerprint !== first.provenance!.fingerprint)
+      throw new UserError(reader.path, `was computed from other attribution files or spray parameters than ${first.path} (their spray_fingerprint differs)`);
+    if (shard!.count !== count) throw new UserError(reader.path, `is shard ${shard!.index}/${shard!.count}, but ${first.path} is one of ${count} shards`);
+    byIndex.set(shard!.index, reader.path);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    const list = missing.length > 5 ? `${missing.slice(0, 5).join(', ')}, …` : missing.join(', ');
+    throw new UserError(
+      first.path,
+      `is shard ${first.provenance!.shard!.index}/${count}, but analysis '${method}' lacks shard${missing.length > 1 ? 's' : ''} ${list} of ${count}`,
+    );
+  }
+}
