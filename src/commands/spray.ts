@@ -107,7 +107,7 @@ export function register(program: Command): void {
     )
     .option(
       '--shard <I/N>',
-      'analyse shard I of N of the categories (category p of the sorted list goes to shard p mod N); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
+      'analyse shard I of N of the categories (the I-th of N contiguous runs of the sorted categories); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
     )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .addOption(jsonOption())

@@ -1,28 +1,32 @@
 /**
- * The files of one analysis method must not contradict each other: no category may sit in two
- * files (ViRelAy would show the first and silently hide the other), and `spray --shard` files must
- * be the complete, non-repeating set of shards of one run (same fingerprint, same N).
+ * The files of one analysis method must not contradict each other: `spray --shard` files must be
+ * the complete, non-repeating set of shards of one run (same fingerprint, same N), and no category
+ * may sit in two files (ViRelAy would show the first and silently hide the other).
  */
 import { UserError } from '../errors.js';
 import type { AnalysisFileReader } from './analysis.js';
 
-/** Throws a one-line UserError naming the files at the first overlap, mismatch or missing shard. */
+/** Throws a one-line UserError naming the files at the first mismatch, repeat, missing shard or overlap. */
 export function checkShardSet(method: string, readers: readonly AnalysisFileReader[]): void {
+  const seen = new Set<string>();
+  for (const reader of readers) {
+    if (seen.has(reader.path)) throw new UserError(reader.path, `is listed twice in analysis '${method}'`);
+    seen.add(reader.path);
+  }
+  checkShards(method, readers);
   const owner = new Map<string, string>();
   for (const reader of readers) {
     for (const category of reader.categories) {
       const other = owner.get(category);
-      if (other !== undefined) {
-        throw new UserError(
-          reader.path,
-          other === reader.path
-            ? `is listed twice in analysis '${method}'`
-            : `category '${category}' is also in ${other}; the files of analysis '${method}' must not overlap`,
-        );
-      }
+      if (other !== undefined)
+        throw new UserError(reader.path, `category '${category}' is also in ${other}; the files of analysis '${method}' must not overlap`);
       owner.set(category, reader.path);
     }
   }
+}
+
+/** The files with a `spray_shard` attribute: one run (fingerprint), one N, every index exactly once. */
+function checkShards(method: string, readers: readonly AnalysisFileReader[]): void {
   const shards = readers.filter((r) => r.provenance?.shard);
   const first = shards[0];
   if (!first) return;
@@ -33,6 +37,8 @@ export function checkShardSet(method: string, readers: readonly AnalysisFileRead
     if (fingerprint !== first.provenance!.fingerprint)
       throw new UserError(reader.path, `was computed from other attribution files or spray parameters than ${first.path} (their spray_fingerprint differs)`);
     if (shard!.count !== count) throw new UserError(reader.path, `is shard ${shard!.index}/${shard!.count}, but ${first.path} is one of ${count} shards`);
+    const twin = byIndex.get(shard!.index);
+    if (twin !== undefined) throw new UserError(reader.path, `is shard ${shard!.index}/${count} again (so is ${twin})`);
     byIndex.set(shard!.index, reader.path);
   }
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));

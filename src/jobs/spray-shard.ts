@@ -8,22 +8,25 @@ import type { AttributionReader } from '../io/attribution.js';
 import type { Shard } from '../run/shard.js';
 
 /**
- * The categories of shard I of N: position p of the sorted category list goes to shard p mod N.
- * Round-robin over the byte-sorted names spreads large and small classes evenly, and every shard
- * derives the same list from the same inputs, so the shards never overlap and together hold all.
- * A shard left with nothing (N above the number of categories) is an error, not an empty file:
- * an analysis file without categories cannot be opened by ViRelAy.
+ * The categories of shard I of N (K categories, sorted): the contiguous run of positions
+ * floor(I·K/N) … floor((I+1)·K/N) − 1, so the shards differ by at most one category. Contiguous, not
+ * round-robin: ViRelAy lists the categories of a method file after file, so the shard files in
+ * shard order show exactly the order (and the default first category) of an unsharded file.
+ * Every shard derives the same list from the same inputs, so the shards never overlap and together
+ * hold all. A shard left with nothing (N > K) is an error, not an empty file: an analysis file
+ * without categories cannot be opened by ViRelAy.
  */
 export function shardCategories<T>(sorted: readonly T[], shard: Shard | undefined): T[] {
   if (!shard) return [...sorted];
-  const mine = sorted.filter((_, position) => position % shard.count === shard.index);
-  if (mine.length === 0) {
+  if (shard.count > sorted.length) {
     throw new UserError(
       '--shard',
       `shard ${shard.index}/${shard.count} gets no category: there are only ${sorted.length} (use at most ${sorted.length} shards)`,
     );
   }
-  return mine;
+  const start = Math.floor((shard.index * sorted.length) / shard.count);
+  const end = Math.floor(((shard.index + 1) * sorted.length) / shard.count);
+  return sorted.slice(start, end);
 }
 
 /**
