@@ -130,9 +130,11 @@ describe('spray --shard', () => {
     expect(rootAttr(shardFile(1), 'spray_fingerprint')).toBe(fingerprint);
   });
 
-  it('JOB_COMPLETION_INDEX gives the index too ({shards} in -o; the same data as the task that read SLURM_ARRAY_TASK_ID)', async () => {
+  it('JOB_COMPLETION_INDEX gives the index too ({shards} in -o, inputs as a pattern: no shell in a Job; the same data as from SLURM_ARRAY_TASK_ID)', async () => {
     const fromKubernetes = join(dir, 'k8s-{shard}-of-{shards}.h5');
-    const r = await spray(['--shard', '2', '--json', '-o', fromKubernetes], { JOB_COMPLETION_INDEX: '1' });
+    const r = await runCli(['spray', join(dir, 'attr', 'attribution-*.h5'), ...SETTINGS, '--shard', '2', '--json', '-o', fromKubernetes], {
+      env: { ...NO_INDEX, JOB_COMPLETION_INDEX: '1' },
+    });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { output: string; categories: Array<{ category: string }> };
     expect(report.output).toBe(join(dir, 'k8s-1-of-2.h5'));
@@ -277,5 +279,10 @@ describe('refusals', () => {
       new RegExp(`^xai-tools: ${shard0()}: already exists; use --overwrite`),
     );
     expectOneLineError(await init([join(dir, 'spray', 'nothing-*.h5')]), 1, /nothing-\*\.h5: no file matches this pattern/);
+    // An output among the files a pattern expands to is refused, --overwrite or not.
+    const input = attributions[1]!;
+    const asOutput = await runCli(['spray', join(dir, 'attr', 'attribution-*.h5'), ...SETTINGS, '--overwrite', '-o', input], { env: NO_INDEX });
+    expectOneLineError(asOutput, 1, new RegExp(`^xai-tools: ${input}: is also an input of this command`));
+    expect(readFileSync(input).subarray(0, 8).toString('latin1')).toBe('\x89HDF\r\n\x1a\n');
   }, 120_000);
 });

@@ -101,7 +101,7 @@ async function init(options: InitOptions): Promise<void> {
     project.attributions = {
       attributionMethod: options.attributionMethod!,
       attributionStrategy: options.attributionStrategy!,
-      sources: options.attributions.map((p) => resolve(p)),
+      sources: options.attributions.flatMap((p) => expandFilePattern(p)).map((p) => resolve(p)),
     };
   }
   const summary = await checkProject(project, '--analysis');
@@ -137,7 +137,10 @@ export function register(program: Command): void {
     .requiredOption('--dataset <path>', 'dataset: an HDF5 file (type hdf5) or an image directory (type image_directory)')
     .option('--dataset-name <name>', 'dataset display name (default: the dataset file or directory name)')
     .requiredOption('--label-map <path>', 'label map JSON ([{index, word_net_id, name}, ...])')
-    .option('--attributions <files...>', 'attribution HDF5 file(s); several shards need an index dataset each (default: none)')
+    .option(
+      '--attributions <files...>',
+      'attribution HDF5 file(s); several shards need an index dataset each; * and ? in a file name are expanded (default: none)',
+    )
     .option('--attribution-method <name>', 'attribution method name, e.g. "LRP EpsilonPlusFlat" (required with --attributions)')
     .addOption(
       new Option('--attribution-strategy <strategy>', 'which label was explained (required with --attributions)').choices(['true_label', 'predicted_label']),

@@ -6,7 +6,8 @@ import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, VARIANTS } from '../processors/
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
-import { guardOutputs } from '../io/output-guard.js';
+import { guardOutputs, refuseInputAsOutput } from '../io/output-guard.js';
+import { expandFilePattern } from '../util/file-pattern.js';
 import { expandOutputPath } from '../run/output.js';
 import { parseShard } from '../run/shard.js';
 import type { RunSprayOptions } from '../jobs/spray.js';
@@ -60,7 +61,10 @@ export function register(program: Command): void {
         'Deterministic: every random step is seeded and eigenvector signs are fixed (largest entry positive), so the same input gives the same file. ' +
         'Prints the categories ranked by suspicion (largest eigengap) at the end.',
     )
-    .argument('<attributions...>', 'attribution HDF5 file(s); several files are read as shards, rows in file order')
+    .argument(
+      '<attributions...>',
+      'attribution HDF5 file(s); several files are read as shards, rows in file order; * and ? in a file name are expanded (sorted)',
+    )
     .requiredOption('-o, --output <analysis.h5>', 'analysis HDF5 file to write')
     .option(
       '--label-map <file.json>',
@@ -121,6 +125,9 @@ export function register(program: Command): void {
         guardOutputs(command); // the preAction hook saw the names before {shard} was replaced
         options = command.opts<SprayCliOptions>();
       }
+      // Patterns are expanded here, for Kubernetes Jobs that pass arguments without a shell.
+      const files = inputs.flatMap((input) => expandFilePattern(input));
+      refuseInputAsOutput(options.output, files);
       // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
       const [{ runSprayJob, suspicionRanking, suspicionTable }, { RunStats }] = await Promise.all([
         import('../jobs/spray.js'),
@@ -129,7 +136,7 @@ export function register(program: Command): void {
       const progress = await createProgress({ quiet: options.quiet });
       const result = await runSprayJob(
         {
-          inputs,
+          inputs: files,
           output: options.output,
           labelMap: options.labelMap,
           categories: options.categories,

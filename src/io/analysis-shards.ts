@@ -1,26 +1,30 @@
 /**
  * The files of one analysis method must not contradict each other: `spray --shard` files must be
  * the complete, non-repeating set of shards of one run (same fingerprint, same N), and no category
- * may sit in two files (ViRelAy would show the first and silently hide the other).
+ * may sit in two files (ViRelAy would show the first and silently hide the other). The overlap rule
+ * applies to files `spray` wrote (they carry `spray_fingerprint`); projects made with ViRelAy's tools
+ * keep ViRelAy's reading (first file holding a category wins), which such projects may rely on.
  */
 import { UserError } from '../errors.js';
 import type { AnalysisFileReader } from './analysis.js';
+
+const fromSpray = (reader: AnalysisFileReader): boolean => reader.provenance?.fingerprint !== undefined;
 
 /** Throws a one-line UserError naming the files at the first mismatch, repeat, missing shard or overlap. */
 export function checkShardSet(method: string, readers: readonly AnalysisFileReader[]): void {
   const seen = new Set<string>();
   for (const reader of readers) {
-    if (seen.has(reader.path)) throw new UserError(reader.path, `is listed twice in analysis '${method}'`);
+    if (seen.has(reader.path) && fromSpray(reader)) throw new UserError(reader.path, `is listed twice in analysis '${method}'`);
     seen.add(reader.path);
   }
   checkShards(method, readers);
-  const owner = new Map<string, string>();
+  const owner = new Map<string, AnalysisFileReader>();
   for (const reader of readers) {
     for (const category of reader.categories) {
       const other = owner.get(category);
-      if (other !== undefined)
-        throw new UserError(reader.path, `category '${category}' is also in ${other}; the files of analysis '${method}' must not overlap`);
-      owner.set(category, reader.path);
+      if (other === undefined) owner.set(category, reader);
+      else if (fromSpray(reader) || fromSpray(other))
+        throw new UserError(reader.path, `category '${category}' is also in ${other.path}; the files of analysis '${method}' must not overlap`);
     }
   }
 }
