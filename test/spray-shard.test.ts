@@ -256,6 +256,17 @@ describe('refusals', () => {
     expect(text).not.toContain('spray-1.h5');
     writeFileSync(broken, text);
     expectOneLineError(await runCli(['project', 'check', broken]), 1, /spray-0\.h5: is shard 0\/2, but analysis 'spectral_analysis' lacks shard 1 of 2/);
+    // serve leaves that analysis out and says why (the rest of the project is served).
+    const serve = await startServe([broken]);
+    try {
+      const listed = JSON.parse((await rawGet(serve.port, '/api/projects')).text) as Array<{ analyses: string[] }>;
+      expect(listed[0]!.analyses).toEqual([]);
+      expect(serve.stderr()).toMatch(
+        /spray-0\.h5: is shard 0\/2, but analysis 'spectral_analysis' lacks shard 1 of 2 \(analysis 'spectral_analysis' not served\)/,
+      );
+    } finally {
+      await serve.stop();
+    }
     rmSync(join(dir, 'refused.yaml'));
   });
 
