@@ -283,6 +283,12 @@ describe('refusals', () => {
     expectOneLineError(await spray(['--shard', '4', '-o', out], { SLURM_ARRAY_TASK_ID: 'x' }), 2, /--shard: SLURM_ARRAY_TASK_ID='x' is not a shard index/);
     expectOneLineError(await spray(['--shard', '6/7', '-o', out]), 2, /--shard: shard 6\/7 gets no category: there are only 6 \(use at most 6 shards\)/);
     expectOneLineError(await spray(['-o', out]), 2, /-o: .*uses \{shard\} but no --shard was given/);
+    expectOneLineError(
+      await spray(['--cache', join(dir, 'cache-{shard}.h5'), '-o', join(dir, 'plain.h5')]),
+      2,
+      /--cache: .*uses \{shard\} but no --shard was given/,
+    );
+    expect(existsSync(join(dir, 'plain.h5'))).toBe(false);
     expect(existsSync(join(dir, 'bad-6.h5'))).toBe(false);
     expectOneLineError(
       await spray(['--shard', '0/2', '-o', join(dir, 'spray', 'spray-{shard}.h5')]),

@@ -119,6 +119,8 @@ export function register(program: Command): void {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
       const shard = options.shard === undefined ? undefined : parseShard(options.shard);
       const output = expandOutputPath(options.output, shard);
+      if (!shard && options.cache && /\{shards?\}/.test(options.cache))
+        throw new UserError('--cache', `'${options.cache}' uses {shard} but no --shard was given`);
       if (shard) {
         command.setOptionValue('output', output);
         if (options.cache) command.setOptionValue('cache', expandOutputPath(options.cache, shard));
