@@ -3,6 +3,7 @@ import { basename, extname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UserError } from '../errors.js';
 import { isStdin, readStdin, STDIN_NAME } from '../util/stdin.js';
+import { expandFilePattern } from '../util/file-pattern.js';
 import { DOWN_SAMPLING_METHODS, UP_SAMPLING_METHODS, type DownSamplingMethod, type UpSamplingMethod } from '../io/sampling-methods.js';
 import { jsonOption, report, STDIO, writeStdout } from '../cli-output.js';
 import type { Project, ProjectDataset } from '../io/project.js';
@@ -87,7 +88,7 @@ async function init(options: InitOptions): Promise<void> {
   ]);
   readLabelMap(options.labelMap);
   const analyses = new Map<string, string[]>();
-  for (const a of options.analysis ?? []) analyses.set(a.name, [...(analyses.get(a.name) ?? []), resolve(a.path)]);
+  for (const a of options.analysis ?? []) analyses.set(a.name, [...(analyses.get(a.name) ?? []), ...expandFilePattern(a.path).map((p) => resolve(p))]);
   const project: Project = {
     name: options.name,
     model: options.model,
@@ -100,7 +101,7 @@ async function init(options: InitOptions): Promise<void> {
     project.attributions = {
       attributionMethod: options.attributionMethod!,
       attributionStrategy: options.attributionStrategy!,
-      sources: options.attributions.map((p) => resolve(p)),
+      sources: options.attributions.flatMap((p) => expandFilePattern(p)).map((p) => resolve(p)),
     };
   }
   const summary = await checkProject(project, '--analysis');
@@ -136,14 +137,17 @@ export function register(program: Command): void {
     .requiredOption('--dataset <path>', 'dataset: an HDF5 file (type hdf5) or an image directory (type image_directory)')
     .option('--dataset-name <name>', 'dataset display name (default: the dataset file or directory name)')
     .requiredOption('--label-map <path>', 'label map JSON ([{index, word_net_id, name}, ...])')
-    .option('--attributions <files...>', 'attribution HDF5 file(s); several shards need an index dataset each (default: none)')
+    .option(
+      '--attributions <files...>',
+      'attribution HDF5 file(s); several shards need an index dataset each; * and ? in a file name are expanded (default: none)',
+    )
     .option('--attribution-method <name>', 'attribution method name, e.g. "LRP EpsilonPlusFlat" (required with --attributions)')
     .addOption(
       new Option('--attribution-strategy <strategy>', 'which label was explained (required with --attributions)').choices(['true_label', 'predicted_label']),
     )
     .option(
       '--analysis <NAME=FILE...>',
-      'analysis method name and HDF5 file; repeat a NAME to give it several files (default: none)',
+      'analysis method name and HDF5 file; repeat a NAME to give it several files, or use * and ? in the file name for the shard files of `spray --shard` (default: none)',
       (v: string, prev?: Array<{ name: string; path: string }>) => parseAnalysis(v, prev),
     )
     .option('--evaluations <files...>', 'evaluation HDF5 file(s) from `evaluate`: the viewer colours points by AOPC and shows it per sample (default: none)')

@@ -6,6 +6,10 @@ import { CLUSTERINGS, DEFAULT_SPRAY, EMBEDDINGS, VARIANTS } from '../processors/
 import { integerOption } from '../util/options.js';
 import { NAN_POLICIES } from '../io/non-finite.js';
 import { createProgress } from '../util/progress.js';
+import { guardOutputs, refuseInputAsOutput } from '../io/output-guard.js';
+import { expandFilePattern } from '../util/file-pattern.js';
+import { expandOutputPath } from '../run/output.js';
+import { parseShard } from '../run/shard.js';
 import type { RunSprayOptions } from '../jobs/spray.js';
 
 // Ranges of the numeric options live in src/util/options.ts (one parser for every command).
@@ -43,7 +47,8 @@ function parseClasses(value: string): number[] {
 }
 
 /** The job's options as commander parses them (inputs come as arguments), plus the report switches. */
-interface SprayCliOptions extends Omit<RunSprayOptions, 'inputs' | 'clustersGiven'> {
+interface SprayCliOptions extends Omit<RunSprayOptions, 'inputs' | 'clustersGiven' | 'shard'> {
+  shard?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -56,7 +61,10 @@ export function register(program: Command): void {
         'Deterministic: every random step is seeded and eigenvector signs are fixed (largest entry positive), so the same input gives the same file. ' +
         'Prints the categories ranked by suspicion (largest eigengap) at the end.',
     )
-    .argument('<attributions...>', 'attribution HDF5 file(s); several files are read as shards, rows in file order')
+    .argument(
+      '<attributions...>',
+      'attribution HDF5 file(s); several files are read as shards, rows in file order; * and ? in a file name are expanded (sorted)',
+    )
     .requiredOption('-o, --output <analysis.h5>', 'analysis HDF5 file to write')
     .option(
       '--label-map <file.json>',
@@ -101,10 +109,27 @@ export function register(program: Command): void {
         .choices([...NAN_POLICIES])
         .default('error'),
     )
+    .option(
+      '--shard <I/N>',
+      'analyse shard I of N of the categories (the I-th of N contiguous runs of the sorted categories); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
+    )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .addOption(jsonOption())
     .action(async (inputs: string[], options: SprayCliOptions, command: Command) => {
       if (options.name.includes('-')) throw new UserError('--name', `'${options.name}' contains '-', which ViRelAy cannot serve; use '_'`);
+      const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+      const output = expandOutputPath(options.output, shard);
+      if (!shard && options.cache && /\{shards?\}/.test(options.cache))
+        throw new UserError('--cache', `'${options.cache}' uses {shard} but no --shard was given`);
+      if (shard) {
+        command.setOptionValue('output', output);
+        if (options.cache) command.setOptionValue('cache', expandOutputPath(options.cache, shard));
+        guardOutputs(command); // the preAction hook saw the names before {shard} was replaced
+        options = command.opts<SprayCliOptions>();
+      }
+      // Patterns are expanded here, for Kubernetes Jobs that pass arguments without a shell.
+      const files = inputs.flatMap((input) => expandFilePattern(input));
+      refuseInputAsOutput(options.output, files);
       // Loaded here, not at start-up: defining the command (and --help) must not load the engines.
       const [{ runSprayJob, suspicionRanking, suspicionTable }, { RunStats }] = await Promise.all([
         import('../jobs/spray.js'),
@@ -113,7 +138,7 @@ export function register(program: Command): void {
       const progress = await createProgress({ quiet: options.quiet });
       const result = await runSprayJob(
         {
-          inputs,
+          inputs: files,
           output: options.output,
           labelMap: options.labelMap,
           categories: options.categories,
@@ -130,6 +155,7 @@ export function register(program: Command): void {
           algorithms: options.algorithms,
           embeddings: options.embeddings,
           seed: options.seed,
+          shard,
         },
         progress,
       );

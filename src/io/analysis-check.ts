@@ -5,6 +5,7 @@
  */
 import { UserError } from '../errors.js';
 import type { AnalysisFileReader } from './analysis.js';
+import { checkShardSet } from './analysis-shards.js';
 import type { LabelMap } from './labelmap.js';
 
 export interface AnalysisCheckContext {
@@ -34,6 +35,7 @@ function sameNames(a: string[], b: string[]): boolean {
 /** Throws a UserError at the first inconsistency of `method`, whose files are `readers` (in project order). */
 export function checkAnalysisMethod(method: string, readers: AnalysisFileReader[], ctx: AnalysisCheckContext): AnalysisCheckSummary {
   if (method.includes('-')) throw new UserError(ctx.source, `analysis method '${method}' contains '-'; ViRelAy lists it but cannot serve it (use '_')`);
+  checkShardSet(method, readers);
   let names: { embeddings: string[]; clusterings: string[]; from: string } | undefined;
   let categories = 0;
   for (const reader of readers) {

@@ -64,6 +64,16 @@ export interface CategoryAnalysis {
 
 /** Root attribute that records which analysis method the file belongs to. */
 export const ANALYSIS_METHOD_ATTR = 'analysis_method';
+/** Root attribute of a `spray --shard` file: "I/N" (this file holds the categories of shard I of N). */
+export const SHARD_ATTR = 'spray_shard';
+/** Root attribute: hash of the attribution rows and spray parameters a file was computed from (shards of one run share it). */
+export const FINGERPRINT_ATTR = 'spray_fingerprint';
+
+/** What `spray` records at the root besides the method: which shard a file is and which run it belongs to. */
+export interface SprayProvenance {
+  shard?: { index: number; count: number };
+  fingerprint?: string;
+}
 
 export function writeAttrs(target: Dataset | Group, attrs: Attrs | undefined): void {
   for (const [key, value] of Object.entries(attrs ?? {})) {
@@ -96,10 +106,17 @@ export class AnalysisWriter extends TemporaryH5Writer {
     super(path, tmpPath, file);
   }
 
-  static async create(path: string): Promise<AnalysisWriter> {
+  static async create(path: string, provenance: SprayProvenance = {}): Promise<AnalysisWriter> {
     checkOutputPath(path);
     const tmp = temporaryPathFor(path);
-    return createTemporaryH5(tmp, true, (file) => new AnalysisWriter(path, tmp, file));
+    return createTemporaryH5(tmp, true, (file) => {
+      // Root attributes only (ViRelAy lists root keys, never attributes, so they are invisible to it).
+      h5Call(path, 'cannot write the root attributes', () => {
+        if (provenance.shard) file.create_attribute(SHARD_ATTR, `${provenance.shard.index}/${provenance.shard.count}`);
+        if (provenance.fingerprint) file.create_attribute(FINGERPRINT_ATTR, provenance.fingerprint);
+      });
+      return new AnalysisWriter(path, tmp, file);
+    });
   }
 
   /** Writes one category group now (memory: this category only). */
@@ -196,6 +213,8 @@ export interface AnalysisFileReader {
   /** Embedding names of the first category (what ViRelAy offers for the whole method). */
   readonly embeddingNames: string[];
   readonly clusteringNames: string[];
+  /** The `spray_shard` and `spray_fingerprint` root attributes, where the file has them. */
+  readonly provenance?: SprayProvenance;
   /** Just the `index` of a category (cheap; used for checks). */
   categoryIndex(name: string): Int32Array;
   /** Just the attributes of a category group (cheap: no dataset is read), e.g. spray's `suspicion`. */
@@ -217,6 +236,7 @@ class H5AnalysisFileReader implements AnalysisFileReader {
   readonly embeddingNames: string[];
   readonly clusteringNames: string[];
   readonly analysisName: string;
+  readonly provenance: SprayProvenance;
 
   constructor(
     readonly path: string,
@@ -232,6 +252,7 @@ class H5AnalysisFileReader implements AnalysisFileReader {
     this.clusteringNames = sortedKeys(requireGroup(path, first, 'cluster'));
     const attr = file.attrs[ANALYSIS_METHOD_ATTR]?.value;
     this.analysisName = typeof attr === 'string' ? attr : basename(path, extname(path));
+    this.provenance = readProvenance(path, file);
   }
 
   private categoryGroup(name: string): Group {
@@ -328,6 +349,20 @@ class H5AnalysisFileReader implements AnalysisFileReader {
   close(): void {
     this.file.close();
   }
+}
+
+/** The shard and fingerprint root attributes; a malformed shard attribute is refused (it would defeat the shard checks). */
+function readProvenance(path: string, file: H5File): SprayProvenance {
+  const provenance: SprayProvenance = {};
+  const shard = file.attrs[SHARD_ATTR]?.value;
+  if (shard !== undefined) {
+    const match = typeof shard === 'string' ? /^([0-9]+)\/([0-9]+)$/.exec(shard) : null;
+    if (!match || Number(match[1]) >= Number(match[2])) invalid(path, `root attribute '${SHARD_ATTR}' is '${String(shard)}', expected I/N with I < N`);
+    provenance.shard = { index: Number(match[1]), count: Number(match[2]) };
+  }
+  const fingerprint = file.attrs[FINGERPRINT_ATTR]?.value;
+  if (typeof fingerprint === 'string') provenance.fingerprint = fingerprint;
+  return provenance;
 }
 
 /** Opens an analysis file lazily (structure checked, data read per category). */

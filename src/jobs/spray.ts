@@ -12,6 +12,8 @@ import { ProcessorError } from '../processors/errors.js';
 import { tensor } from '../processors/data.js';
 import { createContext, noStorage, RunStats } from '../processors/processor.js';
 import { analyseCategory, countSteps, type SprayOptions, sprayPipeline } from '../processors/spray.js';
+import type { Shard } from '../run/shard.js';
+import { shardCategories, sprayFingerprint } from './spray-shard.js';
 
 export interface RunSprayOptions extends SprayOptions {
   inputs: string[];
@@ -27,6 +29,8 @@ export interface RunSprayOptions extends SprayOptions {
   clustersGiven?: boolean;
   /** Rows with NaN/±Inf: refused (default), left out or zeroed (src/io/non-finite.ts). */
   nanPolicy?: NanPolicy;
+  /** Analyse only the categories of this shard (position in the sorted category list mod N; src/jobs/spray-shard.ts). */
+  shard?: Shard;
 }
 
 export interface CategoryReport {
@@ -135,9 +139,24 @@ export async function runSprayJob(options: RunSprayOptions, progress: Progress):
       );
     // Byte order of names = HDF5 listing order = creation order (docs/formats.md §7, item 6).
     named.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-    writer = await AnalysisWriter.create(options.output);
+    const mine = shardCategories(named, options.shard);
+    const fingerprint = sprayFingerprint(reader, rowCategory, {
+      categories: named,
+      by: options.categories,
+      config: options.config ? readTextFile(options.config, 'a pipeline configuration') : null,
+      name: options.name,
+      nanPolicy: options.nanPolicy ?? 'error',
+      variant: options.variant,
+      nEigval: options.nEigval,
+      nNeighbors: options.nNeighbors,
+      clusters: options.clusters,
+      algorithms: options.algorithms,
+      embeddings: options.embeddings,
+      seed: options.seed,
+    });
+    writer = await AnalysisWriter.create(options.output, { shard: options.shard, fingerprint });
     const steps = countSteps(pipeline);
-    for (const [position, category] of named.entries()) {
+    for (const [position, category] of mine.entries()) {
       throwIfInterrupted();
       let rows = byClass.get(category.classIndex) ?? [];
       let values = rows.length >= MIN_SAMPLES ? readRows(reader, rows, rowSize) : new Float32Array(0);
@@ -156,7 +175,7 @@ export async function runSprayJob(options: RunSprayOptions, progress: Progress):
         rows = kept.map((i) => rows[i]!);
         values = compact;
       }
-      const title = `[${position + 1}/${named.length}] ${category.name}${category.label ? ` (${category.label})` : ''}`;
+      const title = `[${position + 1}/${mine.length}] ${category.name}${category.label ? ` (${category.label})` : ''}`;
       if (rows.length === 0) {
         progress.log(`${title}: no samples, skipped`);
         reports.push({ ...category, samples: 0, status: 'empty' });
