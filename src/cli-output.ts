@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import { UserError } from './errors.js';
+import { trackTemporary, untrackTemporary } from './util/atomic.js';
 
 /** The file name that means standard output (or input). */
 export const STDIO = '-';
@@ -85,6 +86,8 @@ export function refuseSeveralOnStdout(count: number, what: string, hint: string)
  */
 export async function oneFileToStdout<T>(render: (dir: string) => Promise<T>, fileOf: (result: T) => string[]): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'xai-tools-stdout-'));
+  // Tracked, so that an exit on a signal or a broken pipe removes it too.
+  trackTemporary(dir);
   try {
     const result = await render(dir);
     const files = fileOf(result);
@@ -93,5 +96,6 @@ export async function oneFileToStdout<T>(render: (dir: string) => Promise<T>, fi
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    untrackTemporary(dir);
   }
 }

@@ -44,9 +44,12 @@ describe('project init / check', () => {
 });
 
 /** Like runCli, but stdout as bytes (runCli decodes it as text, which would mangle a PNG or an ONNX model). */
+/** The CLI's temporary directory in these runs: its own, so other test files' runs cannot show up in it. */
+const cliTmp = mkdtempSync(join(tmpdir(), 'xai-cli-output-tmp-'));
+
 function runCliBytes(args: string[], cwd = repoRoot): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: cliTmp } });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
@@ -187,7 +190,7 @@ describe('--json on attribute, spray, canonize, heatmap', () => {
     expect(several.code).toBe(2);
     expect(several.stdout.length).toBe(0);
     expect(several.stderr).toMatch(/^xai-tools: -o: - writes one file to stdout, but this run would write 3 images; .*\n$/);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('xai-tools-stdout-'))).toEqual([]);
+    expect(readdirSync(cliTmp)).toEqual([]);
   });
 });
 
