@@ -7,6 +7,7 @@ import { COMPOSITE_NAMES } from '../lrp/composite-names.js';
 import type { MethodOptions } from '../lrp/attributors.js';
 import { addRunOptions, type RunOptionValues } from '../run/options.js';
 import { checkLowHigh, integerOption, numberOption } from '../util/options.js';
+import { readTextFile } from '../util/text-file.js';
 
 const ATTRIBUTORS = ['gradient', 'smoothgrad', 'integrated-gradients', 'occlusion'] as const;
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
@@ -149,7 +150,7 @@ async function run(options: AttributeOptions): Promise<void> {
     method: (zBox) => ({ spec: ruleSpec(engines, options, zBox), method, canonize: options.canonize }),
     methodDescription: {
       ...Object.fromEntries(METHOD_KEYS.map((k) => [k, options[k] ?? null])),
-      rules: options.rules ? readFileSync(options.rules, 'utf8') : null,
+      rules: options.rules ? readTextFile(options.rules, 'a rule map') : null,
     },
   });
   // The text report is the engine's last progress line (stderr); --json gives the same as data.

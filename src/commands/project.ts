@@ -86,6 +86,8 @@ async function init(options: InitOptions): Promise<void> {
     import('../io/labelmap.js'),
     import('../io/project.js'),
   ]);
+  // The project links its files by path; stdin has none (`project check -` reads the project itself).
+  if (isStdin(options.labelMap)) throw new UserError('--label-map', "'-' (stdin) cannot be linked from a project, which names its files by path; name a file");
   readLabelMap(options.labelMap);
   const analyses = new Map<string, string[]>();
   for (const a of options.analysis ?? []) analyses.set(a.name, [...(analyses.get(a.name) ?? []), ...expandFilePattern(a.path).map((p) => resolve(p))]);

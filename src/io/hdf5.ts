@@ -5,6 +5,7 @@ import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { UserError } from '../errors.js';
 import { commitTemporary, trackTemporary, untrackTemporary } from '../util/atomic.js';
 import { checkRead } from './declared-size.js';
+import { isStdin, STDIN_NAME } from '../util/stdin.js';
 
 export type { Dataset, Group, H5File };
 
@@ -73,6 +74,9 @@ function inspectSuperblock(path: string, size: number): { base: number; endOfFil
  */
 export async function openH5(path: string, mode: 'r' | 'w' | 'a'): Promise<H5File> {
   await h5Ready();
+  if (mode !== 'w' && isStdin(path)) {
+    throw new UserError(STDIN_NAME, 'an HDF5 file cannot be read from stdin (HDF5 needs random access); save it to a file and name that');
+  }
   if (mode !== 'w') {
     let size: number;
     try {

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../util/atomic.js';
+import { inputName } from '../util/stdin.js';
 import { readTextFile } from '../util/text-file.js';
 import { describeZodIssue } from '../util/zod-issue.js';
 
@@ -82,7 +83,7 @@ export function parseLabelMap(text: string, file: string): LabelMap {
 }
 
 export function readLabelMap(path: string): LabelMap {
-  return parseLabelMap(readTextFile(path, 'a label map'), path);
+  return parseLabelMap(readTextFile(path, 'a label map'), inputName(path));
 }
 
 /** Writes a label map (entries sorted by index) atomically. */

@@ -3,6 +3,7 @@ import { AnalysisWriter, type CategoryAnalysis } from '../io/analysis.js';
 import { openAttributionSet, type AttributionReader } from '../io/attribution.js';
 import { type LabelMap, paddedWordNetId, readLabelMap } from '../io/labelmap.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
+import { inputName } from '../util/stdin.js';
 import { readTextFile } from '../util/text-file.js';
 import { applyNanPolicy, type NanPolicy } from '../io/non-finite.js';
 import type { Progress } from '../util/progress.js';
@@ -104,7 +105,7 @@ function checkClusterCounts(ks: readonly number[], sizes: readonly number[]): vo
 export async function runSprayJob(options: RunSprayOptions, progress: Progress): Promise<RunSprayResult> {
   const labelMap: LabelMap | undefined = options.labelMap ? readLabelMap(options.labelMap) : undefined;
   const pipeline = sprayPipeline(options);
-  if (options.config) applyPipelineConfig(pipeline, readTextFile(options.config, 'a pipeline configuration'), options.config);
+  if (options.config) applyPipelineConfig(pipeline, readTextFile(options.config, 'a pipeline configuration'), inputName(options.config));
   const reader = await openAttributionSet(options.inputs);
   const cache = options.cache ? await H5Cache.open(options.cache) : undefined;
   const stats = new RunStats();

@@ -13,6 +13,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { inputName } from '../util/stdin.js';
 import { readTextFile } from '../util/text-file.js';
 import { describeZodIssue } from '../util/zod-issue.js';
 import type { Matcher, RuleEntry, RuleSpec } from './composites.js';
@@ -73,8 +74,9 @@ export function ruleSpecFromObject(doc: unknown, source?: string): RuleSpec {
 }
 
 /** Reads and validates a YAML rule map. */
-export function readRuleMap(path: string): RuleSpec {
-  const text = readTextFile(path, 'a rule map');
+export function readRuleMap(file: string): RuleSpec {
+  const text = readTextFile(file, 'a rule map');
+  const path = inputName(file);
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -18,3 +18,21 @@ export function readStdin(what: string): Buffer {
     throw new UserError(STDIN_NAME, `cannot read ${what} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 }
+
+/** The name messages use for an input path: `<stdin>` for `-`. */
+export function inputName(path: string): string {
+  return isStdin(path) ? STDIN_NAME : path;
+}
+
+/** What standard input was read as (stdin is one stream: it can be one input of a run, read once). */
+let stdinText: { what: string; text: string } | undefined;
+
+/** All of standard input as UTF-8 text for a `-` input; the same text again when asked for the same input twice. */
+export function readStdinText(what: string): string {
+  if (stdinText) {
+    if (stdinText.what !== what) throw new UserError(STDIN_NAME, `is already read as ${stdinText.what}; only one input can come from stdin`);
+    return stdinText.text;
+  }
+  stdinText = { what, text: readStdin(what).toString('utf8') };
+  return stdinText.text;
+}
