@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModel } from '../onnx/codec.js';
 import { canonize, lowerMarkers } from './canonize/index.js';
+import { compileRelevanceGraph } from './compiler.js';
 import { buildComposite, COMPOSITE_NAMES } from './composites.js';
 import { compileAttributor } from './engine.js';
 import { expectClose, modelAround, relevanceOf } from './testing.js';
@@ -294,4 +295,15 @@ describe('torch-exported fixtures (fixtures/onnx)', () => {
       }
     });
   }
+});
+
+describe('VJP checks refuse what the handler does not compute', () => {
+  it('AveragePool-19 with dilations is refused in one line naming the node', () => {
+    const model = modelAround(
+      [1, 1, 6, 6],
+      (b, x) => op(b, 'Flatten', [op(b, 'AveragePool', [x], { kernel_shape: attr.ints([2, 2]), dilations: attr.ints([2, 2]) })]),
+      19,
+    );
+    expect(() => compileRelevanceGraph(model, { inputShape: [1, 1, 6, 6], spec: null })).toThrow(/AveragePool.*dilations other than 1 are not supported/);
+  });
 });
