@@ -27,11 +27,14 @@
  * Reduce* took `axes` as an input (18; every pass reads both), Split gained `num_outputs` (18),
  * Gelu became an op (20), and the rest only gained types (19, 21) or options off by default
  * (Resize `antialias`, AveragePool `dilations`, Pad `wrap`).
+ *
+ * At every opset, Einsums of the batched-matmul forms become Transpose/MatMul (einsum.ts).
  */
 import { attr, GraphBuilder } from './builder.js';
 import { consumers, defaultOpset, isGraphOutput } from './graph.js';
 import type { Model, Node } from './ir.js';
 import { inferValues } from './shapes.js';
+import { rewriteEinsums } from './einsum.js';
 import { AxesFormError, expandPartialAxes } from './upgrade-axes.js';
 import { float32Tensor, toNumbers } from './tensor.js';
 
@@ -46,6 +49,12 @@ export class UpgradeError extends Error {}
  * forms with no opset-13 equivalent (BatchNormalization with spatial = 0).
  */
 export function upgradeModel(model: Model): string[] {
+  const notes = upgradeForms(model);
+  // After the forms: the rewrite writes opset-13 Squeeze/Unsqueeze (axes as inputs).
+  return [...notes, ...rewriteEinsums(model)];
+}
+
+function upgradeForms(model: Model): string[] {
   const opset = defaultOpset(model);
   if (opset >= UPGRADED_OPSET) {
     try {
