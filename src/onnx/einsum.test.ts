@@ -176,6 +176,52 @@ describe('Einsum → Transpose/MatMul, checked against onnxruntime', () => {
     ]);
   });
 
+  it('several contracted labels, merged into one dim', async () => {
+    const cases: Array<[string, number[][], boolean]> = [
+      [
+        'bijk,bjkl->bil',
+        [
+          [2, 3, 4, 5],
+          [2, 4, 5, 6],
+        ],
+        false,
+      ],
+      [
+        'abcd,cde->abe',
+        [
+          [2, 3, 4, 5],
+          [4, 5, 6],
+        ],
+        true,
+      ],
+      [
+        'nchw,kchw->nk',
+        [
+          [2, 3, 2, 2],
+          [5, 3, 2, 2],
+        ],
+        true,
+      ],
+      [
+        'bhqd,bhkd->bqk',
+        [
+          [2, 3, 4, 5],
+          [2, 3, 6, 5],
+        ],
+        false,
+      ],
+      [
+        'bij,bij->b',
+        [
+          [2, 3, 4],
+          [2, 3, 4],
+        ],
+        false,
+      ],
+    ];
+    for (const [equation, shapes, constant] of cases) await expectRewritten(equation, shapes, constant);
+  });
+
   it('a constant operand (weights) and a one-operand permutation', async () => {
     await expectRewritten(
       'bij,jk->bik',
@@ -197,13 +243,6 @@ describe('Einsum → Transpose/MatMul, checked against onnxruntime', () => {
         [
           [2, 3, 4],
           [2, 4, 5],
-        ],
-      ],
-      [
-        'bijk,bjkl->bil',
-        [
-          [2, 3, 4, 5],
-          [2, 4, 5, 6],
         ],
       ],
       [

@@ -6,18 +6,19 @@
  *
  * Forms rewritten (the ones exporters write; labels of one term are distinct):
  * - two operands, each label either a batch label (both operands and the output), a free label of
- *   one operand (it and the output) or the contracted label (both operands, not the output), at
- *   most one contracted label: `bhid,bhjd->bhij`, `bhij,bhjd->bhid`, `bij,bjk->bik`, `bij,jk->bik`,
- *   `ij,kj->ik`, `bi,bj->bij` (outer), `bhd,bhd->bh` (dot), any output order, implicit output;
+ *   one operand (it and the output) or a contracted label (both operands, not the output):
+ *   `bhid,bhjd->bhij`, `bhij,bhjd->bhid`, `bij,bjk->bik`, `bij,jk->bik`, `ij,kj->ik`, `bi,bj->bij`
+ *   (outer), `bhd,bhd->bh` (dot), `abcd,cde->abe` (Keras EinsumDense), any output order, implicit output;
  * - an ellipsis before the labels of every term (`...ij,...jk->...ik`), of one rank in both
  *   operands as ONNX requires: the unnamed leading dims are batch dims;
  * - one operand, a permutation of its labels (`bhid->bihd`): Transpose.
  * Each operand is transposed to [ellipsis, batch, A's other free labels, B's other free labels,
  * row, contracted] / [… , contracted, column] with 1s (Unsqueeze) where it lacks a label, so one
- * MatMul broadcasts the rest; its result is squeezed where an operand has no free label, then
- * transposed to the output order. A constant 2-D operand stays 2-D (a dense layer's weight).
+ * MatMul broadcasts the rest; several contracted labels are merged into one dim (Reshape). The
+ * result is squeezed where an operand has no free label, then transposed to the output order. A
+ * constant operand stays constant (its Transpose/Reshape fold away: a dense layer's weight).
  *
- * Anything else (a label summed over one operand, a diagonal `ii`, several contracted labels,
+ * Anything else (a label summed over one operand, a diagonal `ii`, ellipses of different ranks,
  * three operands) stays an Einsum; its op record refuses it naming the node and equation.
  */
 import { attr, GraphBuilder } from './builder.js';
@@ -25,7 +26,7 @@ import { type EinsumEquation, parseEinsum } from './einsum-equation.js';
 import type { Model, Node } from './ir.js';
 import { inferValues } from './shapes.js';
 
-type Step = { op: 'Transpose'; perm: number[] } | { op: 'Unsqueeze' | 'Squeeze'; axes: number[] };
+type Step = { op: 'Transpose'; perm: number[] } | { op: 'Unsqueeze' | 'Squeeze'; axes: number[] } | { op: 'Reshape'; shape: number[] };
 
 /** How one Einsum becomes other ops: steps per operand, then (for two) MatMul, then the output steps. */
 export interface EinsumPlan {
@@ -34,7 +35,8 @@ export interface EinsumPlan {
   output: Step[];
 }
 
-const SUPPORTED = 'supported: two operands with at most one contracted label and a leading ellipsis or none in every term, or a permutation of one operand';
+const SUPPORTED =
+  'supported: two operands whose labels are batch, free or contracted labels, with a leading ellipsis or none in every term, or a permutation of one operand';
 
 const isIdentity = (perm: number[]): boolean => perm.every((p, i) => p === i);
 const transpose = (perm: number[]): Step[] => (isIdentity(perm) ? [] : [{ op: 'Transpose', perm }]);
@@ -70,7 +72,6 @@ export function planEinsum(eq: EinsumEquation, ranks: number[]): EinsumPlan | st
   const contracted = a.labels.filter((l) => inB.has(l) && !inOut.has(l));
   const summed = [...a.labels, ...b.labels].find((l) => !inOut.has(l) && !(inA.has(l) && inB.has(l)));
   if (summed) return `label ${summed} is summed over one operand only; ${SUPPORTED}`;
-  if (contracted.length > 1) return `several contracted labels (${contracted.join('')}); ${SUPPORTED}`;
   // One free label per operand is the matrix row / column; the others are batch dims of that
   // operand alone, size 1 in the other (MatMul broadcasts them).
   const rowA = freeA.slice(-1);
@@ -78,24 +79,35 @@ export function planEinsum(eq: EinsumEquation, ranks: number[]): EinsumPlan | st
   const onlyA = freeA.slice(0, -1);
   const onlyB = freeB.slice(0, -1);
   const layoutA = [...batch, ...onlyA, ...onlyB, ...(rowA.length ? rowA : ['']), ...(contracted.length ? contracted : [''])];
-  const layoutB = [...batch, ...onlyA, ...onlyB, ...(contracted.length ? contracted : ['']), ...(colB.length ? colB : [''])];
-  /** Transpose `t` to `layout` (its labels in that order), then Unsqueeze the positions it lacks. */
-  const operand = (t: typeof a, layout: string[]): Step[] => {
+  // Several contracted labels are merged into one dim (Reshape, 0 = keep a dim): last in A; in B
+  // last too, then swapped with the column.
+  const merged = contracted.length > 1;
+  const layoutB = merged
+    ? [...batch, ...onlyA, ...onlyB, ...(colB.length ? colB : ['']), ...contracted]
+    : [...batch, ...onlyA, ...onlyB, ...(contracted.length ? contracted : ['']), ...(colB.length ? colB : [''])];
+  /** Transpose `t` to `layout` (its labels in that order), Unsqueeze the positions it lacks, merge the contracted labels. */
+  const operand = (t: typeof a, layout: string[], swap: boolean): Step[] => {
     const own = layout.filter((l) => t.labels.includes(l));
     const steps = transpose([...Array.from({ length: e }, (_, i) => i), ...own.map((l) => e + t.labels.indexOf(l))]);
     // Leading missing dims need no Unsqueeze (MatMul right-aligns); the first own label marks the start.
     const start = e === 0 ? layout.findIndex((l) => t.labels.includes(l)) : 0;
     const missing = layout.map((l, i) => (t.labels.includes(l) || i < start ? -1 : e + i - start)).filter((i) => i >= 0);
     if (missing.length > 0) steps.push({ op: 'Unsqueeze', axes: missing });
+    if (merged) {
+      const now = e + own.length + missing.length;
+      const kept = now - contracted.length;
+      steps.push({ op: 'Reshape', shape: [...new Array<number>(kept).fill(0), -1] });
+      if (swap) steps.push({ op: 'Transpose', perm: [...Array.from({ length: kept - 1 }, (_, i) => i), kept, kept - 1] });
+    }
     return steps;
   };
   const output: Step[] = [];
-  const rank = e + layoutA.length;
+  const rank = e + layoutA.length - (merged ? contracted.length - 1 : 0);
   const squeezed = [...(rowA.length === 0 ? [rank - 2] : []), ...(colB.length === 0 ? [rank - 1] : [])];
   if (squeezed.length > 0) output.push({ op: 'Squeeze', axes: squeezed });
   const result = [...batch, ...onlyA, ...onlyB, ...rowA, ...colB];
   output.push(...transpose([...Array.from({ length: e }, (_, i) => i), ...out.labels.map((l) => e + result.indexOf(l))]));
-  return { operands: [operand(a, layoutA), operand(b, layoutB)], matmul: true, output };
+  return { operands: [operand(a, layoutA, false), operand(b, layoutB, true)], matmul: true, output };
 }
 
 const equationOf = (node: Node): string => (node.attributes.equation?.type === 'string' ? node.attributes.equation.value : '');
@@ -135,7 +147,9 @@ export function rewriteEinsums(model: Model): string[] {
         value =
           step.op === 'Transpose'
             ? b.addNode('Transpose', [value], { perm: attr.ints(step.perm) }, 1, options)[0]!
-            : b.addNode(step.op, [value, b.constantInt64(step.axes, [step.axes.length], 'einsum_axes')], {}, 1, options)[0]!;
+            : step.op === 'Reshape'
+              ? b.addNode('Reshape', [value, b.constantInt64(step.shape, [step.shape.length], 'einsum_shape')], {}, 1, options)[0]!
+              : b.addNode(step.op, [value, b.constantInt64(step.axes, [step.axes.length], 'einsum_axes')], {}, 1, options)[0]!;
       });
       return value;
     };
