@@ -7,9 +7,10 @@
  * reference (test/models/lrp_reference.py: the rules written as PyTorch autograd functions, the
  * re-routing — split, shuffle, concat, pooling — left to PyTorch's autograd). ΣR = 1 is asserted
  * where the rules conserve; where they do not (CONSERVATION_GAPS) the reference agreement shows the
- * loss is the rule's, not the compiler's. ConvNeXt, ViT and Swin (small configurations) run
- * epsilon-plus and attn-lrp, and cp-lrp must conserve on copies with every bias, β, class token and
- * position embedding zeroed. Known gap: maxvit_t (attention exported as Einsum, no op record).
+ * loss is the rule's, not the compiler's. ConvNeXt, ViT, Swin and MaxViT (small configurations) run
+ * epsilon-plus and attn-lrp, and cp-lrp must conserve on copies with every bias, β, class token,
+ * position embedding (and, for MaxViT's MBConv, BatchNorm running mean) zeroed. MaxViT's attention
+ * is exported as Einsum (8 nodes), rewritten to MatMul when the model is read (src/onnx/einsum.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,8 +66,8 @@ const CONSERVATION_GAPS: Record<string, string> = {
   densenet: 'ΣR 0.9998 / 1.002: the 3×3 convolutions of the last dense block run on a 1×1 map (only the centre tap sees data)',
 };
 
-/** Small configurations of torchvision's ConvNeXt, ViT and Swin constructors (make_torchvision.py). */
-const TRANSFORMERS = ['convnext', 'vit', 'swin'];
+/** Small configurations of torchvision's ConvNeXt, ViT, Swin and MaxViT constructors (make_torchvision.py). */
+const TRANSFORMERS = ['convnext', 'vit', 'swin', 'maxvit'];
 const MODELS = [...Object.keys(CNNS), ...TRANSFORMERS];
 let dir: string;
 
@@ -132,7 +133,7 @@ describe('torchvision CNNs (random weights): epsilon-plus against the float64 re
   }
 });
 
-describe('torchvision ConvNeXt, ViT, Swin (small configurations, random weights)', () => {
+describe('torchvision ConvNeXt, ViT, Swin, MaxViT (small configurations, random weights)', () => {
   for (const name of TRANSFORMERS) {
     it(`${name}: epsilon-plus and attn-lrp finite and non-zero; cp-lrp conserves relevance with biases, β, class token and position embeddings zeroed`, async () => {
       for (const [tag, args] of [

@@ -170,7 +170,7 @@ export function register(program: Command): void {
       'compute attributions (LRP composites, rule maps, gradient, SmoothGrad, Integrated Gradients, Occlusion) ' +
         'for the samples of an HDF5 dataset or an image folder with an ONNX model; writes the attribution database (resumable, shardable)',
     )
-    .requiredOption('--model <file>', 'ONNX classifier (opset 11 to 18), one input [batch, ...], output [batch, classes] (required)')
+    .requiredOption('--model <file>', 'ONNX classifier (opset 7 to 21), one input [batch, ...], output [batch, classes] (required)')
     .requiredOption(
       '--dataset <path>',
       "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)",

@@ -10,6 +10,7 @@
  */
 import { attr } from '../onnx/builder.js';
 import { attrFloat, attrInt, attrInts } from '../onnx/attributes.js';
+import { einsumProblem } from '../onnx/einsum.js';
 import type { Node, Tensor } from '../onnx/ir.js';
 import { toFloat32, toNumbers } from '../onnx/tensor.js';
 import { MARKER_DOMAIN } from './canonize/types.js';
@@ -518,6 +519,22 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   Resize: { kind: 'reshape', sign: KEEPS_FIRST, vjp: resizeAdjoint },
   /** Local response normalisation: an activation (identity rule in every LRP composite, as Zennit's Pass); exact VJP in lrn.ts. */
   LRN: { kind: 'activation', sign: KEEPS_FIRST, vjp: lrnVjp },
+  /**
+   * The batched-matmul Einsums are MatMuls once the model is read (onnx/einsum.ts); an Einsum left
+   * in the graph is one it cannot rewrite, refused here naming its equation.
+   */
+  Einsum: {
+    kind: 'other',
+    vjp: {
+      check: (node, ctx) => {
+        const ranks = node.inputs.map((i) => ctx.shapes.get(i)?.length);
+        return einsumProblem(node, ranks.every((r) => r !== undefined) ? ranks : undefined) ?? 'it was not rewritten when the model was read';
+      },
+      backward: () => {
+        throw new Error('Einsum has no VJP: its check refuses every Einsum left in the graph');
+      },
+    },
+  },
 };
 
 /** The record key of a node: the op type, `domain:Op` outside ai.onnx. */

@@ -5,12 +5,13 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { attr, type GraphBuilder } from '../onnx/builder.js';
-import { encodeModel } from '../onnx/codec.js';
+import { decodeModel, encodeModel } from '../onnx/codec.js';
 import type { Model } from '../onnx/ir.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModel } from '../onnx/codec.js';
 import { canonize, lowerMarkers } from './canonize/index.js';
+import { compileRelevanceGraph } from './compiler.js';
 import { buildComposite, COMPOSITE_NAMES } from './composites.js';
 import { compileAttributor } from './engine.js';
 import { expectClose, modelAround, relevanceOf } from './testing.js';
@@ -294,4 +295,42 @@ describe('torch-exported fixtures (fixtures/onnx)', () => {
       }
     });
   }
+});
+
+describe('VJP checks refuse what the handler does not compute', () => {
+  it('AveragePool-19 with dilations is refused in one line naming the node', () => {
+    const model = modelAround(
+      [1, 1, 6, 6],
+      (b, x) => op(b, 'Flatten', [op(b, 'AveragePool', [x], { kernel_shape: attr.ints([2, 2]), dilations: attr.ints([2, 2]) })]),
+      19,
+    );
+    expect(() => compileRelevanceGraph(model, { inputShape: [1, 1, 6, 6], spec: null })).toThrow(/AveragePool.*dilations other than 1 are not supported/);
+  });
+});
+
+describe('Einsum (rewritten to MatMul when read; the rest refused)', () => {
+  it('an equation the reader cannot rewrite is refused naming the node and the equation', () => {
+    const model = modelAround([2, 3, 4], (b, x) => op(b, 'Einsum', [x, w(b, [2, 5, 4], 3)], { equation: attr.string('bij,bkj->bi') }));
+    expect(() => compileRelevanceGraph(decodeModel(encodeModel(model)), { inputShape: [2, 3, 4], spec: null })).toThrow(
+      /node "Einsum[^"]*" \(Einsum\): equation "bij,bkj->bi" is not supported: label k is summed over one operand only/,
+    );
+  });
+
+  it('a rewritten attention Einsum pair has the exact gradient', async () => {
+    // scores = x·xᵀ (bid,bjd->bij), softmax, context = p·x (bij,bjd->bid): both operands computed.
+    const model = decodeModel(
+      encodeModel(
+        modelAround([2, 3, 4], (b, x) => {
+          const scores = op(b, 'Einsum', [x, x], { equation: attr.string('bid,bjd->bij') });
+          const p = op(b, 'Softmax', [scores], { axis: attr.int(-1) });
+          return op(b, 'Flatten', [op(b, 'Einsum', [p, x], { equation: attr.string('bij,bjd->bid') })]);
+        }),
+      ),
+    );
+    expect(model.graph.nodes.map((n) => n.opType)).not.toContain('Einsum');
+    const x = values(24, 5);
+    const R = values(24, 6);
+    const { relevance } = await relevanceOf(model, x, [2, 3, 4], R, null);
+    expectClose(relevance, await numericGradient(model, x, [2, 3, 4], R), 2e-2, 3e-3);
+  });
 });

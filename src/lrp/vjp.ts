@@ -179,7 +179,10 @@ export const averagePool: VjpHandler = {
   check: (node) =>
     node.attributes.auto_pad && node.attributes.auto_pad.type === 'string' && !['NOTSET', 'VALID'].includes(node.attributes.auto_pad.value)
       ? 'auto_pad SAME_* is not supported'
-      : null,
+      : // Opset 19 added dilations; the divisor and window arithmetic below assume contiguous windows.
+        (attrInts(node, 'dilations') ?? []).some((d) => d !== 1)
+        ? 'dilations other than 1 are not supported'
+        : null,
   backward: (ctx, R) => {
     const { em, node } = ctx;
     const r = only(R);

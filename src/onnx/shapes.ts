@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { defaultOpset } from './graph.js';
 import type { DataType, Model, Node, Tensor } from './ir.js';
 import { attrInt, attrInts, attrString, castTarget, evaluateNode, normalizeAxis, reshapeDims, sliceRanges, unsqueezeDims } from './evaluate.js';
+import { einsumShape, parseEinsum } from './einsum-equation.js';
 import { sizeOf, toNumbers } from './tensor.js';
 
 /** A dimension: a number, or null when not known statically. */
@@ -396,7 +397,17 @@ const topK: ShapeHandler = (node, ctx) => {
 const range: ShapeHandler = (node, ctx) => [{ dataType: input(node, ctx, 0).dataType, shape: [null] }];
 
 /** Shape handlers keyed by op type (custom domains as `domain:Op`). */
+const einsum: ShapeHandler = (node, ctx) => {
+  const x = input(node, ctx, 0);
+  const eq = parseEinsum(attrString(node, 'equation', ''));
+  const shapes = node.inputs.map((_, i) => input(node, ctx, i).shape);
+  if (typeof eq === 'string' || shapes.some((s) => s === undefined)) return [{ dataType: x.dataType }];
+  const shape = einsumShape(eq, shapes as SDim[][]);
+  return [{ dataType: x.dataType, shape: typeof shape === 'string' ? undefined : shape }];
+};
+
 const handlers: Record<string, ShapeHandler> = {
+  Einsum: einsum,
   Conv: conv,
   ConvTranspose: convTranspose,
   MaxPool: pool,

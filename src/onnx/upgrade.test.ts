@@ -9,6 +9,7 @@ import { attr, emptyGraph, GraphBuilder, modelOf } from './builder.js';
 import { decodeModel, encodeModel } from './codec.js';
 import type { Attribute } from './ir.js';
 import { runModel } from './ort.js';
+import { inferValues } from './shapes.js';
 import { float32Tensor } from './tensor.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
@@ -29,7 +30,7 @@ function oneOp(
   const b = new GraphBuilder(emptyGraph());
   b.addInput('x', 'float32', xShape);
   const ys = b.addNode(op, ['x', ...extra(b)], attributes, outputs);
-  b.addOutput(ys[0]!, 'float32');
+  for (const y of ys) b.addOutput(y, 'float32');
   const bytes = encodeModel(modelOf(b.graph, opset));
   return { bytes, upgraded: decodeModel(bytes), output: ys[0]! };
 }
@@ -46,8 +47,11 @@ async function expectSameOutputs(
   const x = { data: random(xShape.reduce((a, b) => a * b, 1)), dims: xShape };
   const before = (await runModel(bytes, { x })).get(output)!;
   const after = (await runModel(upgraded, { x })).get(output)!;
-  expect(upgraded.opsetImports[0]!.version).toBe(13);
+  // Opsets before 13 become 13; newer ones keep their opset.
+  expect(upgraded.opsetImports[0]!.version).toBe(Math.max(opset, 13));
   expect(after.dims).toEqual(before.dims);
+  // The later passes read the upgraded form: shape inference must know the output's shape.
+  expect(inferValues(upgraded).get(output)?.shape).toEqual(before.dims);
   for (let i = 0; i < before.data.length; i++) expect(after.data[i]).toBeCloseTo(before.data[i]!, 5);
   return upgraded.graph.nodes.map((n) => n.opType);
 }
@@ -114,5 +118,52 @@ describe('upgrade to opset 13 keeps what onnxruntime computes for the old forms'
     const model = decodeModel(encodeModel(modelOf(b.graph, 9)));
     expect(model.graph.nodes.map((n) => n.opType)).toEqual(['MatMul']);
     expect(model.graph.initializers.get(w!)?.dims).toEqual([2, 2]);
+  });
+});
+
+describe('opset 18–21 forms: the partial-axes forms become full-rank, the rest is read as written', () => {
+  it('Pad-18 with an axes input → full-rank pads', async () => {
+    const padsOnAxes = (b: GraphBuilder): string[] => [b.constantInt64([1, 2, 0, 3], [4]), b.constant([0.5], []), b.constantInt64([3, -2], [2])];
+    const ops = await expectSameOutputs(18, 'Pad', [1, 2, 3, 4], {}, padsOnAxes);
+    expect(ops).toEqual(['Pad']);
+    const { upgraded } = oneOp(18, 'Pad', [1, 2, 3, 4], {}, padsOnAxes);
+    expect(upgraded.graph.nodes[0]!.inputs).toHaveLength(3);
+    await expectSameOutputs(21, 'Pad', [2, 3, 5], { mode: attr.string('constant') }, (b) => [b.constantInt64([2, 1], [2]), '', b.constantInt64([1], [1])]);
+  });
+
+  it('Resize-18 with an axes attribute (scales, sizes) → full-rank scales / sizes', async () => {
+    for (const mode of ['nearest', 'linear']) {
+      const ops = await expectSameOutputs(18, 'Resize', [1, 2, 3, 4], { mode: attr.string(mode), axes: attr.ints([2, 3]) }, (b) => [
+        '',
+        b.constant([2, 1.5], [2]),
+      ]);
+      expect(ops).toEqual(['Resize']);
+      await expectSameOutputs(19, 'Resize', [1, 2, 5, 4], { mode: attr.string(mode), axes: attr.ints([-1]) }, (b) => ['', '', b.constantInt64([7], [1])]);
+      await expectSameOutputs(19, 'Resize', [2, 1, 5, 4], { mode: attr.string(mode), axes: attr.ints([3, 2]) }, (b) => ['', '', b.constantInt64([6, 3], [2])]);
+    }
+  });
+
+  it('refuses Resize sizes with keep_aspect_ratio_policy not_larger in one line naming the node', () => {
+    expect(() =>
+      oneOp(18, 'Resize', [1, 1, 4, 6], { keep_aspect_ratio_policy: attr.string('not_larger') }, (b) => ['', '', b.constantInt64([1, 1, 2, 2], [4])]),
+    ).toThrow(/node Resize.*keep_aspect_ratio_policy not_larger is not supported/);
+  });
+
+  it('Reduce* axes inputs (18), Split num_outputs (18) and Gelu (20) keep their form; shape inference gives onnxruntime’s shapes', async () => {
+    const cases: Array<[number, string, number[], Record<string, Attribute>, (b: GraphBuilder) => string[], number]> = [
+      [18, 'ReduceMean', [2, 3, 4], { keepdims: attr.int(0) }, (b) => [b.constantInt64([-1, 0], [2])], 1],
+      [18, 'ReduceMax', [2, 3, 4], {}, (b) => [b.constantInt64([1], [1])], 1],
+      [18, 'ReduceL2', [2, 3, 4], { noop_with_empty_axes: attr.int(1) }, () => [], 1],
+      [18, 'Split', [2, 10], { axis: attr.int(1), num_outputs: attr.int(3) }, () => [], 3],
+      [20, 'Gelu', [2, 5], { approximate: attr.string('tanh') }, () => [], 1],
+    ];
+    for (const [opset, op, shape, attributes, extra, outputs] of cases) {
+      const { bytes, upgraded } = oneOp(opset, op, shape, attributes, extra, outputs);
+      expect(upgraded.graph.nodes.map((n) => [n.opType, n.inputs.length])).toEqual([[op, 1 + extra(new GraphBuilder()).length]]);
+      const x = { data: random(shape.reduce((a, b) => a * b, 1)), dims: shape };
+      const results = await runModel(bytes, { x });
+      const facts = inferValues(upgraded);
+      for (const name of upgraded.graph.nodes[0]!.outputs) expect(facts.get(name)?.shape).toEqual(results.get(name)?.dims);
+    }
   });
 });

@@ -21,11 +21,21 @@
  *
  * The other ops used by classifiers (Conv, Gemm, pools, BatchNormalization ≥ 9, Relu, Concat,
  * Reshape, …) kept their semantics across 7–13 (only types or negative axes were added).
+ *
+ * Opsets 13–21 are read as written, except Pad's and Resize's opset-18 partial `axes` forms, made
+ * full-rank (upgrade-axes.ts). Those opsets changed no other form an exporter writes incompatibly:
+ * Reduce* took `axes` as an input (18; every pass reads both), Split gained `num_outputs` (18),
+ * Gelu became an op (20), and the rest only gained types (19, 21) or options off by default
+ * (Resize `antialias`, AveragePool `dilations`, Pad `wrap`).
+ *
+ * At every opset, Einsums of the batched-matmul forms become Transpose/MatMul (einsum.ts).
  */
 import { attr, GraphBuilder } from './builder.js';
 import { consumers, defaultOpset, isGraphOutput } from './graph.js';
 import type { Model, Node } from './ir.js';
 import { inferValues } from './shapes.js';
+import { rewriteEinsums } from './einsum.js';
+import { AxesFormError, expandPartialAxes } from './upgrade-axes.js';
 import { float32Tensor, toNumbers } from './tensor.js';
 
 /** The opset the pass upgrades to. */
@@ -39,8 +49,21 @@ export class UpgradeError extends Error {}
  * forms with no opset-13 equivalent (BatchNormalization with spatial = 0).
  */
 export function upgradeModel(model: Model): string[] {
+  const notes = upgradeForms(model);
+  // After the forms: the rewrite writes opset-13 Squeeze/Unsqueeze (axes as inputs).
+  return [...notes, ...rewriteEinsums(model)];
+}
+
+function upgradeForms(model: Model): string[] {
   const opset = defaultOpset(model);
-  if (opset >= UPGRADED_OPSET) return [];
+  if (opset >= UPGRADED_OPSET) {
+    try {
+      return expandPartialAxes(model);
+    } catch (error) {
+      if (error instanceof AxesFormError) throw new UpgradeError(error.message);
+      throw error;
+    }
+  }
   const g = model.graph;
   const b = new GraphBuilder(g);
   const counts = new Map<string, number>();

@@ -10,7 +10,7 @@ each net is calibrated before export: BatchNorm statistics are estimated in trai
 inputs (cumulative average), then the classifier's last layer is scaled so the logits have std ≈ 1.
 
 Architectures with a huge classifier (AlexNet, VGG: 4096-wide dense layers, 60–130 M weights) get a
-64-wide classifier, and the deep ones (DenseNet, ResNeXt, ConvNeXt, ViT, Swin) small configurations
+64-wide classifier, and the deep ones (DenseNet, ResNeXt, ConvNeXt, ViT, Swin, MaxViT) small configurations
 of their own constructors; the convolutional/attention blocks are torchvision's."""
 import os
 import sys
@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torchvision.models as m
 from torchvision.models.convnext import CNBlockConfig
+from torchvision.models.maxvit import MaxVit
 from torchvision.models.resnet import Bottleneck, ResNet
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,8 +45,9 @@ def vgg11_bn():
 
 
 # name: (constructor, input size, has an lrp_reference.py reference). The transformers (no reference)
-# also get NAME.zeroed.onnx: every bias, LayerNorm β, class token, position embedding and relative
-# position bias zeroed, where CP-LRP must conserve relevance (../shared/spec/transformer-lrp.md).
+# also get NAME.zeroed.onnx: every bias, LayerNorm β, class token, position embedding, relative
+# position bias and BatchNorm running mean zeroed, where CP-LRP must conserve relevance
+# (../shared/spec/transformer-lrp.md).
 SPECS = {
     'squeezenet1_1': (lambda: m.squeezenet1_1(num_classes=10), 64, True),
     'resnet18': (lambda: m.resnet18(num_classes=10), 32, True),
@@ -65,6 +67,13 @@ SPECS = {
     'shufflenet_v2_x0_5': (lambda: m.shufflenet_v2_x0_5(num_classes=10), 32, True),
     'convnext': (lambda: m.ConvNeXt([CNBlockConfig(16, 32, 1), CNBlockConfig(32, None, 1)], num_classes=10), 32, False),
     'vit': (lambda: m.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10), 32, False),
+    # MaxVit-T's MBConv, block (window) and grid attention, 2 stages of 1 layer: 32 → stem 16 → 8 → 4
+    # (partition 4: a 2×2 grid of windows in stage 1, one window in stage 2).
+    'maxvit': (
+        lambda: MaxVit(input_size=(32, 32), stem_channels=16, partition_size=4, block_channels=[16, 32], block_layers=[1, 1], head_dim=8, stochastic_depth_prob=0.0, num_classes=10),
+        32,
+        False,
+    ),
     'swin': (
         lambda: m.SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[1, 1], num_heads=[1, 2], window_size=[2, 2], stochastic_depth_prob=0.0, num_classes=10),
         32,
@@ -121,6 +130,9 @@ def main(out, names):
                     last = key.split('.')[-1]
                     if last.endswith('bias') or last in ZEROED:  # bias, in_proj_bias, …
                         p.zero_()
+                for mod in net.modules():  # BatchNorm's running mean is a bias too (MaxViT's MBConv)
+                    if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                        mod.running_mean.zero_()
             export(net, x, os.path.join(out, f'{name}.zeroed.onnx'))
         else:
             relevance = lrp_reference.epsilon_plus_reference(net, x, [0, 0])
