@@ -23,7 +23,9 @@
  * Models come from bench/export_models.py (random weights; /usr/bin/python3 with torch 1.13), exported
  * into the git-ignored bench/models/ on first use; Zennit builds the same seeded networks. Other knobs:
  * BENCH_MODELS (vgg16,resnet50), BENCH_THREADS (engine part: 1,2), BENCH_BATCHES (timed batches of the
- * in-process figures, default 2), BENCH_BATCH (8). The machines here have about one core of real
+ * in-process figures, default 2), BENCH_BATCH (8), BENCH_LRP_COMPOSITE (the CLI's LRP row, default
+ * epsilon-gamma-box; `BENCH_MODELS=vit_b_16 BENCH_LRP_COMPOSITE=attn-lrp BENCH_PARTS=cli,forward` for
+ * the transformer figures of issue 11, where Zennit has no counterpart). The machines here have about one core of real
  * throughput and other work runs beside: compare only figures from the same run (ratios are printed).
  */
 import { execFileSync } from 'node:child_process';
@@ -48,6 +50,7 @@ const modelNames = env('BENCH_MODELS', 'vgg16,resnet50').split(',');
 const threadCounts = env('BENCH_THREADS', '1,2').split(',').map(Number);
 const timedBatches = Number(env('BENCH_BATCHES', '2'));
 const batch = Number(env('BENCH_BATCH', '8'));
+const lrpComposite = env('BENCH_LRP_COMPOSITE', 'epsilon-gamma-box');
 
 function ensureModels(names: string[]): boolean {
   const missing = names.filter((n) => !existsSync(join(modelsDir, `${n}.onnx`)));
@@ -249,7 +252,7 @@ async function sideBySide(): Promise<void> {
       rows.push(row);
       if (parts.has('cli') && !problem) {
         for (const [key, composite] of [
-          ['lrp', 'epsilon-gamma-box'],
+          ['lrp', lrpComposite],
           ['gradient', 'none'],
         ] as const) {
           const m = await cliMarginal(name, composite, dir);
@@ -304,7 +307,7 @@ async function sideBySide(): Promise<void> {
   }
   console.log('\nSeconds per image, wall (CPU in brackets); ratios of wall times (of CPU times in brackets).');
   console.log(
-    '| model | CLI EpsilonGammaBox s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |',
+    `| model | CLI ${lrpComposite} s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |`,
   );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {

@@ -36,6 +36,7 @@ class SmallCNN(torch.nn.Module):
 MODELS = {
     'vgg16': (lambda: torchvision.models.vgg16(), 224),
     'resnet50': (lambda: torchvision.models.resnet50(), 224),
+    'vit_b_16': (lambda: torchvision.models.vit_b_16(), 224),
     'small_cnn': (SmallCNN, 64),
 }
 
