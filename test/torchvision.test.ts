@@ -39,7 +39,9 @@ const CNNS: Record<string, Spec> = {
   googlenet: { other: BOX },
   inception_v3: { other: BOX },
   resnext: { other: BOX },
+  wide_resnet: { other: BOX },
   efficientnet_b0: { other: BOX },
+  efficientnet_v2_s: { other: BOX },
   // Sample 0's residual sums nearly cancel (|R| reaches ~900 inside while ΣR ≈ 2), so float32
   // rounding is amplified ~10³ against the float64 reference; sample 1 agrees to 1e-5.
   regnet_x_400mf: { other: BOX, referenceTolerance: 1e-2 },
@@ -61,6 +63,7 @@ const CONSERVATION_GAPS: Record<string, string> = {
   mnasnet0_5: 'ΣR 0.06 / 0.14: as mobilenet_v2',
   efficientnet_b0: 'ΣR 0.42 / 0.57: as mobilenet_v2 (3×3 and 5×5 depthwise on 1×1 maps lose about a third each)',
   mobilenet_v3_small: 'ΣR 0.61 / 0.74: as mobilenet_v2 (hard-swish)',
+  efficientnet_v2_s: 'ΣR 0.997 / 0.995: as efficientnet_b0 (its MBConv block has a stride-2 depthwise 3×3 on an 8×8 map)',
   shufflenet_v2_x0_5: 'ΣR 0.05 / 0.02: depthwise convolution → BatchNorm → 1×1 convolution with no ReLU between, on maps down to 1×1',
   regnet_x_400mf: 'ΣR 1.87 / 0.97: grouped 3×3 convolutions (16 inputs per group) on 1×1 maps; negative relevance dropped',
   densenet: 'ΣR 0.9998 / 1.002: the 3×3 convolutions of the last dense block run on a 1×1 map (only the centre tap sees data)',

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torchvision.models as m
 from torchvision.models.convnext import CNBlockConfig
+from torchvision.models.efficientnet import EfficientNet, FusedMBConvConfig, MBConvConfig
 from torchvision.models.maxvit import MaxVit
 from torchvision.models.resnet import Bottleneck, ResNet
 
@@ -44,6 +45,13 @@ def vgg11_bn():
     return small_classifier(m.vgg11_bn(num_classes=10), 512)
 
 
+def efficientnet_v2_s():
+    # EfficientNetV2-S's block kinds, one layer each: FusedMBConv without and with expansion, then an
+    # MBConv with squeeze-excite (the full net is 21 M weights).
+    setting = [FusedMBConvConfig(1, 3, 1, 24, 24, 1), FusedMBConvConfig(4, 3, 2, 24, 48, 1), MBConvConfig(4, 3, 2, 48, 64, 1)]
+    return EfficientNet(setting, dropout=0.2, stochastic_depth_prob=0.0, num_classes=10, last_channel=256)
+
+
 # name: (constructor, input size, has an lrp_reference.py reference). The transformers (no reference)
 # also get NAME.zeroed.onnx: every bias, LayerNorm β, class token, position embedding, relative
 # position bias and BatchNorm running mean zeroed, where CP-LRP must conserve relevance
@@ -60,7 +68,10 @@ SPECS = {
     'inception_v3': (lambda: m.inception_v3(num_classes=10, aux_logits=False, init_weights=True), 75, True),
     # ResNeXt-50 32x4d bottlenecks (grouped 3x3), one block per stage.
     'resnext': (lambda: ResNet(Bottleneck, [1, 1, 1, 1], groups=32, width_per_group=4, num_classes=10), 32, True),
+    # Wide ResNet-50-2's bottlenecks (3×3 twice as wide: width_per_group 128), one block per stage.
+    'wide_resnet': (lambda: ResNet(Bottleneck, [1, 1, 1, 1], width_per_group=128, num_classes=10), 32, True),
     'efficientnet_b0': (lambda: m.efficientnet_b0(num_classes=10), 32, True),
+    'efficientnet_v2_s': (efficientnet_v2_s, 32, True),
     'regnet_x_400mf': (lambda: m.regnet_x_400mf(num_classes=10), 32, True),
     'mnasnet0_5': (lambda: m.mnasnet0_5(num_classes=10), 32, True),
     'mobilenet_v3_small': (lambda: m.mobilenet_v3_small(num_classes=10), 32, True),
