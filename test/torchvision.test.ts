@@ -7,7 +7,8 @@
  * reference (test/models/lrp_reference.py: the rules written as PyTorch autograd functions, the
  * re-routing — split, shuffle, concat, pooling — left to PyTorch's autograd). ΣR = 1 is asserted
  * where the rules conserve; where they do not (CONSERVATION_GAPS) the reference agreement shows the
- * loss is the rule's, not the compiler's. ConvNeXt, ViT, Swin and MaxViT (small configurations) run
+ * loss is the rule's, not the compiler's; on zeroed copies of the gated and depthwise ones (ZEROED_CNNS)
+ * cp-lrp must conserve. ConvNeXt, ViT, Swin and MaxViT (small configurations) run
  * epsilon-plus and attn-lrp, and cp-lrp must conserve on copies with every bias, β, class token,
  * position embedding (and, for MaxViT's MBConv, BatchNorm running mean) zeroed. MaxViT's attention
  * is exported as Einsum (8 nodes), rewritten to MatMul when the model is read (src/onnx/einsum.ts).
@@ -136,6 +137,26 @@ describe('torchvision CNNs (random weights): epsilon-plus against the float64 re
   }
 });
 
+/** Gated and depthwise CNNs (make_torchvision.py's ZEROED_CNNS): cp-lrp conserves where epsilon-plus cannot. */
+const ZEROED_CNNS = ['mobilenet_v2', 'mobilenet_v3_small', 'mnasnet0_5', 'efficientnet_b0', 'efficientnet_v2_s'];
+
+/** cp-lrp on NAME.zeroed.onnx: the gradient form seeds the one-hot target, so ΣR is the target logit (spec: to 1e-4 relative). */
+async function expectCpLrpConserves(name: string): Promise<void> {
+  const zeroed = await attributeFile(`${name}.zeroed.onnx`, name, 'cp-lrp-zeroed', ['--composite', 'cp-lrp', '--epsilon', '1e-12']);
+  const classes = zeroed.prediction.length / 2;
+  rows(zeroed.attribution).forEach((row, s) => {
+    const logit = zeroed.prediction[s * classes]!;
+    expect(Math.abs(logit)).toBeGreaterThan(1e-2);
+    expect(Math.abs(sum(row) - logit)).toBeLessThanOrEqual(1e-4 * Math.abs(logit));
+  });
+}
+
+describe('torchvision gated and depthwise CNNs with every bias and BatchNorm mean zeroed', () => {
+  for (const name of ZEROED_CNNS) {
+    it(`${name}: cp-lrp conserves relevance (ΣR = target logit), although epsilon-plus does not`, () => expectCpLrpConserves(name), 120_000);
+  }
+});
+
 describe('torchvision ConvNeXt, ViT, Swin, MaxViT (small configurations, random weights)', () => {
   for (const name of TRANSFORMERS) {
     it(`${name}: epsilon-plus and attn-lrp finite and non-zero; cp-lrp conserves relevance with biases, β, class token and position embeddings zeroed`, async () => {
@@ -146,14 +167,7 @@ describe('torchvision ConvNeXt, ViT, Swin, MaxViT (small configurations, random 
         const attribution = await attribute(name, tag, [...args]);
         for (const row of rows(attribution)) expect(absSum(row)).toBeGreaterThan(1e-6);
       }
-      // The gradient form seeds the one-hot target, so ΣR is the target logit (spec: to 1e-4 relative).
-      const zeroed = await attributeFile(`${name}.zeroed.onnx`, name, 'cp-lrp-zeroed', ['--composite', 'cp-lrp', '--epsilon', '1e-12']);
-      const classes = zeroed.prediction.length / 2;
-      rows(zeroed.attribution).forEach((row, s) => {
-        const logit = zeroed.prediction[s * classes]!;
-        expect(Math.abs(logit)).toBeGreaterThan(1e-2);
-        expect(Math.abs(sum(row) - logit)).toBeLessThanOrEqual(1e-4 * Math.abs(logit));
-      });
+      await expectCpLrpConserves(name);
     }, 120_000);
   }
 });

@@ -12,6 +12,7 @@ inputs (cumulative average), then the classifier's last layer is scaled so the l
 Architectures with a huge classifier (AlexNet, VGG: 4096-wide dense layers, 60–130 M weights) get a
 64-wide classifier, and the deep ones (DenseNet, ResNeXt, ConvNeXt, ViT, Swin, MaxViT) small configurations
 of their own constructors; the convolutional/attention blocks are torchvision's."""
+import copy
 import os
 import sys
 
@@ -124,6 +125,25 @@ def export(net, x, path):
                       dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
 
 
+# CNNs whose epsilon-plus does not conserve (depthwise convolutions, gates): they also get
+# NAME.zeroed.onnx, on which CP-LRP (epsilon on every layer, gradient form) must conserve.
+ZEROED_CNNS = {'mobilenet_v2', 'mobilenet_v3_small', 'mnasnet0_5', 'efficientnet_b0', 'efficientnet_v2_s'}
+
+
+def export_zeroed(net, x, path):
+    """Exports a copy of `net` with every bias (and β, token, position table, BN running mean) zeroed."""
+    net = copy.deepcopy(net)
+    with torch.no_grad():
+        for key, p in net.named_parameters():
+            last = key.split('.')[-1]
+            if last.endswith('bias') or last in ZEROED:  # bias, in_proj_bias, …
+                p.zero_()
+        for mod in net.modules():  # BatchNorm's running mean is a bias too (MaxViT's MBConv)
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                mod.running_mean.zero_()
+    export(net, x, path)
+
+
 def main(out, names):
     for name in names:
         torch.manual_seed(0)
@@ -136,19 +156,13 @@ def main(out, names):
             f['data'] = x.numpy().astype(np.float32)
             f['label'] = np.zeros(2, dtype=np.uint16)
         if not has_reference:
-            with torch.no_grad():
-                for key, p in net.named_parameters():
-                    last = key.split('.')[-1]
-                    if last.endswith('bias') or last in ZEROED:  # bias, in_proj_bias, …
-                        p.zero_()
-                for mod in net.modules():  # BatchNorm's running mean is a bias too (MaxViT's MBConv)
-                    if isinstance(mod, nn.modules.batchnorm._BatchNorm):
-                        mod.running_mean.zero_()
-            export(net, x, os.path.join(out, f'{name}.zeroed.onnx'))
+            export_zeroed(net, x, os.path.join(out, f'{name}.zeroed.onnx'))
         else:
             relevance = lrp_reference.epsilon_plus_reference(net, x, [0, 0])
             with h5py.File(os.path.join(out, f'{name}.ref.h5'), 'w') as f:
                 f['relevance'] = relevance.numpy()
+            if name in ZEROED_CNNS:
+                export_zeroed(net, x, os.path.join(out, f'{name}.zeroed.onnx'))
 
 
 if __name__ == '__main__':
