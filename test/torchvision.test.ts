@@ -14,7 +14,7 @@
  * is exported as Einsum (8 nodes), rewritten to MatMul when the model is read (src/onnx/einsum.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -155,6 +155,17 @@ describe('torchvision gated and depthwise CNNs with every bias and BatchNorm mea
   for (const name of ZEROED_CNNS) {
     it(`${name}: cp-lrp conserves relevance (ΣR = target logit), although epsilon-plus does not`, () => expectCpLrpConserves(name), 120_000);
   }
+
+  it('mobilenet_v2: cp-lrp with --epsilon 0 divides 0 by 0 at dead units: one line, exit 1, no file, never NaN rows', async () => {
+    const output = join(dir, 'mobilenet_v2.epsilon0.h5');
+    const args = ['attribute', '--model', join(dir, 'mobilenet_v2.zeroed.onnx'), '--dataset', join(dir, 'mobilenet_v2.h5'), '-o', output, '--quiet'];
+    const r = await runCli([...args, '--composite', 'cp-lrp', '--epsilon', '0']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      /^xai-tools: .*mobilenet_v2\.zeroed\.onnx: the relevance of \d of the batch's 2 samples is not finite \(\d+ NaN or ±Inf values, the first at sample 0\): a rule divided by zero; give --epsilon \(or --stabilizer\) a positive value$/,
+    );
+    expect(existsSync(output)).toBe(false);
+  }, 120_000);
 });
 
 describe('torchvision ConvNeXt, ViT, Swin, MaxViT (small configurations, random weights)', () => {

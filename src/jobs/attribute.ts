@@ -18,6 +18,7 @@ import { defaultZBoxBounds, hasPreprocessOptions, parseModelPreprocess, parseRun
 import { expandOutputPath, fingerprintOf, partialPathsFor, planOutput } from '../run/output.js';
 import { describePreprocess, imagePreprocessFor, type PreprocessSpec } from '../run/preprocess.js';
 import { openModelWorker, type ModelWorker } from '../run/remote-attributor.js';
+import { findNonFinite } from '../io/non-finite.js';
 import { shardSelection } from '../run/shard.js';
 import { openAttributionSink } from '../run/sink.js';
 import { indexedDataset, indexedRanges, sampleSource, type IndexedSamples } from '../run/source.js';
@@ -197,7 +198,13 @@ async function attributeWith(worker: ModelWorker, config: RunConfig, request: Da
       openSink: (rows) => openAttributionSink(paths, { sampleShape, numClasses, withIndex, labelShape: [...input.samples.labelShape] }, rows),
       withIndex,
       source: sampleSource(input.samples, { preprocess, skipBad: config.skipBad }),
-      attributor: { run: (batch) => model.run(batch.data, targetsFor(request.target, batch, numClasses, request.datasetPath)) },
+      attributor: {
+        run: async (batch) => {
+          const result = await model.run(batch.data, targetsFor(request.target, batch, numClasses, request.datasetPath));
+          refuseNonFiniteRelevance(request.modelPath, result.relevance, batch.indices);
+          return result;
+        },
+      },
       progress,
       unit: image ? 'images' : 'samples',
       signal: interruptSignal,
@@ -210,4 +217,18 @@ async function attributeWith(worker: ModelWorker, config: RunConfig, request: Da
     progress.finish();
     input.close();
   }
+}
+
+/**
+ * NaN/±Inf relevance is never written: it comes from a rule dividing by zero (`--epsilon 0` or
+ * `--stabilizer 0` where a layer's output is exactly 0) and would poison every analysis downstream.
+ */
+function refuseNonFiniteRelevance(modelPath: string, relevance: Float32Array, indices: readonly number[]): void {
+  if (indices.length === 0) return;
+  const found = findNonFinite(relevance, relevance.length / indices.length);
+  if (found.rows.length === 0) return;
+  throw new UserError(
+    modelPath,
+    `the relevance of ${found.rows.length} of the batch's ${indices.length} samples is not finite (${found.values} NaN or ±Inf values, the first at sample ${indices[found.rows[0]!]}): a rule divided by zero; give --epsilon (or --stabilizer) a positive value`,
+  );
 }
