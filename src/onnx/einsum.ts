@@ -24,7 +24,7 @@
 import { attr, GraphBuilder } from './builder.js';
 import { type EinsumEquation, parseEinsum } from './einsum-equation.js';
 import type { Model, Node } from './ir.js';
-import { inferValues } from './shapes.js';
+import { knownRanks } from './shapes.js';
 
 type Step = { op: 'Transpose'; perm: number[] } | { op: 'Unsqueeze' | 'Squeeze'; axes: number[] } | { op: 'Reshape'; shape: number[] };
 
@@ -124,13 +124,8 @@ export function rewriteEinsums(model: Model): string[] {
   const g = model.graph;
   const einsums = g.nodes.filter((n) => n.opType === 'Einsum' && (n.domain === '' || n.domain === 'ai.onnx'));
   if (einsums.length === 0) return [];
-  let rankOf: (name: string) => number | undefined = () => undefined;
-  try {
-    const facts = inferValues(model);
-    rankOf = (name) => facts.get(name)?.shape?.length;
-  } catch {
-    // Ranks unknown: only equations without an ellipsis (rank = number of labels) are rewritten.
-  }
+  // Ranks unknown: only equations without an ellipsis (rank = number of labels) are rewritten.
+  const rankOf = knownRanks(model);
   const b = new GraphBuilder(g);
   let rewritten = 0;
   for (const node of einsums) {

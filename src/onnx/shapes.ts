@@ -657,3 +657,16 @@ export function inferShapes(model: Model, inputShape: number[] | Record<string, 
   }
   return shapes;
 }
+
+/**
+ * The rank of each value where shape inference knows it, for rewrites done while a model is read;
+ * when inference fails (a model the later passes will refuse anyway) every rank is unknown.
+ */
+export function knownRanks(model: Model): (name: string) => number | undefined {
+  try {
+    const facts = inferValues(model);
+    return (name) => facts.get(name)?.shape?.length;
+  } catch {
+    return () => undefined;
+  }
+}

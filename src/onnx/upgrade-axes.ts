@@ -17,7 +17,7 @@
 import { attr, GraphBuilder } from './builder.js';
 import { defaultOpset } from './graph.js';
 import type { Model, Node } from './ir.js';
-import { inferValues } from './shapes.js';
+import { knownRanks } from './shapes.js';
 import { toNumbers } from './tensor.js';
 
 export class AxesFormError extends Error {}
@@ -33,13 +33,8 @@ export function expandPartialAxes(model: Model): string[] {
   );
   if (targets.length === 0) return [];
 
-  let rankOf: (name: string) => number | undefined = () => undefined;
-  try {
-    const facts = inferValues(model);
-    rankOf = (name) => facts.get(name)?.shape?.length;
-  } catch {
-    // Ranks stay unknown: those nodes stay as written, and their relevance rule says what it lacks.
-  }
+  // Unknown ranks leave those nodes as written, and their relevance rule says what it lacks.
+  const rankOf = knownRanks(model);
   const b = new GraphBuilder(g);
   const counts = new Map<string, number>();
   const note = (what: string): void => {
