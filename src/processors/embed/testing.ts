@@ -17,3 +17,22 @@ export function exactRepulsion(y: Float64Array, n: number): { negX: Float64Array
   }
   return { negX, negY, z };
 }
+
+/** Share of the n points whose nearest 2-D neighbour is in their group (point i is in group i mod `groups`). */
+export function nearestSharesGroup(y: Float64Array, n: number, groups: number): number {
+  let same = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let bestD = Infinity;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const dd = (y[2 * i]! - y[2 * j]!) ** 2 + (y[2 * i + 1]! - y[2 * j + 1]!) ** 2;
+      if (dd < bestD) {
+        bestD = dd;
+        best = j;
+      }
+    }
+    if (best % groups === i % groups) same++;
+  }
+  return same / n;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { knnSearch } from '../linalg/knn.js';
 import { Random } from '../random.js';
 import { jointProbabilities, repulsiveForces, tsne } from './tsne.js';
-import { exactRepulsion } from './testing.js';
+import { exactRepulsion, nearestSharesGroup } from './testing.js';
 
 describe('Barnes–Hut t-SNE', () => {
   const random = new Random(4);
@@ -22,21 +22,7 @@ describe('Barnes–Hut t-SNE', () => {
     const y = tsne(graph, { perplexity: 10, maxIter: 500, seed: 1 });
     const y2 = tsne(graph, { perplexity: 10, maxIter: 500, seed: 1 });
     expect(Array.from(y)).toEqual(Array.from(y2));
-    let same = 0;
-    for (let i = 0; i < n; i++) {
-      let best = -1;
-      let bestD = Infinity;
-      for (let j = 0; j < n; j++) {
-        if (j === i) continue;
-        const dd = (y[2 * i]! - y[2 * j]!) ** 2 + (y[2 * i + 1]! - y[2 * j + 1]!) ** 2;
-        if (dd < bestD) {
-          bestD = dd;
-          best = j;
-        }
-      }
-      if (best % 4 === i % 4) same++;
-    }
-    expect(same / n).toBeGreaterThan(0.97);
+    expect(nearestSharesGroup(y, n, 4)).toBeGreaterThan(0.97);
   });
 });
 
