@@ -172,11 +172,13 @@ export function register(program: Command): void {
     .requiredOption('--model <file>', 'ONNX classifier (opset 7 to 21), one input [batch, ...], output [batch, classes] (required)')
     .requiredOption(
       '--dataset <path>',
-      "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)",
+      "HDF5 dataset ('data' (N, C, H, W) / (N, H, W, C) / (N, features) and 'label'), or a directory of JPEG/PNG/WebP images: " +
+        'root/<class>/<image> or a ViRelAy image_directory (see --dataset-type) (required)',
     )
     .requiredOption(
       '-o, --output <file>',
-      'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to <file>.partial until the run finishes; {shard} is replaced by the shard index (required)',
+      'attribution database to write (attribution, label, prediction = logits, index when not all samples in order); rows go to ' +
+        '<file>.partial until the run finishes; {shard} is replaced by the shard index (required)',
     )
     .option(
       '--composite <name>',

@@ -46,7 +46,8 @@ export function register(program: Command): void {
     .option('--keep-softmax', 'keep a trailing Softmax/LogSoftmax (default: strip it so the output holds the logits)')
     .option(
       '--input-shape <dims>',
-      'concrete input shape (e.g. 1,3,224,224) to fold shape computations such as x.view(x.size(0), -1); bakes that batch size into the model (default: none, the model stays batch-size independent)',
+      'concrete input shape (e.g. 1,3,224,224) to fold shape computations such as x.view(x.size(0), -1); bakes that batch size into the ' +
+        'model (default: none, the model stays batch-size independent)',
       parseShape,
     )
     .option('-q, --quiet', 'do not print the list of changes (default: print it)')

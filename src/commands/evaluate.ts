@@ -62,7 +62,8 @@ function cascadeMethod(
   if (!COMPOSITE_NAMES.includes(name)) {
     throw new UserError(
       name,
-      `--randomize cascade attributes again with the method a file's name gives; name it gradient or a composite (${COMPOSITE_NAMES.join(', ')}) with NAME=FILE`,
+      `--randomize cascade attributes again with the method a file's name gives; name it gradient or a composite ` +
+        `(${COMPOSITE_NAMES.join(', ')}) with NAME=FILE`,
     );
   }
   const bound = (values: number[] | undefined): number | number[] | undefined => (values && values.length === 1 ? values[0] : values);
@@ -142,7 +143,8 @@ export function register(program: Command): void {
     .command('evaluate')
     .description(
       'faithfulness of attributions by region perturbation (Samek et al. 2017): replace P×P patches in order of relevance by a baseline, ' +
-        'record the target logit after every step, write per-sample curves and AOPC to an evaluation HDF5 and print a ranked table of methods (resumable, shardable)',
+        'record the target logit after every step, write per-sample curves and AOPC to an evaluation HDF5 and print a ranked table of ' +
+        'methods (resumable, shardable)',
     )
     .argument(
       '[attributions...]',
@@ -162,7 +164,8 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--baseline <kind>',
-        "what a replaced patch becomes: zero, mean (the channel mean of the sample), blur (Gaussian blur of the sample), uniform (seeded noise over the sample's value range)",
+        'what a replaced patch becomes: zero, mean (the channel mean of the sample), blur (Gaussian blur of the sample), uniform (seeded ' +
+          "noise over the sample's value range)",
       )
         .choices([...BASELINES])
         .default('zero'),
@@ -171,7 +174,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the random order and the uniform baseline', nonNegativeInteger, 0)
     .option(
       '--target <which>',
-      'class whose logit is recorded: label or prediction (the stored label / the top class of the stored prediction of each attribution row), or a class index',
+      'class whose logit is recorded: label or prediction (the stored label / the top class of the stored prediction of each attribution ' +
+        'row), or a class index',
       (v: string) => {
         parseTarget(v);
         return v;
@@ -187,7 +191,9 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--randomize <check>',
-        "sanity check: cascade = attribute the first --sanity-samples rows again on models whose top 1…L weight layers are seeded random (Adebayo et al. 2018), with the method each file's name gives (gradient or a composite), and report Spearman ρ and SSIM with the original heatmaps (default: none)",
+        'sanity check: cascade = attribute the first --sanity-samples rows again on models whose top 1…L weight layers are seeded random ' +
+          "(Adebayo et al. 2018), with the method each file's name gives (gradient or a composite), and report Spearman ρ and SSIM with the " +
+          'original heatmaps (default: none)',
       ).choices(['cascade']),
     )
     .option('--sanity-samples <n>', 'cascade: samples attributed again', positiveInteger, 8)

@@ -208,7 +208,8 @@ async function run(attributions: string[], options: HeatmapOptions): Promise<voi
       if (outside !== undefined) {
         throw new UserError(
           options.dataset,
-          `the dataset has ${dataset.count} samples, but the attribution file refers to sample ${all[outside]}; is it the dataset the attributions were computed on?`,
+          `the dataset has ${dataset.count} samples, but the attribution file refers to sample ${all[outside]}; is it the dataset the ` +
+            `attributions were computed on?`,
         );
       }
     }
@@ -279,7 +280,8 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--format <format>',
-        'png: indexed PNG with the colour map as palette; rgb-png; jpeg; for token attributions [N, T]: html (the default there) or ansi (coloured text on stdout, NO_COLOR respected)',
+        'png: indexed PNG with the colour map as palette; rgb-png; jpeg; for token attributions [N, T]: html (the default there) or ansi ' +
+          '(coloured text on stdout, NO_COLOR respected)',
       )
         .choices([...IMAGE_FORMATS, 'html', 'ansi'])
         .default('png'),

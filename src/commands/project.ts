@@ -149,7 +149,8 @@ export function register(program: Command): void {
     )
     .option(
       '--analysis <NAME=FILE...>',
-      'analysis method name and HDF5 file; repeat a NAME to give it several files, or use * and ? in the file name for the shard files of `spray --shard` (default: none)',
+      'analysis method name and HDF5 file; repeat a NAME to give it several files, or use * and ? in the file name for the shard files of ' +
+        '`spray --shard` (default: none)',
       (v: string, prev?: Array<{ name: string; path: string }>) => parseAnalysis(v, prev),
     )
     .option('--evaluations <files...>', 'evaluation HDF5 file(s) from `evaluate`: the viewer colours points by AOPC and shows it per sample (default: none)')

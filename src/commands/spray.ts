@@ -75,7 +75,8 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--variant <name>',
-        'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = per-channel histograms',
+        'pre-processing: spectral = sum channels, normalise, flatten; absspectral = |x| first; fullspectral = keep channels; histogram = ' +
+          'per-channel histograms',
       )
         .choices([...VARIANTS])
         .default(DEFAULT_SPRAY.variant),
@@ -99,7 +100,8 @@ export function register(program: Command): void {
     )
     .option(
       '--config <pipeline.yaml>',
-      'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by processors described in YAML',
+      'replace tasks of the pipeline (preprocessing, pairwise_distance, affinity, laplacian, embedding, select_eigenvector, clustering) by ' +
+        'processors described in YAML',
     )
     .option('--cache <cache.h5>', 'reuse results: every step is stored under a hash of its input data and all its parameters (default: no cache)')
     .option('--seed <n>', 'seed of every random step (0 to 4294967295)', integerOption({ min: 0, max: 0xffffffff }), DEFAULT_SPRAY.seed)
@@ -111,7 +113,8 @@ export function register(program: Command): void {
     )
     .option(
       '--shard <I/N>',
-      'analyse shard I of N of the categories (the I-th of N contiguous runs of the sorted categories); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
+      'analyse shard I of N of the categories (the I-th of N contiguous runs of the sorted categories); with N alone, I comes from ' +
+        'SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o and --cache becomes I (default: no sharding)',
     )
     .option('-q, --quiet', 'no progress output and no ranking table', false)
     .addOption(jsonOption())

@@ -297,7 +297,8 @@ export function formatCascade(result: Pick<CascadeResult, 'layers' | 'samples' |
   for (const m of result.methods) {
     if (m.flagged)
       out.push(
-        `FLAGGED: ${m.name}: its heatmaps hardly change with every weight layer randomised (mean ρ ${m.meanSpearman[m.meanSpearman.length - 1]!.toFixed(3)} ≥ ${result.threshold})`,
+        `FLAGGED: ${m.name}: its heatmaps hardly change with every weight layer randomised (mean ρ ` +
+          `${m.meanSpearman[m.meanSpearman.length - 1]!.toFixed(3)} ≥ ${result.threshold})`,
       );
   }
   return out.join('\n');

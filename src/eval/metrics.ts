@@ -115,7 +115,9 @@ export function formatTable(methods: MethodSummary[], labelName: (c: number) => 
     ...ranked.map((m) => m.name.length),
     ...ranked.flatMap((m) => Object.keys(m.perClass ?? {}).map((c) => labelName(Number(c)).length + 2)),
   );
-  const head = `${'rank'.padEnd(4)}  ${'method'.padEnd(nameWidth)}  ${'order'.padEnd(6)}  ${'n'.padStart(6)}  ${'AOPC ± SE'.padStart(19)}  ${'AUC ± SE'.padStart(17)}`;
+  const head =
+    `${'rank'.padEnd(4)}  ${'method'.padEnd(nameWidth)}  ${'order'.padEnd(6)}  ${'n'.padStart(6)}  ${'AOPC ± SE'.padStart(19)}  ` +
+    `${'AUC ± SE'.padStart(17)}`;
   const lines = [head, '-'.repeat(head.length)];
   const cell = (s: MeanSe, width: number): string => `${fmt(s.mean)} ± ${fmt(s.se)}`.padStart(width);
   ranked.forEach((m, i) => {
@@ -124,7 +126,8 @@ export function formatTable(methods: MethodSummary[], labelName: (c: number) => 
     );
     for (const [c, s] of Object.entries(m.perClass ?? {})) {
       lines.push(
-        `${''.padEnd(4)}  ${`  ${labelName(Number(c))}`.padEnd(nameWidth)}  ${''.padEnd(6)}  ${String(s.aopc.n).padStart(6)}  ${cell(s.aopc, 19)}  ${cell(s.auc, 17)}`,
+        `${''.padEnd(4)}  ${`  ${labelName(Number(c))}`.padEnd(nameWidth)}  ${''.padEnd(6)}  ${String(s.aopc.n).padStart(6)}  ` +
+          `${cell(s.aopc, 19)}  ${cell(s.auc, 17)}`,
       );
     }
   });

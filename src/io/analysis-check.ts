@@ -49,7 +49,8 @@ export function checkAnalysisMethod(method: string, readers: AnalysisFileReader[
       if (names && (!sameNames(here.embeddings, names.embeddings) || !sameNames(here.clusterings, names.clusterings))) {
         throw new UserError(
           path,
-          `category '${category}' has embeddings [${here.embeddings.join(', ')}] and clusterings [${here.clusterings.join(', ')}], unlike the first category of ${names.from} (ViRelAy takes the names from there)`,
+          `category '${category}' has embeddings [${here.embeddings.join(', ')}] and clusterings [${here.clusterings.join(', ')}], unlike ` +
+            `the first category of ${names.from} (ViRelAy takes the names from there)`,
         );
       }
       names ??= { ...here, from: `${path}` };

@@ -5,8 +5,8 @@
  * - against the file: an unfiltered dataset cannot hold more bytes than the file has; a dataset
  *   compressed with deflate (optionally shuffled and checksummed) cannot expand more than deflate's
  *   maximum ratio (about 1032:1). The other built-in filters (szip, nbit, scale-offset) have no
- *   such bound and are left to the second check; plugin filters are refused (hdf5-filters.ts). Unwritten chunks that read as the fill value count as missing data: a
- *   dataset file whose rows were never written is not one the formats describe.
+ *   such bound and are left to the second check; plugin filters are refused (hdf5-filters.ts).
+ *   Unwritten chunks that read as the fill value count as missing data: a dataset file whose rows were never written is not one the formats describe.
  * - against memory: one read never asks for more than the memory that is available now.
  */
 import { freemem } from 'node:os';
@@ -62,7 +62,8 @@ export function checkDeclaredAgainstFile(path: string, dataset: Dataset): void {
   const shape = (dataset.shape ?? []).join(', ');
   throw new UserError(
     path,
-    `'${dataset.path.replace(/^\//, '')}' declares shape (${shape}), ${formatBytes(declared)} of data, but the file is only ${formatBytes(fileSize)}${filters.includes(1) ? ' (even compressed)' : ''}: truncated or corrupt`,
+    `'${dataset.path.replace(/^\//, '')}' declares shape (${shape}), ${formatBytes(declared)} of data, but the file is only ` +
+      `${formatBytes(fileSize)}${filters.includes(1) ? ' (even compressed)' : ''}: truncated or corrupt`,
   );
 }
 
@@ -73,7 +74,8 @@ export function checkReadFitsMemory(path: string, dataset: Dataset, elements: nu
   if (needed <= available) return;
   throw new UserError(
     path,
-    `reading '${dataset.path.replace(/^\//, '')}' (${elements} values) needs ${formatBytes(needed)}, more than the ${formatBytes(available)} of memory available`,
+    `reading '${dataset.path.replace(/^\//, '')}' (${elements} values) needs ${formatBytes(needed)}, more than the ` +
+      `${formatBytes(available)} of memory available`,
   );
 }
 

@@ -49,6 +49,7 @@ export function checkFiltersDecodable(path: string, dataset: Dataset): void {
   if (!unknown) return;
   throw new UserError(
     path,
-    `'${dataset.path.replace(/^\//, '')}' uses ${describeFilter(unknown)}, which xai-tools cannot decode; re-save it with gzip or no compression (h5py: compression='gzip')`,
+    `'${dataset.path.replace(/^\//, '')}' uses ${describeFilter(unknown)}, which xai-tools cannot decode; re-save it with gzip or no ` +
+      `compression (h5py: compression='gzip')`,
   );
 }

@@ -31,7 +31,8 @@ export function integerPixelScale(
     if (min < 0 || max > 255 || guessValueRange([min, max]) !== '[0,255]') {
       throw new UserError(
         file,
-        `'${where}' is ${dtype} and sample ${sampleOf(r)} holds values in [${min}, ${max}], not pixels in 0..255 (docs/formats.md §3.3); store uint8 pixels or float32 in [0, 1]`,
+        `'${where}' is ${dtype} and sample ${sampleOf(r)} holds values in [${min}, ${max}], not pixels in 0..255 (docs/formats.md §3.3); ` +
+          `store uint8 pixels or float32 in [0, 1]`,
       );
     }
   }

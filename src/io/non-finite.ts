@@ -40,7 +40,8 @@ export function applyNanPolicy(file: string, data: Float32Array, rowSize: number
   if (policy === 'error') {
     throw new UserError(
       file,
-      `${found.values} non-finite value${found.values === 1 ? '' : 's'} (NaN or ±Inf) in ${found.rows.length} row${found.rows.length === 1 ? '' : 's'}, the first at ${rowName(found.rows[0]!)}; use --nan-policy skip or zero`,
+      `${found.values} non-finite value${found.values === 1 ? '' : 's'} (NaN or ±Inf) in ${found.rows.length} ` +
+        `row${found.rows.length === 1 ? '' : 's'}, the first at ${rowName(found.rows[0]!)}; use --nan-policy skip or zero`,
     );
   }
   if (policy === 'zero') {
@@ -63,6 +64,7 @@ export function refuseNonFiniteInput(file: string, data: Float32Array, rowSize: 
   const first = Math.min(...found.rows.map(sampleOf));
   throw new UserError(
     file,
-    `input data holds ${found.values} non-finite value${found.values === 1 ? '' : 's'} (NaN or ±Inf) in ${found.rows.length} sample${found.rows.length === 1 ? '' : 's'} of the batch read, the first at sample ${first}; their attributions would be NaN`,
+    `input data holds ${found.values} non-finite value${found.values === 1 ? '' : 's'} (NaN or ±Inf) in ${found.rows.length} ` +
+      `sample${found.rows.length === 1 ? '' : 's'} of the batch read, the first at sample ${first}; their attributions would be NaN`,
   );
 }

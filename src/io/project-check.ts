@@ -101,7 +101,8 @@ export async function checkProject(project: Project, source?: string): Promise<P
       if (first && (reader.sampleShape.join() !== first.sampleShape.join() || reader.numClasses !== first.numClasses)) {
         throw new UserError(
           path,
-          `attribution shape [${reader.sampleShape.join(', ')}] with ${reader.numClasses} classes differs from ${first.paths[0]} ([${first.sampleShape.join(', ')}], ${first.numClasses} classes)`,
+          `attribution shape [${reader.sampleShape.join(', ')}] with ${reader.numClasses} classes differs from ${first.paths[0]} ` +
+            `([${first.sampleShape.join(', ')}], ${first.numClasses} classes)`,
         );
       }
       first ??= reader;
@@ -135,7 +136,8 @@ export async function checkProject(project: Project, source?: string): Promise<P
 export function formatSummary(summary: ProjectSummary): string[] {
   const lines = [
     `project: ${summary.name}`,
-    `dataset: ${summary.datasetType}, ${summary.samples} samples${summary.sampleShape ? ` of ${summary.sampleShape.join('×')}` : ' (mixed sizes)'}${summary.multiLabel ? ', multi-label' : ''}`,
+    `dataset: ${summary.datasetType}, ${summary.samples} ` +
+      `samples${summary.sampleShape ? ` of ${summary.sampleShape.join('×')}` : ' (mixed sizes)'}${summary.multiLabel ? ', multi-label' : ''}`,
     `classes: ${summary.classes}`,
     `attribution files: ${summary.attributions.length}${summary.attributions.length ? ` (${summary.attributions.reduce((n, a) => n + a.rows, 0)} rows)` : ''}`,
   ];
@@ -145,7 +147,8 @@ export function formatSummary(summary: ProjectSummary): string[] {
   lines.push(`analyses: ${summary.analyses.length}`);
   for (const a of summary.analyses) {
     lines.push(
-      `  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`,
+      `  ${a.method}: ${a.files.map(shown).join(', ')}: ${a.categories} categories, ${a.clusterings.length} clusterings, ` +
+        `${a.embeddings.length} embeddings (${a.embeddings.join(', ')})`,
     );
   }
   if (summary.evaluations.length > 0) lines.push(`evaluations: ${summary.evaluations.length}`);

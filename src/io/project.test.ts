@@ -85,19 +85,22 @@ describe('project YAML', () => {
     expect(() => parseProject(`${base}  dataset: {name: d, type: csv, path: x}\n`, f)).toThrow(/'project.dataset.type' must be one of hdf5, image_directory/);
     expect(() =>
       parseProject(
-        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: none, down_sampling_method: none, label_index_regex: null}\n`,
+        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: none, ` +
+          `down_sampling_method: none, label_index_regex: null}\n`,
         f,
       ),
     ).toThrow(/missing required key 'project.dataset.label_word_net_id_regex'/);
     expect(() =>
       parseProject(
-        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: none, down_sampling_method: none, label_index_regex: null, label_word_net_id_regex: null}\n`,
+        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: none, ` +
+          `down_sampling_method: none, label_index_regex: null, label_word_net_id_regex: null}\n`,
         f,
       ),
     ).toThrow(/exactly one of/);
     expect(() =>
       parseProject(
-        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: stretch, down_sampling_method: none, label_index_regex: a, label_word_net_id_regex: null}\n`,
+        `${base}  dataset: {name: d, type: image_directory, path: x, input_width: 8, input_height: 8, up_sampling_method: stretch, ` +
+          `down_sampling_method: none, label_index_regex: a, label_word_net_id_regex: null}\n`,
         f,
       ),
     ).toThrow(/up_sampling_method' must be one of none, fill_zeros/);

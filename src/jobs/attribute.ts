@@ -229,6 +229,7 @@ function refuseNonFiniteRelevance(modelPath: string, relevance: Float32Array, in
   if (found.rows.length === 0) return;
   throw new UserError(
     modelPath,
-    `the relevance of ${found.rows.length} of the batch's ${indices.length} samples is not finite (${found.values} NaN or ±Inf values, the first at sample ${indices[found.rows[0]!]}): a rule divided by zero; give --epsilon (or --stabilizer) a positive value`,
+    `the relevance of ${found.rows.length} of the batch's ${indices.length} samples is not finite (${found.values} NaN or ±Inf values, the ` +
+      `first at sample ${indices[found.rows[0]!]}): a rule divided by zero; give --epsilon (or --stabilizer) a positive value`,
   );
 }

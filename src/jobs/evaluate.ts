@@ -314,7 +314,8 @@ export async function runEvaluateJob(request: EvaluationRequest): Promise<Evalua
           if (g.reader.labelShape.length === 0 && input.samples.labelShape.length === 0 && g.labels[at] !== classes[i]) {
             throw new UserError(
               g.plan.attrs.source as string,
-              `row ${g.rows[at]} holds sample ${g.indices[at]} with label ${g.labels[at]}, but that sample of ${request.datasetPath} has label ${classes[i]}; evaluate on the dataset the attributions were computed from`,
+              `row ${g.rows[at]} holds sample ${g.indices[at]} with label ${g.labels[at]}, but that sample of ${request.datasetPath} has ` +
+                `label ${classes[i]}; evaluate on the dataset the attributions were computed from`,
             );
           }
         });
@@ -422,7 +423,8 @@ export async function runEvaluateJob(request: EvaluationRequest): Promise<Evalua
       });
       const forwardPasses = summary.computed * width;
       progress.log(
-        `wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(2)} s: ${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`,
+        `wrote ${summary.rows} rows (${groups.length} groups × up to ${width} steps) to ${output} in ${summary.seconds.toFixed(2)} s: ` +
+          `${(forwardPasses / Math.max(summary.seconds, 1e-9)).toFixed(1)} images·steps/s`,
       );
       const file = await readEvaluation(output);
       return { file, summaries: summariesOf(file, request.perClass), cascade, forwardPasses, seconds: summary.seconds };

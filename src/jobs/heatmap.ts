@@ -157,7 +157,8 @@ export async function runHeatmapJob(reader: AttributionReader, job: RenderJob): 
         if (image.width < width || image.height < height) {
           throw new UserError(
             job.overlay.path,
-            `sample ${index} is ${image.width}×${image.height}, smaller than its ${width}×${height} attribution; is it the dataset the attributions were computed on?`,
+            `sample ${index} is ${image.width}×${image.height}, smaller than its ${width}×${height} attribution; is it the dataset the ` +
+              `attributions were computed on?`,
           );
         }
         const rgb = overlayOnGrey(indicesToRgb(indices, pal), map, { width, height }, { ...image, channels: 3 });

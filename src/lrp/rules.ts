@@ -514,7 +514,9 @@ export function ruleMismatch(
   if (def.target === 'gate' && kind !== 'gate')
     return `rule ${rule.name} needs a gate (a product with exactly one factor from a Sigmoid, HardSigmoid, Tanh, Softmax or bounded Clip)`;
   if (def.target === 'linear' && (layer === null || typeof layer === 'string')) {
-    return `rule ${rule.name} needs a linear layer (Conv, ConvTranspose, Gemm or MatMul with a constant weight)${typeof layer === 'string' ? `: ${layer}` : ''}`;
+    return (
+      `rule ${rule.name} needs a linear layer (Conv, ConvTranspose, Gemm or MatMul with a constant ` + `weight)${typeof layer === 'string' ? `: ${layer}` : ''}`
+    );
   }
   if (def.target === 'elementwise' && !sameShape) return `rule ${rule.name} needs an element-wise node (output shaped like its input)`;
   if (def.target === 'any' && !layer && !hasVjp) return `rule ${rule.name} cannot be applied to op ${node.opType}`;

@@ -22,7 +22,8 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
     const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     throw new UserError(
       '--device cuda',
-      `onnxruntime could not start its CUDA provider (${first}); it needs CUDA 12 and cuDNN 9 and the provider from ${cudaInstallCommand()}, or use --device cpu`,
+      `onnxruntime could not start its CUDA provider (${first}); it needs CUDA 12 and cuDNN 9 and the provider from ` +
+        `${cudaInstallCommand()}, or use --device cpu`,
     );
   }
 }

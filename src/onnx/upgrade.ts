@@ -17,7 +17,7 @@
  * | Upsample | 7–10 | → Resize (`asymmetric` coordinates, `floor` nearest rounding: Upsample's semantics) |
  * | Resize | 10 | → opset-13 Resize, `asymmetric`; nearest rounds down on enlarged axes, up on shrunk ones (onnxruntime's Resize-10) |
  * | Scatter | < 11 | → ScatterElements |
- * | Softmax, LogSoftmax, Hardmax | < 13 | coerced the input to 2-D at `axis` (default 1): on the last axis the same as today's op, elsewhere Flatten → op → Reshape back |
+ * | Softmax, LogSoftmax, Hardmax | < 13 | 2-D coercion at `axis` (default 1): the same op on the last axis, else Flatten → op → Reshape |
  *
  * The other ops used by classifiers (Conv, Gemm, pools, BatchNormalization ≥ 9, Relu, Concat,
  * Reshape, …) kept their semantics across 7–13 (only types or negative axes were added).

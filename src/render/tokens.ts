@@ -72,7 +72,8 @@ export function renderTokenHtml(rows: TokenRow[], options: TokenRenderOptions, t
     '<style>body{font-family:ui-monospace,monospace;margin:1em}.row{margin:.4em 0;line-height:1.8}',
     '.tok{padding:.1em .25em;border-radius:.2em}.meta{color:#666;margin-right:.5em}</style></head><body>',
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p>colour map ${escapeHtml(options.cmap.name)}; bounds per sample ${(options.symmetric ?? true) ? '(symmetric)' : '(min/max)'}; hover a token for its relevance</p>`,
+    `<p>colour map ${escapeHtml(options.cmap.name)}; bounds per sample ${(options.symmetric ?? true) ? '(symmetric)' : '(min/max)'}; hover ` +
+      `a token for its relevance</p>`,
     ...body,
     '</body></html>',
     '',

@@ -46,12 +46,14 @@ export function addRunOptions(command: Command): Command {
     .addOption(
       new Option(
         '--dataset-type <type>',
-        'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels from --label-regex) (default: hdf5 for a file, image_folder for a directory)',
+        'kind of --dataset: hdf5, image_folder (root/<class>/<image>, label = sorted class position) or image_directory (ViRelAy; labels ' +
+          'from --label-regex) (default: hdf5 for a file, image_folder for a directory)',
       ).choices([...DATASET_TYPES]),
     )
     .option(
       '--label-regex <regex>',
-      'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; required for image_directory)',
+      'image_directory: Python-style regex on the full path whose group 1 is the class index, e.g. "^.*/label-([0-9]+)/.*$" (default: none; ' +
+        'required for image_directory)',
     )
     .option('--input-size <W,H>', 'image datasets: model input width,height (default: the model input size)')
     .option(
@@ -77,7 +79,8 @@ export function addRunOptions(command: Command): Command {
     .option('--labels <classes>', 'attribute only samples of these classes (e.g. 3,7) (default: all)')
     .option(
       '--shard <I/N>',
-      'attribute shard I of N (every N-th block of samples); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; {shard} in -o becomes I (default: no sharding)',
+      'attribute shard I of N (every N-th block of samples); with N alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; ' +
+        '{shard} in -o becomes I (default: no sharding)',
     )
     .option('--shard-block <n>', 'samples per shard block', String(DEFAULT_SHARD_BLOCK))
     .option('--resume', 'continue an interrupted run from the rows in <out>.partial (they are not recomputed); a finished output is left as is', false)

@@ -148,7 +148,8 @@ export const routes: Route[] = [
       if (embedding.shape[0] !== n || clustering.labels.length !== n) {
         throw new HttpError(
           409,
-          `category '${category.name}': index (${n}), embedding '${embedding.name}' (${embedding.shape[0]}) and clustering '${clustering.name}' (${clustering.labels.length}) differ in length`,
+          `category '${category.name}': index (${n}), embedding '${embedding.name}' (${embedding.shape[0]}) and clustering ` +
+            `'${clustering.name}' (${clustering.labels.length}) differ in length`,
         );
       }
       const etag = etagOf(project.fingerprint, 'points', params.analysis, params.category, embeddingName, clusteringName, `${x},${y}`);

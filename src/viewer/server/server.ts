@@ -43,7 +43,8 @@ const SECURITY_HEADERS = {
   // No other origin may frame the page (clickjacking); X-Frame-Options for browsers without CSP level 2.
   'X-Frame-Options': 'DENY',
   'Content-Security-Policy':
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' 'unsafe-eval'; frame-ancestors 'none'",
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self' " +
+    "'unsafe-eval'; frame-ancestors 'none'",
 };
 
 /**
@@ -158,7 +159,8 @@ export async function startViewer(options: ViewerServerOptions): Promise<Running
     const body = JSON.stringify({ errorMessage: 'method CONNECT is not allowed' });
     socket.on('error', () => {});
     socket.end(
-      `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` +
+        `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
 

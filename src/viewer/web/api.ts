@@ -111,15 +111,18 @@ export const api = {
       getJson<CategoryDetails>(`api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}`),
     ),
   points: (project: string, analysis: string, category: string, embedding: string, clustering: string, x: number, y: number) => {
-    const url = `api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}/points?embedding=${enc(embedding)}&clustering=${enc(clustering)}&x=${x}&y=${y}`;
+    const query = `embedding=${enc(embedding)}&clustering=${enc(clustering)}&x=${x}&y=${y}`;
+    const url = `api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}/points?${query}`;
     return once(url, async (): Promise<DecodedPoints> => decodePoints(await (await request(url)).arrayBuffer()));
   },
   samples: (project: string, indices: number[]) =>
     indices.length === 0
       ? Promise.resolve([])
       : once(`s/${project}/${indices.join(',')}`, () => getJson<SampleInfo[]>(`api/projects/${enc(project)}/samples?indices=${indices.join(',')}`)),
-  imageUrl: (project: string, index: number, mode: DisplayMode, colormap: string, scale: Scale = 'auto') =>
-    `api/projects/${enc(project)}/images/${index}?mode=${mode}${mode === 'input' ? '' : `&colormap=${enc(colormap)}${scale === 'auto' ? '' : `&scale=${scale}`}`}`,
+  imageUrl: (project: string, index: number, mode: DisplayMode, colormap: string, scale: Scale = 'auto') => {
+    const heatmap = mode === 'input' ? '' : `&colormap=${enc(colormap)}${scale === 'auto' ? '' : `&scale=${scale}`}`;
+    return `api/projects/${enc(project)}/images/${index}?mode=${mode}${heatmap}`;
+  },
   attributionRange: (project: string, index: number) =>
     once(`r/${project}/${index}`, () => getJson<AttributionRange>(`api/projects/${enc(project)}/attributions/${index}/range`)),
   colorMapPreviewUrl: (name: string) => `api/colormaps/${enc(name)}?width=256&height=12`,

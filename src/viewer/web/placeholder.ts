@@ -8,7 +8,8 @@
 const PLACEHOLDER =
   'data:image/svg+xml,' +
   encodeURIComponent(
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#8884"/><path d="M18 18l28 28M46 18L18 46" stroke="#888" stroke-width="4" stroke-linecap="round"/></svg>',
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#8884"/><path d="M18 18l28 28M46 18L18 ' +
+      '46" stroke="#888" stroke-width="4" stroke-linecap="round"/></svg>',
   );
 
 async function reasonOf(url: string): Promise<string> {

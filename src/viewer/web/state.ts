@@ -171,5 +171,6 @@ export function stateFromExport(json: unknown, projects: readonly ProjectRef[] =
 /** `xai-state-2026-11-26T08-15-02.json`: local date and time with the real month and day. */
 export function exportFileName(when: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `xai-state-${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}T${pad(when.getHours())}-${pad(when.getMinutes())}-${pad(when.getSeconds())}.json`;
+  const day = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
+  return `xai-state-${day}T${pad(when.getHours())}-${pad(when.getMinutes())}-${pad(when.getSeconds())}.json`;
 }
