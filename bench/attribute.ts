@@ -125,7 +125,8 @@ async function engine(): Promise<void> {
       for (const method of ['lrp', 'gradient'] as const) {
         const f = await timeMethod(name, model, method, threads);
         console.log(
-          `${name.padEnd(9)} ${(method === 'lrp' ? 'EpsilonGammaBox' : 'gradient').padEnd(16)} threads=${threads}: ${f.secondsPerImage.toFixed(3)} s/img  ${f.imagesPerSecond.toFixed(2)} img/s  (compile ${f.compileSeconds.toFixed(1)} s)  load ${loadAverage()}`,
+          `${name.padEnd(9)} ${(method === 'lrp' ? 'EpsilonGammaBox' : 'gradient').padEnd(16)} threads=${threads}:` +
+            ` ${f.secondsPerImage.toFixed(3)} s/img  ${f.imagesPerSecond.toFixed(2)} img/s  (compile ${f.compileSeconds.toFixed(1)} s)  load ${loadAverage()}`,
         );
       }
     }
@@ -263,7 +264,9 @@ async function sideBySide(): Promise<void> {
           }
           row[key] = { wall: m.secondsPerImage, cpu: m.cpuSecondsPerImage };
           console.log(
-            `${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal, CPU ${m.cpuSecondsPerImage.toFixed(3)} s/img  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`,
+            `${name.padEnd(9)} CLI --composite ${composite.padEnd(17)} ${m.secondsPerImage.toFixed(3)} s/img marginal, CPU` +
+              ` ${m.cpuSecondsPerImage.toFixed(3)} s/img  (${SMALL} images ${m.small.seconds.toFixed(1)} s, ${LARGE} images` +
+              ` ${m.large.seconds.toFixed(1)} s wall; peak RSS ${m.large.peakRssMiB.toFixed(0)} MiB)  load ${loadAverage()}`,
           );
         }
       }
@@ -289,7 +292,9 @@ async function sideBySide(): Promise<void> {
             if (result.method === 'zennit') row.zennit = t;
             if (result.method === 'gradient') row.torchGradient = t;
             console.log(
-              `${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}${' '.repeat(result.method === 'zennit' ? 8 : 16)} ${t.wall.toFixed(3)} s/img, CPU ${t.cpu.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`,
+              `${name.padEnd(9)} ${result.method === 'zennit' ? 'Zennit EpsilonGammaBox' : 'torch gradient'}` +
+                `${' '.repeat(result.method === 'zennit' ? 8 : 16)}` +
+                ` ${t.wall.toFixed(3)} s/img, CPU ${t.cpu.toFixed(3)} s/img  (torch ${result.torch})  load ${loadAverage()}`,
             );
           }
         }
@@ -298,7 +303,8 @@ async function sideBySide(): Promise<void> {
         row.forward = await forwardSeconds(name);
         row.load.push(loadAverage());
         console.log(
-          `${name.padEnd(9)} onnxruntime forward pass          ${row.forward.wall.toFixed(3)} s/img, CPU ${row.forward.cpu.toFixed(3)} s/img  load ${loadAverage()}`,
+          `${name.padEnd(9)} onnxruntime forward pass          ${row.forward.wall.toFixed(3)} s/img, CPU ${row.forward.cpu.toFixed(3)} s/img` +
+            `  load ${loadAverage()}`,
         );
       }
     }
@@ -307,12 +313,14 @@ async function sideBySide(): Promise<void> {
   }
   console.log('\nSeconds per image, wall (CPU in brackets); ratios of wall times (of CPU times in brackets).');
   console.log(
-    `| model | CLI ${lrpComposite} s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |`,
+    `| model | CLI ${lrpComposite} s/img | Zennit s/img | speed-up vs Zennit (target ≥ 3×) | CLI gradient s/img | LRP ÷ gradient` +
+      ` (target ≤ 2.5) | torch gradient s/img | ORT forward s/img | LRP ÷ forward (target ≈ ≤ 3.5) |`,
   );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.model} | ${fmt(r.lrp)} | ${fmt(r.zennit)} | ${ratio(r.zennit, r.lrp)} | ${fmt(r.gradient)} | ${ratio(r.lrp, r.gradient)} | ${fmt(r.torchGradient)} | ${fmt(r.forward)} | ${ratio(r.lrp, r.forward)} |`,
+      `| ${r.model} | ${fmt(r.lrp)} | ${fmt(r.zennit)} | ${ratio(r.zennit, r.lrp)} | ${fmt(r.gradient)} | ${ratio(r.lrp, r.gradient)} |` +
+        ` ${fmt(r.torchGradient)} | ${fmt(r.forward)} | ${ratio(r.lrp, r.forward)} |`,
     );
   }
   console.log(`load averages during the run: ${rows.flatMap((r) => r.load).join('; ')}`);
@@ -377,7 +385,8 @@ async function memory(): Promise<void> {
       return;
     }
     console.log(
-      `${n} images in ${result.seconds.toFixed(1)} s (${(n / result.seconds).toFixed(1)} img/s end to end, process start and compile included); peak RSS ${result.peakRssMiB.toFixed(0)} MiB (target < 2048 MB)`,
+      `${n} images in ${result.seconds.toFixed(1)} s (${(n / result.seconds).toFixed(1)} img/s end to end, process start and compile` +
+        ` included); peak RSS ${result.peakRssMiB.toFixed(0)} MiB (target < 2048 MB)`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -428,7 +437,8 @@ async function profile(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(
-    `bench/attribute on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), ${new Date().toISOString()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, load ${loadAverage()}`,
+    `bench/attribute on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), ${new Date().toISOString()}, Node` +
+      ` ${process.version}, onnxruntime-node ${ort.env.versions.common}, load ${loadAverage()}`,
   );
   const perModel = ['cli', 'reference', 'forward', 'engine', 'profile'].some((p) => parts.has(p));
   const needed = [...(perModel ? modelNames : []), ...(parts.has('memory') ? ['small_cnn'] : [])];

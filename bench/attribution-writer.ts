@@ -57,7 +57,12 @@ for (let done = 0; done < samples; done += batch) {
   const b = Math.min(batch, samples - done);
   attribution[0] = done;
   for (let i = 0; i < b; i++) { index[i] = done + i; label[i] = (done + i) % numClasses; }
-  writer.append({ attribution: attribution.subarray(0, b * rowValues), prediction: prediction.subarray(0, b * numClasses), label: label.subarray(0, b), index: index.subarray(0, b) });
+  writer.append({
+    attribution: attribution.subarray(0, b * rowValues),
+    prediction: prediction.subarray(0, b * numClasses),
+    label: label.subarray(0, b),
+    index: index.subarray(0, b),
+  });
 }
 writer.commit();
 const written = process.hrtime.bigint();
@@ -66,7 +71,13 @@ const fd = openSync(${JSON.stringify(path)}, 'r+'); fsyncSync(fd); closeSync(fd)
 const synced = process.hrtime.bigint();
 const size = statSync(${JSON.stringify(path)}).size;
 rmSync(${JSON.stringify(path)});
-console.log(JSON.stringify({ seconds: Number(written - start) / 1e9, syncSeconds: Number(synced - start) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, size, maxRss: process.resourceUsage().maxRSS * 1024 }));
+console.log(JSON.stringify({
+  seconds: Number(written - start) / 1e9,
+  syncSeconds: Number(synced - start) / 1e9,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  size,
+  maxRss: process.resourceUsage().maxRSS * 1024,
+}));
 `;
 
 function runWriter(module: string, dir: string): { seconds: number; syncSeconds: number; cpuSeconds: number; size: number; maxRss: number } {
@@ -109,10 +120,12 @@ const module = ensureBuilt();
 const dir = mkdtempSync(join(baseDir, '.xai-bench-attribution-'));
 try {
   console.log(
-    `attribution writer: ${samples} × 3×224×224 float32 + ${numClasses}-class predictions, batch ${batchSize}, ${(totalBytes / 1e9).toFixed(2)} GB per run into ${dir}`,
+    `attribution writer: ${samples} × 3×224×224 float32 + ${numClasses}-class predictions, batch ${batchSize},` +
+      ` ${(totalBytes / 1e9).toFixed(2)} GB per run into ${dir}`,
   );
   console.log(
-    `machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString()}`,
+    `machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node` +
+      ` ${process.version}, ${new Date().toISOString()}`,
   );
   const rows: Array<{ writer: number; writerSync: number; dd: number; ddSync: number; rss: number }> = [];
   for (let r = 0; r < repeat; r++) {
@@ -127,7 +140,8 @@ try {
     rows.push(row);
     const perGb = (cpu: number): string => (cpu / (totalBytes / 1e9)).toFixed(2);
     console.log(
-      `run ${r + 1}: writer ${fmt(row.writer)} MB/s, writer+fsync ${fmt(row.writerSync)} MB/s | dd ${fmt(row.dd)} MB/s, dd conv=fdatasync ${fmt(row.ddSync)} MB/s | ` +
+      `run ${r + 1}: writer ${fmt(row.writer)} MB/s, writer+fsync ${fmt(row.writerSync)} MB/s | dd ${fmt(row.dd)} MB/s, dd` +
+        ` conv=fdatasync ${fmt(row.ddSync)} MB/s | ` +
         `CPU s/GB: writer ${perGb(w.cpuSeconds)}, dd ${perGb(ddPlain.cpuSeconds)} | peak RSS ${fmt(row.rss / 1e6)} MB`,
     );
   }
@@ -139,10 +153,12 @@ try {
   };
   const rss = Math.max(...rows.map((r) => r.rss));
   console.log(
-    `median: writer ${fmt(m.writer)} MB/s vs dd ${fmt(m.dd)} MB/s (ratio ${(m.writer / m.dd).toFixed(2)}); with fsync ${fmt(m.writerSync)} vs dd conv=fdatasync ${fmt(m.ddSync)} MB/s (ratio ${(m.writerSync / m.ddSync).toFixed(2)})`,
+    `median: writer ${fmt(m.writer)} MB/s vs dd ${fmt(m.dd)} MB/s (ratio ${(m.writer / m.dd).toFixed(2)}); with fsync` +
+      ` ${fmt(m.writerSync)} vs dd conv=fdatasync ${fmt(m.ddSync)} MB/s (ratio ${(m.writerSync / m.ddSync).toFixed(2)})`,
   );
   console.log(
-    `peak RSS of the writer process: ${fmt(rss / 1e6)} MB (target < 500 MB) — ${rss < 500e6 ? 'OK' : 'OVER'}; throughput target (≥ 0.5 of dd): ${m.writer / m.dd >= 0.5 ? 'OK' : 'MISSED'}`,
+    `peak RSS of the writer process: ${fmt(rss / 1e6)} MB (target < 500 MB) — ${rss < 500e6 ? 'OK' : 'OVER'};` +
+      ` throughput target (≥ 0.5 of dd): ${m.writer / m.dd >= 0.5 ? 'OK' : 'MISSED'}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

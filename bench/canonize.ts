@@ -51,7 +51,8 @@ for (const name of models) {
   }
   const mb = (statSync(path).size / 1e6).toFixed(0);
   console.log(
-    `${name.padEnd(10)} ${mb.padStart(7)}  ${median(t.decode).toFixed(0).padStart(9)}  ${median(t.shapes).toFixed(0).padStart(9)}  ${median(t.canonize).toFixed(0).padStart(11)}  ${median(t.encode).toFixed(0).padStart(9)}  ${summary}`,
+    `${name.padEnd(10)} ${mb.padStart(7)}  ${median(t.decode).toFixed(0).padStart(9)}  ${median(t.shapes).toFixed(0).padStart(9)}` +
+      `  ${median(t.canonize).toFixed(0).padStart(11)}  ${median(t.encode).toFixed(0).padStart(9)}  ${summary}`,
   );
 }
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; ${repeats} repeats, median; node ${process.version}`);

@@ -129,16 +129,20 @@ async function measure(c: Case): Promise<void> {
     .map((v) => v.toFixed(2))
     .join(' ');
   console.log(
-    `${c.name}: ${c.samples} samples × ${c.steps + 1} steps = ${passes} forward passes, batch ${c.batch}, ${THREADS} thread, median of ${REPEAT} (load ${load})`,
+    `${c.name}: ${c.samples} samples × ${c.steps + 1} steps = ${passes} forward passes, batch ${c.batch}, ${THREADS} thread, median of` +
+      ` ${REPEAT} (load ${load})`,
   );
   console.log(
-    `  onnxruntime alone        ${ortSeconds.toFixed(2).padStart(8)} s   ${(passes / ortSeconds).toFixed(1).padStart(9)} images·steps/s  (${runs} runs of ${c.batch})`,
+    `  onnxruntime alone        ${ortSeconds.toFixed(2).padStart(8)} s   ${(passes / ortSeconds).toFixed(1).padStart(9)}` +
+      ` images·steps/s  (${runs} runs of ${c.batch})`,
   );
   console.log(
-    `  evaluate (loop)          ${loop.toFixed(2).padStart(8)} s   ${(passes / loop).toFixed(1).padStart(9)} images·steps/s  ratio ${(loop / ortSeconds).toFixed(2)}× (target ≤ 1.2×)`,
+    `  evaluate (loop)          ${loop.toFixed(2).padStart(8)} s   ${(passes / loop).toFixed(1).padStart(9)} images·steps/s  ratio` +
+      ` ${(loop / ortSeconds).toFixed(2)}× (target ≤ 1.2×)`,
   );
   console.log(
-    `  evaluate (whole process) ${wall.toFixed(2).padStart(8)} s   ${(passes / wall).toFixed(1).padStart(9)} images·steps/s  ratio ${(wall / ortSeconds).toFixed(2)}×`,
+    `  evaluate (whole process) ${wall.toFixed(2).padStart(8)} s   ${(passes / wall).toFixed(1).padStart(9)} images·steps/s  ratio` +
+      ` ${(wall / ortSeconds).toFixed(2)}×`,
   );
 }
 

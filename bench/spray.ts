@@ -89,7 +89,8 @@ function runOne(n: number): void {
       times.set(processor.name, (times.get(processor.name) ?? 0) + (now - last) / 1000);
       if (process.env.SPRAY_BENCH_VERBOSE)
         process.stderr.write(
-          `  ${processor.label}: ${((now - last) / 1000).toFixed(2)} s wall, ${((cpuStep.user + cpuStep.system) / 1e6).toFixed(2)} s CPU, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
+          `  ${processor.label}: ${((now - last) / 1000).toFixed(2)} s wall, ${((cpuStep.user + cpuStep.system) / 1e6).toFixed(2)} s CPU,` +
+            ` RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
         );
       last = now;
     },
@@ -161,7 +162,8 @@ async function sideBySide(sizes: number[]): Promise<void> {
         continue;
       }
       console.log(
-        `N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`,
+        `N=${n}: xai-tools spray ${cli.seconds.toFixed(2)} s wall, ${cli.cpuSeconds.toFixed(2)} s CPU, peak RSS` +
+          ` ${cli.peakRssMiB.toFixed(0)} MiB  load ${cliLoad}`,
       );
       let corelay: { wall: number; cpu: number } | undefined;
       let corelayLoad = '';
@@ -179,13 +181,17 @@ async function sideBySide(sizes: number[]): Promise<void> {
           corelay = { wall, cpu: r.results[0].cpu_s as number };
           const pipelineSeconds = r.results[0].pipeline_s as number;
           console.log(
-            `N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`,
+            `N=${n}: CoRelAy ${wall.toFixed(2)} s wall, ${corelay.cpu.toFixed(2)} s CPU (pipelines ${pipelineSeconds.toFixed(2)} s, imports` +
+              ` ${(r.results[0].import_s as number).toFixed(2)} s; numpy ${r.results[0].numpy})  load ${corelayLoad}`,
           );
         }
       }
       const both = (a: number, b: number): string => `${a.toFixed(2)} (${b.toFixed(2)})`;
       rows.push(
-        `| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB | ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} | ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} | ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`,
+        `| ${n} | ${both(cli.seconds, cli.cpuSeconds)} | ${cli.peakRssMiB.toFixed(0)} MiB |` +
+          ` ${corelay === undefined ? '–' : both(corelay.wall, corelay.cpu)} |` +
+          ` ${corelay === undefined ? '–' : `${(corelay.wall / cli.seconds).toFixed(2)}× (${(corelay.cpu / cli.cpuSeconds).toFixed(2)}×)`} |` +
+          ` ${cliLoad}${corelayLoad ? ` / ${corelayLoad}` : ''} |`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -210,7 +216,8 @@ if (child >= 0) {
     .filter((a) => /^\d+$/.test(a))
     .map(Number);
   console.log(
-    `spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node ${process.version}, one thread, load ${loadAverage()}`,
+    `spray benchmark, ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPUs), Node` +
+      ` ${process.version}, one thread, load ${loadAverage()}`,
   );
   if (!engineOnly) await sideBySide(sizes.length ? sizes : [2000]);
   else {
@@ -240,7 +247,8 @@ if (child >= 0) {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
       console.log(
-        `${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}  ${String(result.peak_rss_mib).padStart(5)} MiB   ${steps}`,
+        `${String(n).padStart(6)}  ${result.wall_s.toFixed(2).padStart(7)}  ${result.cpu_s.toFixed(2).padStart(6)}` +
+          `  ${String(result.peak_rss_mib).padStart(5)} MiB   ${steps}`,
       );
     }
   }

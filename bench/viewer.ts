@@ -166,7 +166,8 @@ async function main(): Promise<void> {
 
       mkdirSync(shotsDir, { recursive: true });
       await page.goto(
-        `${serve.url}?project=bench-100k&category=00000001&clustering=kmeans-10&selection=${Array.from({ length: 30 }, (_, i) => i * 100).join(',')}&mode=attribution&colormap=coldnhot`,
+        `${serve.url}?project=bench-100k&category=00000001&clustering=kmeans-10` +
+          `&selection=${Array.from({ length: 30 }, (_, i) => i * 100).join(',')}&mode=attribution&colormap=coldnhot`,
       );
       await idle(page);
       await page.waitForTimeout(800);
@@ -176,7 +177,8 @@ async function main(): Promise<void> {
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(shotsDir, 'viewer-selection-overlay.png') });
       await page.goto(
-        `${serve.url}?project=small&category=00000000&embedding=spectral&x=0&y=2&clustering=agglomerative-03&mode=attribution&colormap=coldnhot&theme=dark&selection=0-11`,
+        `${serve.url}?project=small&category=00000000&embedding=spectral&x=0&y=2&clustering=agglomerative-03` +
+          `&mode=attribution&colormap=coldnhot&theme=dark&selection=0-11`,
       );
       await idle(page);
       await page.waitForTimeout(800);
@@ -189,9 +191,11 @@ async function main(): Promise<void> {
   }
 
   const chromium = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim();
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), Node ${process.version}, ${chromium} (SwiftShader WebGL), load average ${loadavg()
-    .map((v) => v.toFixed(1))
-    .join(' ')}`;
+  const machine =
+    `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} vCPU), Node ${process.version}, ` +
+    `${chromium} (SwiftShader WebGL), load average ${loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`;
   console.log(`\nbench/viewer — ${POINTS} points — ${new Date().toISOString().slice(0, 10)} — ${machine}`);
   for (const [name, value] of Object.entries(results)) console.log(`  ${name.padEnd(52)} ${value}`);
   writeFileSync(join(root, 'bench', 'out', 'viewer.json'), JSON.stringify({ date: new Date().toISOString(), machine, points: POINTS, results }, null, 2));

@@ -31,8 +31,10 @@ function loadsOf(args: string[], name: string): Promise<{ code: number | null; s
 /** Engine packages (native bindings, WebAssembly, the React terminal UI, the numeric and schema libraries). */
 const ENGINE_PACKAGES = /node_modules\/(onnxruntime-node|onnxruntime-common|h5wasm|sharp|@img|ink|react|usearch|umap-js|ml-matrix|zod|yaml|@bufbuild)\//;
 /** The project's own engine modules: jobs, the LRP compiler, the processors, readers and writers, the viewer. */
-const ENGINE_MODULES =
-  /\/dist\/(jobs\/|lrp\/(?!composite-names\.js)|processors\/(?!spray-options\.js)|viewer\/|eval\/(?!orders\.js|graphs\.js)|io\/(?!sampling-methods\.js|output-guard\.js|non-finite\.js)|onnx\/(ort|codec)\.js|render\/(encode|heatmap)\.js)/;
+const ENGINE_MODULES = new RegExp(
+  String.raw`\/dist\/(jobs\/|lrp\/(?!composite-names\.js)|processors\/(?!spray-options\.js)|viewer\/|eval\/(?!orders\.js|graphs\.js)|` +
+    String.raw`io\/(?!sampling-methods\.js|output-guard\.js|non-finite\.js)|onnx\/(ort|codec)\.js|render\/(encode|heatmap)\.js)`,
+);
 
 const engines = (loaded: string[]) => loaded.filter((url) => ENGINE_PACKAGES.test(url) || ENGINE_MODULES.test(url));
 

@@ -188,7 +188,8 @@ describe('npm run demo (without serve)', () => {
   });
 
   it(
-    'Makefile, run for real on a copy of the outputs: a newer label map rebuilds analysis.h5 and project.yaml only, a newer model every output, then nothing is left to do',
+    'Makefile, run for real on a copy of the outputs: a newer label map rebuilds analysis.h5 and project.yaml only, a newer model' +
+      ' every output, then nothing is left to do',
     async () => {
       const work = mkdtempSync(join(tmpdir(), 'xai-make-'));
       try {

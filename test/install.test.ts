@@ -107,11 +107,21 @@ const dataset = await openDataset({ type: 'hdf5', path: dir + '/dataset.h5' });
 const attributor = await createAttributor(dir + '/model.onnx', { batchSize: 4, composite: 'epsilon-plus-flat' });
 const seen: number[] = [];
 let last: AttributedBatch | undefined;
-for await (const batch of attributeBatches(attributor, dataset, { indices: [0, 1, 2, 3, 4, 5], onProgress: (done) => seen.push(done), signal: AbortSignal.timeout(60_000) })) last = batch;
+for await (const batch of attributeBatches(attributor, dataset, {
+  indices: [0, 1, 2, 3, 4, 5],
+  onProgress: (done) => seen.push(done),
+  signal: AbortSignal.timeout(60_000),
+})) last = batch;
 const png: Uint8Array = renderHeatmapPng(last!.relevance.subarray(0, 3 * 28 * 28), [3, 28, 28]);
 await attributor.close();
 dataset.close();
-console.log(JSON.stringify({ classes: labels.entries.length, seen, rows: last!.indices.length, png: Buffer.from(png.subarray(1, 4)).toString(), serve: typeof serveProjects }));
+console.log(JSON.stringify({
+  classes: labels.entries.length,
+  seen,
+  rows: last!.indices.length,
+  png: Buffer.from(png.subarray(1, 4)).toString(),
+  serve: typeof serveProjects,
+}));
 `;
     writeFileSync(join(project, 'script.ts'), script);
     writeFileSync(

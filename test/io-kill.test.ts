@@ -15,14 +15,24 @@ import(${JSON.stringify(module)}).then(async (io) => {
   if (${JSON.stringify(writer)} === 'attribution') {
     const w = await io.AttributionWriter.create(${JSON.stringify(target)}, { sampleShape: [3, 32, 32], numClasses: 10, withIndex: true });
     for (let b = 0; ; b++) {
-      w.append({ attribution: new Float32Array(16 * 3 * 32 * 32).fill(b), label: new Int32Array(16), prediction: new Float32Array(160), index: new Int32Array(16).fill(b) });
+      w.append({
+        attribution: new Float32Array(16 * 3 * 32 * 32).fill(b),
+        label: new Int32Array(16),
+        prediction: new Float32Array(160),
+        index: new Int32Array(16).fill(b),
+      });
       process.stdout.write('batch ' + b + '\\n');
       await new Promise((r) => setTimeout(r, 5));
     }
   } else {
     const w = await io.AnalysisWriter.create(${JSON.stringify(target)});
     for (let c = 0; ; c++) {
-      w.addCategory('spectral', { name: 'c' + String(c).padStart(6, '0'), index: Int32Array.of(c), embeddings: [{ name: 'e', data: new Float32Array(2), shape: [1, 2] }], clusterings: [] });
+      w.addCategory('spectral', {
+        name: 'c' + String(c).padStart(6, '0'),
+        index: Int32Array.of(c),
+        embeddings: [{ name: 'e', data: new Float32Array(2), shape: [1, 2] }],
+        clusterings: [],
+      });
       process.stdout.write('category ' + c + '\\n');
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -97,7 +97,9 @@ describe('project check: field types and ranges', () => {
   }
 
   it('warns about every unknown key (at any level) and still checks the project', async () => {
-    const text = `${base.replace('  model: none\n', '  model: none\n  label_mapp: typo.json\n').replace('    input_width: 8\n', '    input_width: 8\n    colour: red\n')}extra: 1\n`;
+    const text = `${base
+      .replace('  model: none\n', '  model: none\n  label_mapp: typo.json\n')
+      .replace('    input_width: 8\n', '    input_width: 8\n    colour: red\n')}extra: 1\n`;
     const file = projectFile(text);
     const r = await runCli(['project', 'check', file]);
     expect(r.code).toBe(0);

@@ -112,7 +112,8 @@ describe('compression filters this build cannot decode are named, never read as 
     const r = await runCli(args as string[], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `xai-tools: ${file}: 'attribution' uses the ${filter} compression filter (HDF5 filter ${id}), which xai-tools cannot decode; re-save it with gzip or no compression (h5py: compression='gzip')`,
+      `xai-tools: ${file}: 'attribution' uses the ${filter} compression filter (HDF5 filter ${id}), which xai-tools cannot decode;` +
+        ` re-save it with gzip or no compression (h5py: compression='gzip')`,
     );
     expect(existsSync(join(dir, (args as string[]).at(-1)!))).toBe(false);
   });
@@ -143,7 +144,8 @@ describe('model input', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr.trim()).toBe(
-      `xai-tools: ${join(dir, 'nan.h5')}: input data holds 4 non-finite values (NaN or ±Inf) in 2 samples of the batch read, the first at sample 5; their attributions would be NaN`,
+      `xai-tools: ${join(dir, 'nan.h5')}: input data holds 4 non-finite values (NaN or ±Inf) in 2 samples of the batch read, the first` +
+        ` at sample 5; their attributions would be NaN`,
     );
     expect(existsSync(join(dir, 'nan-attr.h5'))).toBe(false);
   });

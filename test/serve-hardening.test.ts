@@ -120,7 +120,10 @@ describe('an analysis that project check rejects', () => {
     const lines = serve.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^xai-tools: .*analysis-raw\.h5: '00000000\/cluster\/\S+' has shape \(7\), expected \(10,\) to match '00000000\/index' \(analysis 'raw_analysis' not served\)$/,
+      new RegExp(
+        String.raw`^xai-tools: .*analysis-raw\.h5: '00000000\/cluster\/\S+' has shape \(7\), expected \(10,\) ` +
+          String.raw`to match '00000000\/index' \(analysis 'raw_analysis' not served\)$`,
+      ),
     );
     const project = (await rawGet(serve.port, '/api/projects/alpha')).json<{ analyses: Array<{ name: string }> }>();
     expect(project.analyses.map((a) => a.name)).toEqual(['spectral_analysis']);

@@ -48,7 +48,8 @@ describe('viewer API', () => {
 
   it('redirects a ViRelAy share link to the page with the same view in our query', async () => {
     const res = await get(
-      '/projects/1?analysisMethod=spectral_analysis&analysisCategory=00000001&clustering=kmeans-02&embedding=tsne&firstEmbeddingDimension=0&secondEmbeddingDimension=1&colorMap=seismic&imageMode=overlay&embeddingVectors=6,7',
+      '/projects/1?analysisMethod=spectral_analysis&analysisCategory=00000001&clustering=kmeans-02' +
+        '&embedding=tsne&firstEmbeddingDimension=0&secondEmbeddingDimension=1&colorMap=seismic&imageMode=overlay&embeddingVectors=6,7',
     );
     expect(res.status).toBe(302);
     const location = new URL(res.headers.location as string, 'http://x/projects/1');

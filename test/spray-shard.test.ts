@@ -130,7 +130,8 @@ describe('spray --shard', () => {
     expect(rootAttr(shardFile(1), 'spray_fingerprint')).toBe(fingerprint);
   });
 
-  it('JOB_COMPLETION_INDEX gives the index too ({shards} in -o, inputs as a pattern: no shell in a Job; the same data as from SLURM_ARRAY_TASK_ID)', async () => {
+  it('JOB_COMPLETION_INDEX gives the index too ({shards} in -o, inputs as a pattern: no shell in a Job; the same data as from' +
+    ' SLURM_ARRAY_TASK_ID)', async () => {
     const fromKubernetes = join(dir, 'k8s-{shard}-of-{shards}.h5');
     const r = await runCli(['spray', join(dir, 'attr', 'attribution-*.h5'), ...SETTINGS, '--shard', '2', '--json', '-o', fromKubernetes], {
       env: { ...NO_INDEX, JOB_COMPLETION_INDEX: '1' },

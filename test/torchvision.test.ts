@@ -81,7 +81,8 @@ beforeAll(() => {
     execFileSync('/usr/bin/python3', [join(repoRoot, 'test', 'models', 'make_torchvision.py'), dir, ...MODELS], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     throw new Error(
-      `exporting the torchvision models needs /usr/bin/python3 with torch, torchvision and onnx (apt: python3-torch python3-torchvision python3-onnx): ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-400)}`,
+      `exporting the torchvision models needs /usr/bin/python3 with torch, torchvision and onnx (apt: python3-torch python3-torchvision` +
+        ` python3-onnx): ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-400)}`,
     );
   }
 }, 240_000);
@@ -115,7 +116,8 @@ const absSum = (a: Float32Array): number => a.reduce((t, v) => t + Math.abs(v), 
 
 describe('torchvision CNNs (random weights): epsilon-plus against the float64 reference', () => {
   for (const name of Object.keys(CNNS)) {
-    it(`${name}: epsilon-plus equals the reference${CONSERVATION_GAPS[name] ? '' : ' and conserves relevance'}; ${CNNS[name]!.other[1]} is finite and non-zero`, async () => {
+    it(`${name}: epsilon-plus equals the reference${CONSERVATION_GAPS[name] ? '' : ' and conserves relevance'}; ${CNNS[name]!.other[1]}` +
+      ` is finite and non-zero`, async () => {
       const ours = await attribute(name, 'epsilon-plus', ['--composite', 'epsilon-plus', '--zero-params', 'bias', '--epsilon', '0']);
       const reference = await readReference(join(dir, `${name}.ref.h5`));
       expect(ours.length).toBe(reference.length);
@@ -162,7 +164,11 @@ describe('torchvision gated and depthwise CNNs with every bias and BatchNorm mea
     const r = await runCli([...args, '--composite', 'cp-lrp', '--epsilon', '0']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim()).toMatch(
-      /^xai-tools: .*mobilenet_v2\.zeroed\.onnx: the relevance of \d of the batch's 2 samples is not finite \(\d+ NaN or ±Inf values, the first at sample 0\): a rule divided by zero; give --epsilon \(or --stabilizer\) a positive value$/,
+      new RegExp(
+        String.raw`^xai-tools: .*mobilenet_v2\.zeroed\.onnx: the relevance of \d of the batch's 2 samples is not finite ` +
+          String.raw`\(\d+ NaN or ±Inf values, the first at sample 0\): a rule divided by zero; ` +
+          String.raw`give --epsilon \(or --stabilizer\) a positive value$`,
+      ),
     );
     expect(existsSync(output)).toBe(false);
   }, 120_000);
@@ -170,7 +176,8 @@ describe('torchvision gated and depthwise CNNs with every bias and BatchNorm mea
 
 describe('torchvision ConvNeXt, ViT, Swin, MaxViT (small configurations, random weights)', () => {
   for (const name of TRANSFORMERS) {
-    it(`${name}: epsilon-plus and attn-lrp finite and non-zero; cp-lrp conserves relevance with biases, β, class token and position embeddings zeroed`, async () => {
+    it(`${name}: epsilon-plus and attn-lrp finite and non-zero; cp-lrp conserves relevance with biases, β, class token and position` +
+      ` embeddings zeroed`, async () => {
       for (const [tag, args] of [
         ['epsilon-plus', ['--composite', 'epsilon-plus']],
         ['attn-lrp', ['--composite', 'attn-lrp']],

@@ -255,7 +255,9 @@ describe('suspicion overview', () => {
 describe('ViRelAy compatibility', () => {
   it('opens a ViRelAy share link on the same view', async () => {
     const query =
-      'firstEmbeddingDimension=2&secondEmbeddingDimension=1&colorMap=seismic&analysisMethod=spectral_analysis&analysisCategory=00000002&clustering=agglomerative-03&embedding=spectral&imageMode=overlay&embeddingVectors=81,85,90';
+      'firstEmbeddingDimension=2&secondEmbeddingDimension=1&colorMap=seismic' +
+      '&analysisMethod=spectral_analysis&analysisCategory=00000002&clustering=agglomerative-03' +
+      '&embedding=spectral&imageMode=overlay&embeddingVectors=81,85,90';
     const redirect = await rawGet(session.serve.port, `/projects/0?${query}`);
     expect(redirect.status).toBe(302);
     const page = await openPage(`projects/0?${query}`);
