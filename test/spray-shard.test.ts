@@ -13,6 +13,8 @@ import { repoRoot, runCli } from './helpers/cli.js';
 
 const fixture = join(repoRoot, 'fixtures', 'clever-hans');
 const labelMap = join(fixture, 'label-map.json');
+/** `project init` on the fixture, up to the attribution and analysis options each test adds. */
+const PROJECT_INIT = ['project', 'init', '--name', 'hans', '--model', 'cnn', '--dataset', join(fixture, 'dataset.h5'), '--label-map', labelMap];
 /** Small settings so six categories take seconds; every kind of output (embedding, clusterings) is still written. */
 const SETTINGS = ['--label-map', labelMap, '--n-eigval', '6', '--clusters', '2:4', '--algorithms', 'kmeans,hdbscan', '--embeddings', 'tsne', '-q'];
 /** No shard index from the test runner's own environment. */
@@ -146,16 +148,7 @@ describe('spray --shard', () => {
   it('project init takes the shard files as one analysis (a pattern), project check passes, serve lists every category', async () => {
     const project = join(dir, 'project.yaml');
     const init = await runCli([
-      'project',
-      'init',
-      '--name',
-      'hans',
-      '--model',
-      'cnn',
-      '--dataset',
-      join(fixture, 'dataset.h5'),
-      '--label-map',
-      labelMap,
+      ...PROJECT_INIT,
       '--attributions',
       ...attributions,
       '--attribution-method',
@@ -201,21 +194,7 @@ describe('spray --shard', () => {
 
 describe('refusals', () => {
   const init = (analysisArgs: string[]) =>
-    runCli([
-      'project',
-      'init',
-      '--name',
-      'hans',
-      '--model',
-      'cnn',
-      '--dataset',
-      join(fixture, 'dataset.h5'),
-      '--label-map',
-      labelMap,
-      ...analysisArgs.flatMap((a) => ['--analysis', `spectral_analysis=${a}`]),
-      '-o',
-      join(dir, 'refused.yaml'),
-    ]);
+    runCli([...PROJECT_INIT, ...analysisArgs.flatMap((a) => ['--analysis', `spectral_analysis=${a}`]), '-o', join(dir, 'refused.yaml')]);
   const shard0 = () => join(dir, 'spray', 'spray-0.h5');
   const shard1 = () => join(dir, 'spray', 'spray-1.h5');
 
