@@ -22,6 +22,7 @@ import { assignRules, type Assignment, type RuleSpec } from './composites.js';
 import { Emitter, sameShape } from './emitter.js';
 import { classify, type LayerKind } from './kinds.js';
 import { asLinearLayer } from './linear.js';
+import { positiveSupport } from './support.js';
 import { ruleDefinition, ruleMismatch, type RuleContext } from './rules.js';
 import { lowerMarkers } from './canonize/index.js';
 import { recognisePatterns, type Group, type PatternContext } from './patterns/index.js';
@@ -304,6 +305,16 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
   }
 
   const gradientForm = options.spec?.form === 'gradient';
+  // In the gradient form R is a modified gradient, not relevance: the analysis does not apply.
+  const supported = gradientForm
+    ? () => false
+    : positiveSupport({
+        assignments,
+        output,
+        dependent: (n) => dependent(n) || n === startValue,
+        nonNegative: (n) => nonNegative.has(n),
+        isStandIn: (n) => groups.has(n),
+      });
   const em = new Emitter(graph, shapes);
   for (const reserved of [OUTPUT_RELEVANCE, LOGITS, RELEVANCE]) em.builder.reserve(reserved);
   const inputShape = em.shape(INPUT);
@@ -341,6 +352,7 @@ export function compileRelevanceGraph(original: Model, options: RelevanceGraphOp
         R: R[0]!,
         z: node.outputs[0]!,
         nonNegative: nonNegative.has(node.inputs[xIndex]!),
+        relevanceOnPositiveZ: supported(node.outputs[0]!),
         vjp: (s) => handlerFor(node)!.backward(vctx, [s, ...R.slice(1).map(() => null)]),
         signal: signals.get(node),
       };

@@ -64,6 +64,13 @@ export interface OpRecord {
   signOnAllOutputs?: boolean;
   /** The exact vector-Jacobian product; absent: only rules that need no VJP (pass, …) apply. */
   vjp?: VjpHandler;
+  /**
+   * True when every input element ≤ 0 lands on output elements ≤ 0 and relevance moves only along that
+   * correspondence (in its VJP and under the pass rule): reshapes, slices, max pooling (the arg-max holds
+   * the window's value), ReLU. Relevance that is zero wherever the output is ≤ 0 is then zero wherever
+   * the input is ≤ 0 (src/lrp/support.ts).
+   */
+  keepsNonPositive?: true;
 }
 
 const ALWAYS = (): boolean => true;
@@ -109,14 +116,15 @@ const productKind =
   };
 
 export const OP_RECORDS: Record<string, OpRecord> = {
-  Identity: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeIdentity },
-  Dropout: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeIdentity },
-  Reshape: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
-  Flatten: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
-  Squeeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
-  Unsqueeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape },
+  Identity: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeIdentity, keepsNonPositive: true },
+  Dropout: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeIdentity, keepsNonPositive: true },
+  Reshape: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape, keepsNonPositive: true },
+  Flatten: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape, keepsNonPositive: true },
+  Squeeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape, keepsNonPositive: true },
+  Unsqueeze: { kind: 'reshape', sign: KEEPS_FIRST, vjp: routeReshape, keepsNonPositive: true },
   Transpose: {
     kind: 'reshape',
+    keepsNonPositive: true,
     sign: KEEPS_FIRST,
     vjp: {
       backward: (ctx, R) => {
@@ -130,6 +138,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   Concat: {
     kind: 'concat',
+    keepsNonPositive: true,
     sign: KEEPS_ALL,
     vjp: {
       backward: (ctx, R) => {
@@ -147,6 +156,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   Split: {
     kind: 'reshape',
+    keepsNonPositive: true,
     sign: KEEPS_FIRST,
     signOnAllOutputs: true,
     vjp: {
@@ -161,6 +171,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   Slice: {
     kind: 'reshape',
+    keepsNonPositive: true,
     sign: KEEPS_FIRST,
     vjp: {
       check: (node, ctx) => {
@@ -175,6 +186,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   Pad: {
     kind: 'reshape',
+    keepsNonPositive: true,
     sign: padSign,
     vjp: {
       check: (node, ctx) => {
@@ -264,6 +276,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   Gemm: { kind: denseKind, vjp: linearAdjoint() },
   Relu: {
     kind: 'activation',
+    keepsNonPositive: true,
     sign: ALWAYS,
     vjp: masked(
       (em, x) => em.greater(x, em.scalar(0)),
@@ -309,7 +322,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
     },
   },
   Sigmoid: { kind: 'activation', sign: ALWAYS, vjp: elementwise((em, _x, y) => em.mul(y, em.sub(em.scalar(1), y))) },
-  Tanh: { kind: 'activation', vjp: elementwise((em, _x, y) => em.sub(em.scalar(1), em.mul(y, y))) },
+  Tanh: { kind: 'activation', keepsNonPositive: true, vjp: elementwise((em, _x, y) => em.sub(em.scalar(1), em.mul(y, y))) },
   Softplus: { kind: 'activation', sign: ALWAYS, vjp: elementwise((em, x) => em.sigmoid(x)) },
   Elu: {
     kind: 'activation',
@@ -396,6 +409,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   MaxPool: {
     kind: 'maxpool',
+    keepsNonPositive: true,
     sign: KEEPS_FIRST,
     vjp: {
       check: (node) => (attrInt(node, 'storage_order', 0) !== 0 ? 'storage_order 1 is not supported' : null),
@@ -413,6 +427,7 @@ export const OP_RECORDS: Record<string, OpRecord> = {
   },
   GlobalMaxPool: {
     kind: 'maxpool',
+    keepsNonPositive: true,
     sign: KEEPS_FIRST,
     vjp: {
       backward: (ctx, R) => {
