@@ -154,6 +154,9 @@ async function main(): Promise<void> {
       const drawn = await page.evaluate(() => (window as unknown as { __viewer: { points(): unknown[] } }).__viewer.points().length);
       if (drawn !== POINTS) throw new Error(`expected ${POINTS} points on the canvas, found ${drawn}`);
       results[`first paint of the ${LABEL} category`] = ms(paint);
+      // Where the first paint went: the page's own phase timings (src/viewer/web/timings.ts).
+      const phases = (await page.evaluate('window.__timings ?? {}')) as Record<string, number>;
+      for (const [phase, value] of Object.entries(phases)) results[`  phase: ${phase}`] = ms(value);
 
       const big = await panFrames(page);
       results[`pan ${LABEL}: frames in 3 s / median / mean / p95`] = `${big.length} / ${ms(median(big))} / ${ms(mean(big))} / ${ms(quantile(big, 0.95))}`;
