@@ -134,7 +134,7 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
     const byAopc = evaluationColors(loaded.points.index);
     addTiming('colour slots', performance.now() - t0);
     await plot.show(
-      { x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot },
+      { x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot, kdOrder: loaded.points.kdOrder },
       byAopc?.colors ?? clusters.map((c) => colors.get(c.id) ?? '#888'),
       positions,
     );

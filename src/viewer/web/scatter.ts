@@ -1,4 +1,5 @@
 import createScatterplot, { createRenderer } from 'regl-scatterplot';
+import { normalise } from './normalise.js';
 import { buildSpatialIndex } from './spatial-index.js';
 import { addTiming, timed, timedSync } from './timings.js';
 
@@ -9,6 +10,8 @@ export interface PlotPoints {
   y: Float32Array;
   /** Colour slot of each point (index into `colors`). */
   slot: Int32Array;
+  /** The points' k-d order from the server (large categories), so the page need not sort them. */
+  kdOrder?: Uint32Array;
 }
 
 interface Handlers {
@@ -263,7 +266,7 @@ export class EmbeddingPlot {
       opacityInactiveMax: inactive,
       opacityInactiveScale: inactive,
     } as never);
-    const spatialIndex = timedSync('plot: spatial index', () => buildSpatialIndex(x, y));
+    const spatialIndex = timedSync('plot: spatial index', () => buildSpatialIndex(x, y, points.kdOrder));
     // The fitted view is the same for every points set (they are normalised to fill it), so the
     // camera moves before the points arrive: their first frame is already the fitted one. Fitting
     // afterwards would render everything twice, and at a million points in software WebGL one
@@ -336,38 +339,4 @@ export class EmbeddingPlot {
   get instance(): Scatterplot {
     return this.plot;
   }
-}
-
-/** Maps data coordinates into [-0.95, 0.95] (regl-scatterplot's normalised space), keeping aspect. */
-function normalise(xs: Float32Array, ys: Float32Array): [Float32Array, Float32Array] {
-  let x0 = Infinity;
-  let x1 = -Infinity;
-  let y0 = Infinity;
-  let y1 = -Infinity;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i];
-    const y = ys[i];
-    if (Number.isFinite(x)) {
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-    }
-    if (Number.isFinite(y)) {
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (!Number.isFinite(x0)) [x0, x1] = [0, 1];
-  if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
-  const span = Math.max(x1 - x0, y1 - y0) || 1;
-  const scale = 1.9 / span;
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  const nx = new Float32Array(xs.length);
-  const ny = new Float32Array(ys.length);
-  for (let i = 0; i < xs.length; i++) {
-    // Non-finite coordinates (broken embeddings) are parked at the centre instead of breaking the plot.
-    nx[i] = Number.isFinite(xs[i]) ? (xs[i] - cx) * scale : 0;
-    ny[i] = Number.isFinite(ys[i]) ? (ys[i] - cy) * scale : 0;
-  }
-  return [nx, ny];
 }

@@ -26,8 +26,8 @@ function checkTree(ids: ArrayLike<number>, coords: Float32Array, nodeSize: numbe
   }
 }
 
-function check(xs: Float32Array, ys: Float32Array): void {
-  const { magic, versionAndType, nodeSize, n, ids, coords } = read(buildSpatialIndex(xs, ys));
+function check(xs: Float32Array, ys: Float32Array, order?: Uint32Array): void {
+  const { magic, versionAndType, nodeSize, n, ids, coords } = read(buildSpatialIndex(xs, ys, order));
   expect([magic, versionAndType, nodeSize, n]).toEqual([0xdb, 0x17, 64, xs.length]);
   // A permutation whose coordinates travelled with it.
   expect(new Set(ids).size).toBe(n);
