@@ -5,7 +5,8 @@
  *
  * Measures, against a real `xai-tools serve` process (compiled dist/) on a random port:
  *  - first paint: time from choosing the 100k category in the page (headless Debian Chromium,
- *    WebGL on SwiftShader) until the canvas has drawn it (data fetched, plot drawn, next frame);
+ *    WebGL on SwiftShader) until the canvas has drawn it (data fetched, plot drawn, next frame),
+ *    with the page's own phase timings (window.__timings, src/viewer/web/timings.ts) under it;
  *  - frame time while panning: requestAnimationFrame intervals during a 3 s mouse drag (median, p95);
  *  - API latency: the embedding (binary points) and a heatmap image, cold and cached;
  *  - cached image throughput: autocannon, 50 connections, 10 s, one cached heatmap (requests/s, p99).
