@@ -5,7 +5,8 @@
  *
  * Measures, against a real `xai-tools serve` process (compiled dist/) on a random port:
  *  - first paint: time from choosing the 100k category in the page (headless Debian Chromium,
- *    WebGL on SwiftShader) until the canvas has drawn it (data fetched, plot drawn, next frame);
+ *    WebGL on SwiftShader) until the canvas has drawn it (data fetched, plot drawn, next frame),
+ *    with the page's own phase timings (window.__timings, src/viewer/web/timings.ts) under it;
  *  - frame time while panning: requestAnimationFrame intervals during a 3 s mouse drag (median, p95);
  *  - API latency: the embedding (binary points) and a heatmap image, cold and cached;
  *  - cached image throughput: autocannon, 50 connections, 10 s, one cached heatmap (requests/s, p99).
@@ -154,6 +155,9 @@ async function main(): Promise<void> {
       const drawn = await page.evaluate(() => (window as unknown as { __viewer: { points(): unknown[] } }).__viewer.points().length);
       if (drawn !== POINTS) throw new Error(`expected ${POINTS} points on the canvas, found ${drawn}`);
       results[`first paint of the ${LABEL} category`] = ms(paint);
+      // Where the first paint went: the page's own phase timings (src/viewer/web/timings.ts).
+      const phases = (await page.evaluate('window.__timings ?? {}')) as Record<string, number>;
+      for (const [phase, value] of Object.entries(phases)) results[`  phase: ${phase}`] = ms(value);
 
       const big = await panFrames(page);
       results[`pan ${LABEL}: frames in 3 s / median / mean / p95`] = `${big.length} / ${ms(median(big))} / ${ms(mean(big))} / ${ms(quantile(big, 0.95))}`;

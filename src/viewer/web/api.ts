@@ -1,5 +1,6 @@
 import { decodePoints, type DecodedPoints } from '../points-format.js';
 import type { DisplayMode, Scale } from './state.js';
+import { timed, timedSync } from './timings.js';
 
 export interface ProjectSummary {
   id: string;
@@ -113,7 +114,11 @@ export const api = {
   points: (project: string, analysis: string, category: string, embedding: string, clustering: string, x: number, y: number) => {
     const query = `embedding=${enc(embedding)}&clustering=${enc(clustering)}&x=${x}&y=${y}`;
     const url = `api/projects/${enc(project)}/analyses/${enc(analysis)}/categories/${enc(category)}/points?${query}`;
-    return once(url, async (): Promise<DecodedPoints> => decodePoints(await (await request(url)).arrayBuffer()));
+    return once(url, async (): Promise<DecodedPoints> => {
+      const response = await timed('points: request', () => request(url));
+      const body = await timed('points: body', () => response.arrayBuffer());
+      return timedSync('points: decode', () => decodePoints(body));
+    });
   },
   samples: (project: string, indices: number[]) =>
     indices.length === 0

@@ -24,6 +24,7 @@ import {
 import { describeSample, pageCount, renderStrip } from './strip.js';
 import { evaluationColors, evaluationText, installEvaluation } from './evaluation.js';
 import { installImagePlaceholders } from './placeholder.js';
+import { addTiming, publishTimings, resetTimings, timed, timedSync } from './timings.js';
 
 /** What one `apply` loaded for a resolved state; `message` says why the plot stays empty. */
 interface Loaded {
@@ -75,7 +76,7 @@ async function load(requested: ViewState, current: () => boolean): Promise<Loade
       positionOf: none,
       message: `Project “${project.name}” has no analyses to show. Run \`xai-tools spray\` and add the analysis file to the project.`,
     };
-  const category = await api.category(s.project, s.analysis, s.category);
+  const category = await timed('category request', () => api.category(s.project, s.analysis, s.category));
   if (!current()) return undefined;
   s = resolveView(s, category, entry.suspicion);
   const embedding = category.embeddings.find((e) => e.name === s.embedding);
@@ -83,7 +84,7 @@ async function load(requested: ViewState, current: () => boolean): Promise<Loade
     return { state: s, project, category, positionOf: none, message: `Category ${s.category} has no ${embedding ? 'clustering' : 'embedding'}.` };
   const points = await api.points(s.project, s.analysis, s.category, s.embedding, s.clustering, s.x, s.y);
   if (!current()) return undefined;
-  const positionOf = page.shown.points === points ? page.shown.positionOf : new PositionIndex(points.index);
+  const positionOf = page.shown.points === points ? page.shown.positionOf : timedSync('position index', () => new PositionIndex(points.index));
   s = resolveSelection(s, (i) => positionOf.has(i), pageCount);
   return { state: s, project, category, points, positionOf };
 }
@@ -98,12 +99,20 @@ async function apply(requested: ViewState): Promise<void> {
   const current = () => gen === page.generation;
   page.requested = requested;
   setBusy(true);
+  resetTimings();
+  const t0 = performance.now();
   try {
     applyTheme(requested.theme);
     const loaded = await load(requested, current);
     if (!loaded || !current()) return;
+    addTiming('load (all fetches)', performance.now() - t0);
+    const drawsPoints = Boolean(loaded.points && loaded.points !== page.shown.points);
     await show(loaded, current);
     if (current()) showError(undefined);
+    if (drawsPoints && current()) {
+      addTiming('apply (total)', performance.now() - t0);
+      publishTimings();
+    }
   } catch (error) {
     if (current()) fail(error);
   } finally {
@@ -118,17 +127,20 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
   const colors = clusterColors(clusters.map((c) => c.id));
   const positions = s.selection.map((i) => loaded.positionOf.get(i) as number);
   if (loaded.points && previous.points !== loaded.points) {
+    const t0 = performance.now();
     const slotOf = new Map(clusters.map((c, slot) => [c.id, slot]));
     const slot = new Int32Array(loaded.points.index.length);
     for (let i = 0; i < slot.length; i++) slot[i] = slotOf.get(loaded.points.cluster[i]) ?? 0;
     const byAopc = evaluationColors(loaded.points.index);
+    addTiming('colour slots', performance.now() - t0);
     await plot.show(
-      { x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot },
+      { x: loaded.points.x, y: loaded.points.y, slot: byAopc?.slot ?? slot, kdOrder: loaded.points.kdOrder },
       byAopc?.colors ?? clusters.map((c) => colors.get(c.id) ?? '#888'),
       positions,
     );
     if (!current()) return;
   } else if (loaded.points) plot.select(positions);
+  const t1 = performance.now();
   page.shown = loaded;
   page.colors = colors;
   showPlotMessage(loaded.message ?? '');
@@ -144,7 +156,8 @@ async function show(loaded: Loaded, current: () => boolean): Promise<void> {
   renderOverview(categories, s.category, (name) => void apply(requests.category(state(), name, true)));
   if (loaded.category) renderEigenvalues(loaded.category, s.embedding);
   renderClusters(clusters, colors, selectedIn, pickCluster);
-  await renderStrip(s, clusterColorOfSample, current, (info) => void openSampleView(info, state(), colorMapInfo()));
+  addTiming('page controls', performance.now() - t1);
+  await timed('strip', () => renderStrip(s, clusterColorOfSample, current, (info) => void openSampleView(info, state(), colorMapInfo())));
 }
 
 // ---- rendering the small parts -------------------------------------------------------------------
