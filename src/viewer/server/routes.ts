@@ -62,10 +62,30 @@ function projectSummary(project: ViewerProject): Record<string, unknown> {
   };
 }
 
+/**
+ * Points per cluster id. Ids are small and dense (0…k−1, −1 for noise), so a typed histogram over
+ * [min, max] does it in one pass; a Map took 155–280 ms for the ten clusterings of 1M points.
+ */
 function clusterCounts(labels: Int32Array): Array<{ id: number; count: number }> {
-  const counts = new Map<number, number>();
-  for (const id of labels) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return [...counts].sort((a, b) => a[0] - b[0]).map(([id, count]) => ({ id, count }));
+  let min = 0;
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) {
+    const id = labels[i]!;
+    if (i === 0 || id < min) min = id;
+    if (i === 0 || id > max) max = id;
+  }
+  if (max - min > Math.max(1024, labels.length)) {
+    const counts = new Map<number, number>();
+    for (const id of labels) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return [...counts].sort((a, b) => a[0] - b[0]).map(([id, count]) => ({ id, count }));
+  }
+  const histogram = new Int32Array(max - min + 1);
+  for (let i = 0; i < labels.length; i++) histogram[labels[i]! - min]!++;
+  const out: Array<{ id: number; count: number }> = [];
+  histogram.forEach((count, k) => {
+    if (count > 0) out.push({ id: k + min, count });
+  });
+  return out;
 }
 
 function sampleInfo(project: ViewerProject, index: number, predictions: Float32Array | undefined): Record<string, unknown> {
