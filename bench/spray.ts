@@ -18,8 +18,8 @@
  * is timed. The CLI needs a build (`npm run build`). Everything runs on one thread: the CLI's
  * JavaScript plus usearch at threads = 1; CoRelAy with OMP/OpenBLAS/MKL at one thread.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import { tensor } from '../src/processors/data.js';
 import { createContext } from '../src/processors/processor.js';
 import { Random } from '../src/processors/random.js';
 import { analyseCategory, DEFAULT_SPRAY, sprayPipeline } from '../src/processors/spray.js';
-import { distProblem, failure, loadAverage, runCli, runPython } from './lib/cli.js';
+import { type CliRun, distProblem, failure, loadAverage, root, runCli, runPython } from './lib/cli.js';
 
 /** Attribution shape [channels, height, width] of the synthetic rows: `--shape 3x16x16` (default 3×32×32). */
 function sampleShape(): [number, number, number] {
@@ -139,6 +139,38 @@ async function writeAttributions(path: string, n: number): Promise<void> {
   }
 }
 
+const TIME = '/usr/bin/time';
+
+/**
+ * `node bin/xai-tools.js ...args` under /usr/bin/time: `spray` runs its work in a supervised child
+ * process, whose CPU time and peak RSS the in-process figures of runCli (cli-with-rss.mjs) miss;
+ * time(1) reports the whole process tree as waited for. Without /usr/bin/time, runCli's figures.
+ */
+function timeCli(args: string[]): Promise<CliRun> {
+  if (!existsSync(TIME)) return runCli(args);
+  const began = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(TIME, ['-f', '\nBENCH_TIME %U %S %M', process.execPath, join(root, 'bin', 'xai-tools.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const m = /\nBENCH_TIME ([\d.]+) ([\d.]+) (\d+)\n?$/.exec(stderr);
+      resolve({
+        code,
+        seconds: (performance.now() - began) / 1000,
+        cpuSeconds: m ? Number(m[1]) + Number(m[2]) : Number.NaN,
+        peakRssMiB: m ? Number(m[3]) / 1024 : Number.NaN,
+        stdout,
+        stderr: m ? stderr.slice(0, m.index) : stderr,
+      });
+    });
+  });
+}
+
 /** The CLI, then CoRelAy, on the same file: per size, back to back. */
 async function sideBySide(sizes: number[]): Promise<void> {
   const problem = distProblem();
@@ -154,7 +186,7 @@ async function sideBySide(sizes: number[]): Promise<void> {
     try {
       const input = join(dir, 'A.h5');
       await writeAttributions(input, n);
-      const cli = await runCli(['spray', input, '-o', join(dir, 'analysis.h5'), '--clusters', '2:10', '--embeddings', 'tsne', '--quiet']);
+      const cli = await timeCli(['spray', input, '-o', join(dir, 'analysis.h5'), '--clusters', '2:10', '--embeddings', 'tsne', '--quiet']);
       const cliLoad = loadAverage();
       if (cli.code !== 0) {
         console.log(`N=${n}: xai-tools spray failed, ${failure(cli)}`);

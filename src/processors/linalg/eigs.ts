@@ -1,5 +1,6 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { Random } from '../random.js';
+import { blockLanczos, largestCluster } from './lanczos.js';
 import { type Csr, csrTimesBlock } from './sparse.js';
 
 export type EigenTarget = 'LM' | 'LA' | 'SA';
@@ -25,6 +26,8 @@ export interface SparseEigenResult {
   cycles: number;
   /** Largest residual ‖M·u − θ·u‖ among the returned pairs. */
   maxResidual: number;
+  /** Which method answered: block Lanczos, or the Chebyshev-filtered subspace iteration it falls back to. */
+  solver: 'lanczos' | 'chebyshev';
 }
 
 function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
@@ -100,8 +103,9 @@ function scoreOf(which: EigenTarget): (theta: number) => number {
 }
 
 /**
- * The `m` eigenpairs of a sparse symmetric matrix at the requested end of its spectrum, by
- * Chebyshev-filtered block subspace iteration with Rayleigh–Ritz (ChFSI).
+ * The `m` eigenpairs of a sparse symmetric matrix at the requested end of its spectrum: by thick-
+ * restart block Lanczos (lanczos.ts; about 5× less work at N = 20 000) where it is safe, otherwise by
+ * Chebyshev-filtered block subspace iteration with Rayleigh–Ritz (ChFSI), described here.
  *
  * Why a block method: a single Krylov vector cannot see more than one vector of a repeated
  * eigenvalue, and disconnected kNN graphs give eigenvalue 1 once per component. The block holds
@@ -116,6 +120,98 @@ export function sparseEigs(matrix: Csr, m: number, options: SparseEigenOptions =
   const n = matrix.rows;
   if (matrix.cols !== n) throw new Error('sparseEigs needs a square matrix');
   if (m < 1 || m > n) throw new Error(`cannot compute ${m} eigenpairs of a ${n}×${n} matrix`);
+  return krylovEigs(matrix, m, options) ?? filteredSubspaceEigs(matrix, m, options);
+}
+
+/** Connected components of the graph of a symmetric sparse matrix (non-zero pattern). */
+export function countComponents(m: Csr): number {
+  const seen = new Uint8Array(m.rows);
+  const stack = new Int32Array(m.rows);
+  let components = 0;
+  for (let start = 0; start < m.rows; start++) {
+    if (seen[start]) continue;
+    components++;
+    seen[start] = 1;
+    let top = 0;
+    stack[top++] = start;
+    while (top > 0) {
+      const i = stack[--top]!;
+      for (let e = m.indptr[i]!; e < m.indptr[i + 1]!; e++) {
+        const j = m.indices[e]!;
+        if (!seen[j]) {
+          seen[j] = 1;
+          stack[top++] = j;
+        }
+      }
+    }
+  }
+  return components;
+}
+
+/**
+ * The Lanczos path (lanczos.ts) of sparseEigs, or undefined where the filtered subspace iteration
+ * must answer instead: a matrix too small for the Krylov basis, a wanted eigenvalue that may be
+ * repeated more often than the block resolves, or a pair whose true residual misses the tolerance.
+ *
+ * Shape (measured on kNN graphs of N = 20 000, m = 32): blocks of 4 (wider blocks cost more
+ * products per unit of Krylov degree), m + 8 Ritz vectors kept, 3m new vectors per restart.
+ */
+function krylovEigs(matrix: Csr, m: number, options: SparseEigenOptions): SparseEigenResult | undefined {
+  const n = matrix.rows;
+  // Each connected component gives one copy of the top eigenvalue of a normalised affinity: the
+  // block must be wider than that multiplicity.
+  const p = 4 * Math.ceil((countComponents(matrix) + 1) / 4);
+  const keep = Math.ceil((m + 8) / p) * p;
+  const size = Math.ceil((keep + Math.max(3 * m, 2 * p)) / p) * p;
+  if (p > 16 || size + p > n) return undefined;
+  const which = options.which ?? 'LM';
+  const bound = Math.max(normBound(matrix), 1e-300);
+  const tolerance = (options.tolerance ?? 1e-7) * Math.max(1, bound);
+  const score = scoreOf(which);
+  const random = new Random(options.seed ?? 0);
+  const result = blockLanczos(matrix, m, {
+    block: p,
+    size,
+    keep,
+    // The estimate is checked against the true residual below; aim a little lower.
+    tolerance: tolerance / 4,
+    maxRestarts: options.maxCycles ?? 1000,
+    score,
+    random,
+    checkpoint: options.checkpoint,
+  });
+  if (!result.converged) return undefined;
+  // Exactly repeated eigenvalues (disconnected components give μ = 1 once each): a block Krylov
+  // space holds at most p vectors of one eigenspace, so p equal values may hide more.
+  if (largestCluster(result.theta, 1e-9 * Math.max(1, bound)) >= p) return undefined;
+  const product = csrTimesBlock(matrix, result.vectors, m);
+  const residuals: number[] = [];
+  for (let j = 0; j < m; j++) {
+    let s = 0;
+    const o = j * n;
+    for (let i = 0; i < n; i++) {
+      const r = product[o + i]! - result.theta[j]! * result.vectors[o + i]!;
+      s += r * r;
+    }
+    residuals.push(Math.sqrt(s));
+  }
+  if (residuals.some((r) => !(r <= tolerance))) return undefined;
+  const wanted = Array.from({ length: m }, (_, j) => j).sort((a, b) => result.theta[a]! - result.theta[b]! || a - b);
+  const values = new Float64Array(m);
+  const vectors = new Float64Array(n * m);
+  const u = new Float64Array(n);
+  wanted.forEach((j, col) => {
+    values[col] = result.theta[j]!;
+    u.set(result.vectors.subarray(j * n, (j + 1) * n));
+    fixSign(u, n);
+    for (let i = 0; i < n; i++) vectors[i * m + col] = u[i]!;
+  });
+  return { values, vectors, cycles: result.restarts + 1, maxResidual: Math.max(0, ...residuals), solver: 'lanczos' };
+}
+
+/** The Chebyshev-filtered block subspace iteration described above (the fallback of the Lanczos path). */
+function filteredSubspaceEigs(matrix: Csr, m: number, options: SparseEigenOptions): SparseEigenResult {
+  const n = matrix.rows;
   const which = options.which ?? 'LM';
   const bound = Math.max(normBound(matrix), 1e-300);
   const tolerance = (options.tolerance ?? 1e-7) * Math.max(1, bound);
@@ -213,7 +309,7 @@ export function sparseEigs(matrix: Csr, m: number, options: SparseEigenOptions =
     fixSign(u, n);
     for (let i = 0; i < n; i++) vectors[i * m + col] = u[i]!;
   });
-  return { values, vectors, cycles: cycle, maxResidual: Math.max(0, ...residuals.slice(0, m)) };
+  return { values, vectors, cycles: cycle, maxResidual: Math.max(0, ...residuals.slice(0, m)), solver: 'chebyshev' };
 }
 
 /** Columns [from, to) of a column-major n × b block as a row-major n × (to − from) block. */

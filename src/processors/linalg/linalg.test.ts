@@ -82,6 +82,39 @@ describe('sparse block eigensolver', () => {
     expect(ones).toHaveLength(10);
   });
 
+  it('answers larger graphs by block Lanczos, with the pairs a dense solver finds', () => {
+    // Which bug fails this: a wrong H = VᵀMV after a thick restart or a wrong residual estimate
+    // (values off, or the true-residual check rejecting the result and falling back).
+    const m = randomNormalisedGraph(700, 6, 7);
+    const result = sparseEigs(m, 20, { seed: 2 });
+    expect(result.solver).toBe('lanczos');
+    expect(result.cycles).toBeGreaterThan(1);
+    const expected = denseSpectrum(m)
+      .sort((a, b) => Math.abs(b) - Math.abs(a))
+      .slice(0, 20)
+      .sort((a, b) => a - b);
+    Array.from(result.values).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 8));
+    expect(result.maxResidual).toBeLessThan(1e-7);
+  });
+
+  it('falls back to the filtered subspace iteration when more components than the block resolves', () => {
+    // 20 cliques of 40: μ = 1 twenty times, more than the widest Lanczos block (16).
+    const r: number[] = [];
+    const c: number[] = [];
+    for (let cluster = 0; cluster < 20; cluster++)
+      for (let a = 0; a < 40; a++)
+        for (let b = 0; b < 40; b++)
+          if (a !== b) {
+            r.push(cluster * 40 + a);
+            c.push(cluster * 40 + b);
+          }
+    const a = csrFromTriplets(800, 800, Int32Array.from(r), Int32Array.from(c), new Float64Array(r.length).fill(1));
+    const s = rowSums(a).map((d) => 1 / Math.sqrt(d));
+    const result = sparseEigs(scaleRowsCols(a, s, s), 24, { which: 'LA', seed: 0 });
+    expect(result.solver).toBe('chebyshev');
+    expect(Array.from(result.values).filter((v) => Math.abs(v - 1) < 1e-8)).toHaveLength(20);
+  });
+
   it('is deterministic for a seed, with fixed eigenvector signs', () => {
     const m = randomNormalisedGraph(120, 5, 4);
     const a = sparseEigs(m, 6, { seed: 9 });
