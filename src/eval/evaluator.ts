@@ -93,7 +93,7 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
     threads: options.threads,
     device: options.device,
   });
-  const perturbBytes = encodeModel(buildPerturbationModel(model, grid, rows, options.source));
+  const perturbBytes = encodeModel(buildPerturbationModel(model, grid, rows, options.source, options.baseline));
   const perturb = await createSession(perturbBytes, { threads: options.threads, device: options.device });
   const thresholds = stepThresholds(steps, perStep);
   const sampleSize = grid.channels * grid.height * grid.width;
@@ -138,8 +138,11 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
         const view = (data: Float32Array, size: number): Float32Array => data.subarray(first * size, end * size);
         return {
           [PERTURB_INPUTS.sample]: new ort.Tensor('float32', view(batch.x, sampleSize), [count, grid.channels, grid.height, grid.width]),
-          [PERTURB_INPUTS.baseline]: new ort.Tensor('float32', view(baseline, sampleSize), [count, grid.channels, grid.height, grid.width]),
           [PERTURB_INPUTS.rank]: new ort.Tensor('float32', view(rank, N), [count, N]),
+          // The zero baseline is built into the graph (a removed pixel is x·0).
+          ...(options.baseline === 'zero'
+            ? {}
+            : { [PERTURB_INPUTS.baseline]: new ort.Tensor('float32', view(baseline, sampleSize), [count, grid.channels, grid.height, grid.width]) }),
         };
       };
       const total = n * width;
