@@ -85,16 +85,34 @@ export function randomPatchScores(seed: number, key: number, count: number, out:
   for (let p = 0; p < count; p++) out[offset + p] = next();
 }
 
+/** The two encoded graphs an evaluator runs: what crosses to a worker thread (see remote-evaluator.ts). */
+export interface EvaluatorGraphs {
+  ranking: Uint8Array;
+  perturbation: Uint8Array;
+}
+
+/** Builds and encodes the ranking and perturbation graphs for `model`. */
+export function buildEvaluatorGraphs(model: Model, options: EvaluatorOptions): EvaluatorGraphs {
+  const grid = patchGrid(options.sampleShape, options.patch);
+  const ranking = buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed: options.seed ?? 0 });
+  return {
+    ranking: encodeModel(ranking),
+    perturbation: encodeModel(buildPerturbationModel(model, grid, options.rows, options.source, options.baseline)),
+  };
+}
+
+/** Compiles the evaluator on this thread (onnxruntime's runs then block it; the CLI runs it in a worker). */
 export async function compileEvaluator(model: Model, options: EvaluatorOptions): Promise<Evaluator> {
+  return openEvaluator(buildEvaluatorGraphs(model, options), options);
+}
+
+/** Opens sessions on graphs from `buildEvaluatorGraphs` (built with the same options). */
+export async function openEvaluator(graphs: EvaluatorGraphs, options: EvaluatorOptions): Promise<Evaluator> {
   const grid = patchGrid(options.sampleShape, options.patch);
   const { steps, perStep, rows } = options;
   const seed = options.seed ?? 0;
-  const ranking = await createSession(buildRankingGraph(grid, { baseline: options.baseline, blurSigma: options.blurSigma ?? options.patch / 2, seed }), {
-    threads: options.threads,
-    device: options.device,
-  });
-  const perturbBytes = encodeModel(buildPerturbationModel(model, grid, rows, options.source));
-  const perturb = await createSession(perturbBytes, { threads: options.threads, device: options.device });
+  const ranking = await createSession(graphs.ranking, { threads: options.threads, device: options.device });
+  const perturb = await createSession(graphs.perturbation, { threads: options.threads, device: options.device });
   const thresholds = stepThresholds(steps, perStep);
   const sampleSize = grid.channels * grid.height * grid.width;
   const N = grid.count;
@@ -138,8 +156,11 @@ export async function compileEvaluator(model: Model, options: EvaluatorOptions):
         const view = (data: Float32Array, size: number): Float32Array => data.subarray(first * size, end * size);
         return {
           [PERTURB_INPUTS.sample]: new ort.Tensor('float32', view(batch.x, sampleSize), [count, grid.channels, grid.height, grid.width]),
-          [PERTURB_INPUTS.baseline]: new ort.Tensor('float32', view(baseline, sampleSize), [count, grid.channels, grid.height, grid.width]),
           [PERTURB_INPUTS.rank]: new ort.Tensor('float32', view(rank, N), [count, N]),
+          // The zero baseline is built into the graph (a removed pixel is x·0).
+          ...(options.baseline === 'zero'
+            ? {}
+            : { [PERTURB_INPUTS.baseline]: new ort.Tensor('float32', view(baseline, sampleSize), [count, grid.channels, grid.height, grid.width]) }),
         };
       };
       const total = n * width;

@@ -159,9 +159,10 @@ export function buildRankingGraph(grid: PatchGrid, options: RankingGraphOptions)
 
 /**
  * The model behind a perturbation prefix, for exactly `rows` rows per run; its only output is the
- * target logit of every row, [rows, 1].
+ * target logit of every row, [rows, 1]. With the zero baseline (`baselineKind` 'zero') the graph has
+ * no baseline input: a removed pixel is the sample times 0.
  */
-export function buildPerturbationModel(model: Model, grid: PatchGrid, rows: number, source?: string): Model {
+export function buildPerturbationModel(model: Model, grid: PatchGrid, rows: number, source?: string, baselineKind?: Baseline): Model {
   const m = cloneModel(model);
   const g = m.graph;
   const input = g.inputs[0];
@@ -180,8 +181,9 @@ export function buildPerturbationModel(model: Model, grid: PatchGrid, rows: numb
   const body = g.nodes;
   g.nodes = [];
   g.inputs = g.inputs.filter((i) => i.name !== input.name);
+  const zero = baselineKind === 'zero';
   b.addInput(PERTURB_INPUTS.sample, 'float32', ['n', C, H, W]);
-  b.addInput(PERTURB_INPUTS.baseline, 'float32', ['n', C, H, W]);
+  if (!zero) b.addInput(PERTURB_INPUTS.baseline, 'float32', ['n', C, H, W]);
   b.addInput(PERTURB_INPUTS.rank, 'float32', ['n', N]);
   b.addInput(PERTURB_INPUTS.rowSample, 'int64', [rows]);
   b.addInput(PERTURB_INPUTS.rowThreshold, 'float32', [rows, 1]);
@@ -189,19 +191,28 @@ export function buildPerturbationModel(model: Model, grid: PatchGrid, rows: numb
 
   const gather = (name: string): string => b.addNode('Gather', [name, PERTURB_INPUTS.rowSample], { axis: attr.int(0) })[0]!;
   const x = gather(PERTURB_INPUTS.sample);
-  const baseline = gather(PERTURB_INPUTS.baseline);
   const rank = gather(PERTURB_INPUTS.rank);
-  const [removed] = b.addNode('Less', [rank, PERTURB_INPUTS.rowThreshold]);
-  // [rows, N] patch flags → [rows, 1, H, W] pixel flags: repeat each flag P×P times, cut to the image.
-  const [grid5] = b.addNode('Reshape', [removed!, b.constantInt64([rows, R, 1, Q, 1])]);
-  const [tiles] = b.addNode('Expand', [grid5!, b.constantInt64([rows, R, P, Q, P])]);
-  let [mask] = b.addNode('Reshape', [tiles!, b.constantInt64([rows, 1, R * P, Q * P])]) as [string];
-  if (R * P !== H || Q * P !== W) {
-    [mask] = b.addNode('Slice', [mask, b.constantInt64([0, 0]), b.constantInt64([H, W]), b.constantInt64([2, 3])]) as [string];
+  const [removedFlags] = b.addNode('Less', [rank, PERTURB_INPUTS.rowThreshold]);
+  const [removedPatches] = b.addNode('Cast', [removedFlags!], { to: attr.int(1) });
+  // [rows, N] 0/1 patch flags → [rows, 1, H, W] pixel flags by two one-hot products, rows (H×R) ·
+  // flags (R×Q) · columns (Q×W): each pixel's sum has a single non-zero term, so the flags stay exactly
+  // 0 and 1 (and patches cut off at the far edges simply have fewer pixels).
+  const rowOfPixel = Float32Array.from({ length: H * R }, (_, i) => (Math.floor(Math.floor(i / R) / P) === i % R ? 1 : 0));
+  const columnOfPixel = Float32Array.from({ length: Q * W }, (_, i) => (Math.floor((i % W) / P) === Math.floor(i / W) ? 1 : 0));
+  const [patchGrid2d] = b.addNode('Reshape', [removedPatches!, b.constantInt64([rows, 1, R, Q])]);
+  const [removedColumns] = b.addNode('MatMul', [patchGrid2d!, b.constant(columnOfPixel, [Q, W], 'pixel_column_patch')]);
+  const [removed] = b.addNode('MatMul', [b.constant(rowOfPixel, [H, R], 'pixel_row_patch'), removedColumns!]);
+  const [kept] = b.addNode('Sub', [b.constant([1], [1], 'one'), removed!]);
+  // x·kept + baseline·removed, broadcast over channels: with flags of exactly 0 and 1 this is x or the
+  // baseline bit for bit (up to the sign of a zero), and these plain Mul/Add passes cost onnxruntime
+  // a fraction of Where (which makes several passes) and of expanding the mask over channels.
+  if (zero) {
+    b.addNode('Mul', [x, kept!], {}, 1, { outputs: [input.name] });
+  } else {
+    const [xKept] = b.addNode('Mul', [x, kept!]);
+    const [baselineRemoved] = b.addNode('Mul', [gather(PERTURB_INPUTS.baseline), removed!]);
+    b.addNode('Add', [xKept!, baselineRemoved!], {}, 1, { outputs: [input.name] });
   }
-  // Expanded over channels first: onnxruntime's Where is much slower when it has to broadcast.
-  const [maskC] = b.addNode('Expand', [mask, b.constantInt64([rows, C, H, W])]);
-  b.addNode('Where', [maskC!, baseline, x], {}, 1, { outputs: [input.name] });
   g.nodes.push(...body);
   b.addNode('GatherElements', [output.name, PERTURB_INPUTS.rowTarget], { axis: attr.int(1) }, 1, { outputs: [TARGET_LOGIT] });
   g.outputs = [{ name: TARGET_LOGIT, dataType: 'float32', shape: [rows, 1] }];
