@@ -65,6 +65,19 @@ function convWeights(variant: Variant, tail: 'relu' | 'add', second: string): nu
 /** conv1's Wd half in the adjoint: 3 outputs × 2 inputs × 3 × 3. */
 const CONV1_HALF = 3 * 2 * 9;
 
+/** Relevance of the `plain` graph (analysis applies) and of the `reference` variant, on the same data. */
+async function bothWays(reference: Variant, tail: 'relu' | 'add', second: string, x: number[], seed: number[]): Promise<[number[], number[]]> {
+  const run = (variant: Variant) =>
+    relevanceOf(
+      modelAround(X, (b, i) => chain(b, i, variant, tail)),
+      x,
+      X,
+      seed,
+      spec(second),
+    );
+  return [(await run('plain')).relevance, (await run(reference)).relevance];
+}
+
 describe('positive-support analysis (Gamma leaves out the half nothing reaches)', () => {
   const x = pat(X, 7, 19, 9, 6).map((v) => Math.max(v, 0));
   const seed = [0.3, -1, 0.7, 0.2, 1];
@@ -72,58 +85,19 @@ describe('positive-support analysis (Gamma leaves out the half nothing reaches)'
   it('leaves out the Wd adjoint of a Gamma layer whose output feeds a ReLU, and keeps the values', async () => {
     // conv1 → ReLU → conv2 (gamma) → ReLU → Gemm: both conv1 and conv2 qualify.
     expect(convWeights('opaque', 'relu', 'gamma') - convWeights('plain', 'relu', 'gamma')).toBe(CONV1_HALF);
-    const seen = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'plain', 'relu')),
-      x,
-      X,
-      seed,
-      spec('gamma'),
-    );
-    const full = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'unsigned', 'relu')),
-      x,
-      X,
-      seed,
-      spec('gamma'),
-    );
-    expect(seen.relevance.some((v) => v !== 0)).toBe(true);
-    expectClose(seen.relevance, full.relevance, 1e-5, 1e-7);
+    const [seen, full] = await bothWays('unsigned', 'relu', 'gamma', x, seed);
+    expect(seen.some((v) => v !== 0)).toBe(true);
+    expectClose(seen, full, 1e-5, 1e-7);
   });
 
   it('keeps the negative half where z < 0 receives relevance (a rule that is not x ⊙ …, or a residual sum)', async () => {
     // conv2 with the flat rule sends relevance to conv1's dead units too; a wrongly dropped half would show.
     expect(convWeights('opaque', 'relu', 'flat')).toBe(convWeights('plain', 'relu', 'flat'));
-    const flat = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'plain', 'relu')),
-      x,
-      X,
-      seed,
-      spec('flat'),
-    );
-    const flatFull = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'unsigned', 'relu')),
-      x,
-      X,
-      seed,
-      spec('flat'),
-    );
-    expectClose(flat.relevance, flatFull.relevance, 1e-5, 1e-7);
+    const [flat, flatFull] = await bothWays('unsigned', 'relu', 'flat', x, seed);
+    expectClose(flat, flatFull, 1e-5, 1e-7);
     // conv2 → Add: its half stays (conv1 still qualifies, so the graphs differ by exactly conv1's half).
     expect(convWeights('opaque', 'add', 'gamma') - convWeights('plain', 'add', 'gamma')).toBe(CONV1_HALF);
-    const sum = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'plain', 'add')),
-      x,
-      X,
-      seed,
-      spec('gamma'),
-    );
-    const sumFull = await relevanceOf(
-      modelAround(X, (b, i) => chain(b, i, 'unsigned', 'add')),
-      x,
-      X,
-      seed,
-      spec('gamma'),
-    );
-    expectClose(sum.relevance, sumFull.relevance, 1e-5, 1e-7);
+    const [sum, sumFull] = await bothWays('unsigned', 'add', 'gamma', x, seed);
+    expectClose(sum, sumFull, 1e-5, 1e-7);
   });
 });
