@@ -35,13 +35,18 @@ export function kdOrder(xs: ArrayLike<number>, ys: ArrayLike<number>, nodeSize =
   const n = xs.length;
   const ids = new Uint32Array(n);
   const coords = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) {
+  sortPoints(ids, coords, xs, ys, nodeSize);
+  return ids;
+}
+
+/** Fills ids (0…n−1) and interleaved coords from the columns, then puts both in k-d order (in place). */
+export function sortPoints(ids: Uint16Array | Uint32Array, coords: Float32Array, xs: ArrayLike<number>, ys: ArrayLike<number>, nodeSize = KD_NODE_SIZE): void {
+  for (let i = 0; i < xs.length; i++) {
     ids[i] = i;
-    coords[2 * i] = xs[i];
-    coords[2 * i + 1] = ys[i];
+    coords[2 * i] = xs[i]!;
+    coords[2 * i + 1] = ys[i]!;
   }
   kdSort(ids, coords, nodeSize);
-  return ids;
 }
 
 /**

@@ -12,7 +12,7 @@
  *   the page's own float32 columns, so no precision is lost and the sort moves half the bytes of
  *   float64), both in k-d order (../kd-tree.ts).
  */
-import { KD_NODE_SIZE, kdSort } from '../kd-tree.js';
+import { KD_NODE_SIZE, sortPoints } from '../kd-tree.js';
 
 const HEADER_BYTES = 8;
 const VERSION = 1;
@@ -43,11 +43,6 @@ export function buildSpatialIndex(xs: Float32Array, ys: Float32Array, order?: Ui
     }
     return data;
   }
-  for (let i = 0; i < n; i++) {
-    ids[i] = i;
-    coords[2 * i] = xs[i];
-    coords[2 * i + 1] = ys[i];
-  }
-  kdSort(ids, coords, nodeSize);
+  sortPoints(ids, coords, xs, ys, nodeSize);
   return data;
 }
