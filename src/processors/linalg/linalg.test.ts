@@ -128,6 +128,17 @@ describe('sparse block eigensolver', () => {
   });
 });
 
+/** Each row's k nearest other rows by a float64 scan, ties by index. */
+function bruteForceKnn(x: Float32Array, n: number, d: number, k: number): number[][] {
+  return Array.from({ length: n }, (_, i) => {
+    const dist = (j: number) => Math.sqrt(Array.from({ length: d }, (_, f) => (x[i * d + f]! - x[j * d + f]!) ** 2).reduce((s, v) => s + v, 0));
+    return Array.from({ length: n }, (_, j) => j)
+      .filter((j) => j !== i)
+      .sort((a, b) => dist(a) - dist(b) || a - b)
+      .slice(0, k);
+  });
+}
+
 describe('kNN search', () => {
   it('matches brute force (self excluded, ascending, ties by index)', () => {
     const random = new Random(5);
@@ -135,21 +146,43 @@ describe('kNN search', () => {
     const d = 7;
     const x = new Float32Array(n * d).map(() => random.gaussian());
     const k = 9;
+    const expected = bruteForceKnn(x, n, d, k);
     for (const method of ['exact', 'hnsw'] as const) {
       const g = knnSearch(x, n, d, k, { method });
       let agree = 0;
       for (let i = 0; i < n; i++) {
-        const all = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i);
-        const dist = (j: number) => Math.sqrt(Array.from({ length: d }, (_, f) => (x[i * d + f]! - x[j * d + f]!) ** 2).reduce((s, v) => s + v, 0));
-        const expected = all.sort((a, b) => dist(a) - dist(b) || a - b).slice(0, k);
         const got = Array.from(g.indices.subarray(i * k, i * k + k));
         if (method === 'exact') {
-          expect(got).toEqual(expected);
-          expect(g.distances[i * k]).toBeCloseTo(dist(expected[0]!), 12);
+          expect(got).toEqual(expected[i]);
+          const first = expected[i]![0]!;
+          const dist = Math.sqrt(Array.from({ length: d }, (_, f) => (x[i * d + f]! - x[first * d + f]!) ** 2).reduce((s, v) => s + v, 0));
+          expect(g.distances[i * k]).toBeCloseTo(dist, 12);
         }
-        agree += got.filter((j) => expected.includes(j)).length;
+        agree += got.filter((j) => expected[i]!.includes(j)).length;
       }
       expect(agree / (n * k)).toBeGreaterThan(method === 'exact' ? 0.999999 : 0.97);
     }
+  });
+
+  it('stays exact on rows far from the origin and on wide rows (the GEMM expansion must not cancel)', () => {
+    const random = new Random(11);
+    // Features of 10⁴ ± 0.01: uncentred, ‖x‖² − 2·q·x rounds away every difference in float32.
+    for (const [n, d, offset, spread] of [
+      [200, 16, 1e4, 0.01],
+      [80, 1030, 0, 1],
+    ] as const) {
+      const x = new Float32Array(n * d).map(() => offset + spread * random.gaussian());
+      const k = 6;
+      const expected = bruteForceKnn(x, n, d, k);
+      const g = knnSearch(x, n, d, k, { method: 'exact' });
+      for (let i = 0; i < n; i++) expect(Array.from(g.indices.subarray(i * k, i * k + k))).toEqual(expected[i]);
+    }
+  });
+
+  it('keeps duplicates apart from the row itself', () => {
+    const d = 3;
+    const x = Float32Array.from([1, 2, 3, 1, 2, 3, 1, 2, 3, 5, 5, 5, 9, 9, 9]);
+    const g = knnSearch(x, 5, d, 2, { method: 'exact' });
+    expect(Array.from(g.indices)).toEqual([1, 2, 0, 2, 0, 1, 0, 1, 3, 0]);
   });
 });
