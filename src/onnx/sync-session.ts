@@ -9,7 +9,7 @@
  * undefined when it is missing or looks different, and callers keep a path without onnxruntime.
  */
 import { createRequire } from 'node:module';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
